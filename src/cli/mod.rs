@@ -1,0 +1,172 @@
+//! The `switchboard` command line: `serve`, `migrate`, `config`, and operator commands that work
+//! directly on the database (tenants, staff, tokens, API keys, jobs). Settings come from flags,
+//! environment variables and `.env`, shared by every subcommand.
+
+mod ops;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{self, AppState, Role};
+use crate::clock::Clock;
+use crate::config::{self, Config, RawConfig};
+use crate::jobs::JobRegistry;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hosted, multi-tenant telephony backend on Twilio"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: RawConfig,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP API and background workers (migrates first).
+    Serve {
+        /// all (default), api (HTTP only) or worker (jobs only).
+        #[arg(long, value_enum, default_value = "all")]
+        role: Role,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(ops::TenantCmd),
+    /// Manage a tenant's staff.
+    #[command(subcommand)]
+    Staff(ops::StaffCmd),
+    /// Issue tenant JWTs.
+    #[command(subcommand)]
+    Token(ops::TokenCmd),
+    /// Manage tenant API keys.
+    #[command(subcommand)]
+    Apikey(ops::ApiKeyCmd),
+    /// Inspect and retry background jobs.
+    #[command(subcommand)]
+    Jobs(ops::JobsCmd),
+}
+
+/// Entry point used by `main`: parse, configure, run, and turn errors into one line and an exit code.
+pub fn main() -> ExitCode {
+    // A missing .env is normal; a malformed one is worth saying.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("warning: could not read .env: {e}");
+    }
+    let cli = Cli::parse();
+    let config = match Config::from_raw(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Config = cli.command {
+        for (name, value) in config::describe(&cli.config, &config) {
+            println!("{name:<28} {value}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    crate::telemetry::init(&config);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { role } => serve(config, role).await,
+        Command::Migrate => {
+            let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+            println!("migrations applied ({:?})", state.db.kind());
+            Ok(())
+        }
+        Command::Config => Ok(()),
+        Command::Openapi => {
+            let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+            println!(
+                "{}",
+                crate::http::openapi_document(&state).to_pretty_json()?
+            );
+            Ok(())
+        }
+        Command::Tenant(cmd) => ops::tenant(config, cmd).await,
+        Command::Staff(cmd) => ops::staff(config, cmd).await,
+        Command::Token(cmd) => ops::token(config, cmd).await,
+        Command::Apikey(cmd) => ops::apikey(config, cmd).await,
+        Command::Jobs(cmd) => ops::jobs(config, cmd).await,
+    }
+}
+
+async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
+    let state = AppState::build(config.clone(), Clock::System, JobRegistry::default()).await?;
+    if !config.twilio_validate_signatures {
+        tracing::warn!(
+            "TWILIO_VALIDATE_SIGNATURES=false: Twilio webhook signatures are NOT checked; never run like this in production"
+        );
+    }
+    let listener = if role == Role::Worker {
+        None
+    } else {
+        let addr = std::net::SocketAddr::new(config.host, config.port);
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        tracing::info!(%addr, app_url = %config.app_url, database = ?state.db.kind(), ?role, "switchboard listening");
+        Some(l)
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    app::run(state, role, listener, shutdown).await
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM (what container orchestrators send).
+async fn shutdown_on_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests and jobs");
+    token.cancel();
+}

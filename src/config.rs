@@ -1,0 +1,624 @@
+//! Configuration: flags, environment variables and `.env`, one source of truth.
+//!
+//! Every setting is read as text by clap ([`RawConfig`], flag or environment variable of the same name)
+//! and then parsed here into [`Config`], so that a wrong value stops start-up with one line naming the
+//! variable (`configuration error: PORT="abc" is not a number between 1 and 65535`) rather than a
+//! clap usage dump that only names the flag. Names follow the seeds where they name one.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+use crate::domain::{E164, TimeZoneName};
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {var}={value:?} {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+macro_rules! raw_config {
+    ($( $(#[doc = $doc:literal])* $field:ident : $env:literal ),* $(,)?) => {
+        /// Settings as given (flags override environment variables, which override `.env`).
+        #[derive(clap::Args, Debug, Clone, Default)]
+        pub struct RawConfig {
+            $( $(#[doc = $doc])* #[arg(long, env = $env, global = true, hide_env_values = true)] pub $field: Option<String>, )*
+        }
+
+        impl RawConfig {
+            /// (environment variable, value) for every setting, in declaration order.
+            pub fn entries(&self) -> Vec<(&'static str, Option<&str>)> {
+                vec![$( ($env, self.$field.as_deref()) ),*]
+            }
+        }
+    };
+}
+
+raw_config! {
+    /// HTTP port [default: 3000]
+    port: "PORT",
+    /// Address to bind [default: 0.0.0.0]
+    host: "HOST",
+    /// sqlite://FILE or postgres://… [default: sqlite://switchboard.db]
+    database_url: "DATABASE_URL",
+    /// Largest database connection pool [default: 10]
+    db_max_connections: "DB_MAX_CONNECTIONS",
+    /// Public base URL Twilio calls (signatures and callback URLs) [default: http://localhost:PORT]
+    app_url: "APP_URL",
+    /// Twilio Account SID (AC…)
+    twilio_account_sid: "TWILIO_ACCOUNT_SID",
+    /// Twilio Auth Token (signs webhooks)
+    twilio_auth_token: "TWILIO_AUTH_TOKEN",
+    /// Twilio API key SID (SK…) for REST calls instead of the Auth Token
+    twilio_api_key_sid: "TWILIO_API_KEY_SID",
+    /// Twilio API key secret
+    twilio_api_key_secret: "TWILIO_API_KEY_SECRET",
+    /// Single-business mode: the default tenant's number (E.164)
+    twilio_phone_number: "TWILIO_PHONE_NUMBER",
+    /// SID (PN…) of TWILIO_PHONE_NUMBER
+    twilio_phone_number_sid: "TWILIO_PHONE_NUMBER_SID",
+    /// Twilio REST base URL [default: https://api.twilio.com]
+    twilio_api_base_url: "TWILIO_API_BASE_URL",
+    /// true: use the built-in sandbox even when credentials are set [default: false]
+    twilio_sandbox: "TWILIO_SANDBOX",
+    /// false turns webhook signature checks off (local development only; logged loudly) [default: true]
+    twilio_validate_signatures: "TWILIO_VALIDATE_SIGNATURES",
+    /// Single-business mode: forward the default tenant's calls to this phone (E.164)
+    user_phone_number: "USER_PHONE_NUMBER",
+    /// Seed-004 as-call-service base URL
+    as_call_service_url: "AS_CALL_SERVICE_URL",
+    /// Seed-004 provisioning service base URL
+    pns_provisioning_service_url: "PNS_PROVISIONING_SERVICE_URL",
+    /// Shared key for X-Service-Key (internal API and seed-004 services)
+    internal_service_key: "INTERNAL_SERVICE_KEY",
+    /// HS256 key for tenant JWTs [default: generated once and stored in the database]
+    jwt_secret: "JWT_SECRET",
+    /// Operator token for /api/admin (admin API disabled when unset)
+    admin_token: "ADMIN_TOKEN",
+    /// Time zone of new tenants (IANA name) [default: UTC]
+    default_time_zone: "DEFAULT_TIME_ZONE",
+    /// human or json [default: human]
+    log_format: "LOG_FORMAT",
+    /// tracing filter, e.g. info or switchboard=debug (RUST_LOG wins) [default: info]
+    log_level: "LOG_LEVEL",
+    /// Requests per window per client IP on protected routes [default: 100]
+    rate_limit_max: "RATE_LIMIT_MAX",
+    /// Rate-limit window in seconds [default: 900]
+    rate_limit_window_secs: "RATE_LIMIT_WINDOW_SECS",
+    /// Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed [default: none]
+    trusted_proxies: "TRUSTED_PROXIES",
+    /// Largest request body in bytes [default: 1048576]
+    body_limit_bytes: "BODY_LIMIT_BYTES",
+    /// Per-request timeout in seconds, under Twilio's 15 s budget [default: 14]
+    request_timeout_secs: "REQUEST_TIMEOUT_SECS",
+    /// Jobs run at once per instance [default: 4]
+    worker_concurrency: "WORKER_CONCURRENCY",
+    /// How often idle workers look for due jobs, ms [default: 500]
+    job_poll_interval_ms: "JOB_POLL_INTERVAL_MS",
+    /// How long a claimed job stays leased before another worker may take it, s [default: 300]
+    job_lease_secs: "JOB_LEASE_SECS",
+    /// Pause between the sandbox's asynchronous status callbacks, ms [default: 500]
+    sandbox_callback_delay_ms: "SANDBOX_CALLBACK_DELAY_MS",
+}
+
+/// Names of settings whose values are secrets (redacted by `switchboard config`).
+pub const SECRET_VARS: &[&str] = &[
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY_SECRET",
+    "INTERNAL_SERVICE_KEY",
+    "JWT_SECRET",
+    "ADMIN_TOKEN",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether Switchboard talks to real Twilio or to its built-in sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwilioMode {
+    Live,
+    Sandbox,
+}
+
+/// The parsed, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub host: IpAddr,
+    pub database_url: String,
+    pub db_kind: DbKind,
+    pub db_max_connections: u32,
+    pub app_url: Url,
+    pub twilio_mode: TwilioMode,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_api_key_sid: Option<String>,
+    pub twilio_api_key_secret: Option<String>,
+    pub twilio_phone_number: Option<E164>,
+    pub twilio_phone_number_sid: Option<String>,
+    pub twilio_api_base_url: Url,
+    pub twilio_validate_signatures: bool,
+    pub user_phone_number: Option<E164>,
+    pub as_call_service_url: Option<Url>,
+    pub pns_provisioning_service_url: Option<Url>,
+    pub internal_service_key: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub admin_token: Option<String>,
+    pub default_time_zone: TimeZoneName,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub rate_limit_max: u32,
+    pub rate_limit_window: Duration,
+    pub trusted_proxies: Vec<IpNet>,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub worker_concurrency: usize,
+    pub job_poll_interval: Duration,
+    pub job_lease: Duration,
+    pub sandbox_callback_delay: Duration,
+}
+
+fn fail(var: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// A present, non-blank value.
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    var: &'static str,
+    v: &Option<String>,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let Some(s) = present(v) else {
+        return Ok(default);
+    };
+    match s.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(fail(
+            var,
+            s,
+            format!("is not a number between {min} and {max}"),
+        )),
+    }
+}
+
+fn boolean(var: &'static str, v: &Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match present(v).map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(fail(var, other, "is not true or false")),
+    }
+}
+
+fn http_url(var: &'static str, v: &Option<String>) -> Result<Option<Url>, ConfigError> {
+    let Some(s) = present(v) else { return Ok(None) };
+    match Url::parse(s) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            Ok(Some(u))
+        }
+        Ok(_) => Err(fail(
+            var,
+            s,
+            "must be an http:// or https:// URL with a host",
+        )),
+        Err(e) => Err(fail(var, s, format!("is not a URL ({e})"))),
+    }
+}
+
+fn phone(var: &'static str, v: &Option<String>) -> Result<Option<E164>, ConfigError> {
+    let Some(s) = present(v) else { return Ok(None) };
+    E164::parse(var, s)
+        .map(Some)
+        .map_err(|e| fail(var, s, e.message))
+}
+
+fn secret(v: &Option<String>) -> Option<String> {
+    present(v).map(str::to_string)
+}
+
+impl Config {
+    pub fn from_raw(raw: &RawConfig) -> Result<Config, ConfigError> {
+        let port = number("PORT", &raw.port, 3000u16, 1, 65535)?;
+        let host = match present(&raw.host) {
+            None => IpAddr::from([0, 0, 0, 0]),
+            Some(s) => s
+                .parse()
+                .map_err(|_| fail("HOST", s, "is not an IP address"))?,
+        };
+        let database_url = present(&raw.database_url)
+            .unwrap_or("sqlite://switchboard.db")
+            .to_string();
+        let db_kind = if database_url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            DbKind::Postgres
+        } else {
+            return Err(fail(
+                "DATABASE_URL",
+                &redact_url(&database_url),
+                "must start with sqlite: or postgres://",
+            ));
+        };
+        let app_url = match http_url("APP_URL", &raw.app_url)? {
+            Some(u) => u,
+            None => Url::parse(&format!("http://localhost:{port}")).expect("static URL"),
+        };
+        let twilio_account_sid = secret(&raw.twilio_account_sid);
+        if let Some(sid) = &twilio_account_sid
+            && !(sid.len() == 34
+                && sid.starts_with("AC")
+                && sid[2..].chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(fail(
+                "TWILIO_ACCOUNT_SID",
+                sid,
+                "must be AC followed by 32 hexadecimal characters",
+            ));
+        }
+        let twilio_auth_token = secret(&raw.twilio_auth_token);
+        let twilio_api_key_sid = secret(&raw.twilio_api_key_sid);
+        if let Some(sid) = &twilio_api_key_sid
+            && !sid.starts_with("SK")
+        {
+            return Err(fail("TWILIO_API_KEY_SID", sid, "must start with SK"));
+        }
+        let twilio_api_key_secret = secret(&raw.twilio_api_key_secret);
+        if twilio_api_key_sid.is_some() != twilio_api_key_secret.is_some() {
+            return Err(fail(
+                "TWILIO_API_KEY_SECRET",
+                "",
+                "TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together",
+            ));
+        }
+        let force_sandbox = boolean("TWILIO_SANDBOX", &raw.twilio_sandbox, false)?;
+        let has_credentials = twilio_account_sid.is_some() && twilio_auth_token.is_some();
+        let twilio_mode = if force_sandbox || !has_credentials {
+            TwilioMode::Sandbox
+        } else {
+            TwilioMode::Live
+        };
+        let twilio_api_base_url = http_url("TWILIO_API_BASE_URL", &raw.twilio_api_base_url)?
+            .unwrap_or_else(|| Url::parse("https://api.twilio.com").expect("static URL"));
+        let default_time_zone = match present(&raw.default_time_zone) {
+            None => TimeZoneName::parse("DEFAULT_TIME_ZONE", "UTC").expect("UTC exists"),
+            Some(s) => TimeZoneName::parse("DEFAULT_TIME_ZONE", s)
+                .map_err(|e| fail("DEFAULT_TIME_ZONE", s, e.message))?,
+        };
+        let log_format = match present(&raw.log_format)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("human" | "text" | "pretty") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(fail("LOG_FORMAT", other, "must be human or json")),
+        };
+        let log_level = present(&raw.log_level).unwrap_or("info").to_string();
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(fail(
+                "LOG_LEVEL",
+                &log_level,
+                "is not a tracing filter such as info or switchboard=debug",
+            ));
+        }
+        let mut trusted_proxies = Vec::new();
+        if let Some(list) = present(&raw.trusted_proxies) {
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let net = item
+                    .parse::<IpNet>()
+                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        fail(
+                            "TRUSTED_PROXIES",
+                            item,
+                            "is not an IP address or CIDR range",
+                        )
+                    })?;
+                trusted_proxies.push(net);
+            }
+        }
+        Ok(Config {
+            port,
+            host,
+            database_url,
+            db_kind,
+            db_max_connections: number(
+                "DB_MAX_CONNECTIONS",
+                &raw.db_max_connections,
+                10u32,
+                1,
+                1000,
+            )?,
+            app_url,
+            twilio_mode,
+            twilio_account_sid,
+            twilio_auth_token,
+            twilio_api_key_sid,
+            twilio_api_key_secret,
+            twilio_phone_number: phone("TWILIO_PHONE_NUMBER", &raw.twilio_phone_number)?,
+            twilio_phone_number_sid: secret(&raw.twilio_phone_number_sid),
+            twilio_api_base_url,
+            twilio_validate_signatures: boolean(
+                "TWILIO_VALIDATE_SIGNATURES",
+                &raw.twilio_validate_signatures,
+                true,
+            )?,
+            user_phone_number: phone("USER_PHONE_NUMBER", &raw.user_phone_number)?,
+            as_call_service_url: http_url("AS_CALL_SERVICE_URL", &raw.as_call_service_url)?,
+            pns_provisioning_service_url: http_url(
+                "PNS_PROVISIONING_SERVICE_URL",
+                &raw.pns_provisioning_service_url,
+            )?,
+            internal_service_key: secret(&raw.internal_service_key),
+            jwt_secret: match secret(&raw.jwt_secret) {
+                Some(s) if s.len() < 16 => {
+                    return Err(fail(
+                        "JWT_SECRET",
+                        "(redacted)",
+                        "must be at least 16 characters",
+                    ));
+                }
+                other => other,
+            },
+            admin_token: match secret(&raw.admin_token) {
+                Some(s) if s.len() < 16 => {
+                    return Err(fail(
+                        "ADMIN_TOKEN",
+                        "(redacted)",
+                        "must be at least 16 characters",
+                    ));
+                }
+                other => other,
+            },
+            default_time_zone,
+            log_format,
+            log_level,
+            rate_limit_max: number("RATE_LIMIT_MAX", &raw.rate_limit_max, 100u32, 1, 10_000_000)?,
+            rate_limit_window: Duration::from_secs(number(
+                "RATE_LIMIT_WINDOW_SECS",
+                &raw.rate_limit_window_secs,
+                900u64,
+                1,
+                86_400,
+            )?),
+            trusted_proxies,
+            body_limit_bytes: number(
+                "BODY_LIMIT_BYTES",
+                &raw.body_limit_bytes,
+                1_048_576usize,
+                1024,
+                100 * 1_048_576,
+            )?,
+            request_timeout: Duration::from_secs(number(
+                "REQUEST_TIMEOUT_SECS",
+                &raw.request_timeout_secs,
+                14u64,
+                1,
+                3600,
+            )?),
+            worker_concurrency: number(
+                "WORKER_CONCURRENCY",
+                &raw.worker_concurrency,
+                4usize,
+                1,
+                256,
+            )?,
+            job_poll_interval: Duration::from_millis(number(
+                "JOB_POLL_INTERVAL_MS",
+                &raw.job_poll_interval_ms,
+                500u64,
+                10,
+                60_000,
+            )?),
+            job_lease: Duration::from_secs(number(
+                "JOB_LEASE_SECS",
+                &raw.job_lease_secs,
+                300u64,
+                5,
+                86_400,
+            )?),
+            sandbox_callback_delay: Duration::from_millis(number(
+                "SANDBOX_CALLBACK_DELAY_MS",
+                &raw.sandbox_callback_delay_ms,
+                500u64,
+                0,
+                60_000,
+            )?),
+        })
+    }
+
+    /// The configuration with no settings at all: the embedded default.
+    pub fn defaults() -> Config {
+        Config::from_raw(&RawConfig::default()).expect("defaults are valid")
+    }
+}
+
+/// Hides the password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Lines for `switchboard config`: every setting, its effective value, secrets redacted.
+pub fn describe(raw: &RawConfig, cfg: &Config) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (var, value) in raw.entries() {
+        let shown = match (
+            value.map(str::trim).filter(|s| !s.is_empty()),
+            SECRET_VARS.contains(&var),
+        ) {
+            (Some(_), true) => "(set, redacted)".to_string(),
+            (Some(v), false) if var == "DATABASE_URL" => redact_url(v),
+            (Some(v), false) => v.to_string(),
+            (None, _) => effective_default(var, cfg),
+        };
+        out.push((var.to_string(), shown));
+    }
+    out.push((
+        "(twilio mode)".into(),
+        match cfg.twilio_mode {
+            TwilioMode::Live => "live Twilio".into(),
+            TwilioMode::Sandbox => "built-in sandbox".into(),
+        },
+    ));
+    out
+}
+
+fn effective_default(var: &str, cfg: &Config) -> String {
+    match var {
+        "PORT" => cfg.port.to_string(),
+        "HOST" => cfg.host.to_string(),
+        "DATABASE_URL" => redact_url(&cfg.database_url),
+        "DB_MAX_CONNECTIONS" => cfg.db_max_connections.to_string(),
+        "APP_URL" => cfg.app_url.to_string(),
+        "TWILIO_API_BASE_URL" => cfg.twilio_api_base_url.to_string(),
+        "TWILIO_SANDBOX" => (cfg.twilio_mode == TwilioMode::Sandbox).to_string(),
+        "TWILIO_VALIDATE_SIGNATURES" => cfg.twilio_validate_signatures.to_string(),
+        "JWT_SECRET" => "(generated, stored in the database)".into(),
+        "ADMIN_TOKEN" => "(unset: admin API disabled)".into(),
+        "DEFAULT_TIME_ZONE" => cfg.default_time_zone.to_string(),
+        "LOG_FORMAT" => format!("{:?}", cfg.log_format).to_lowercase(),
+        "LOG_LEVEL" => cfg.log_level.clone(),
+        "RATE_LIMIT_MAX" => cfg.rate_limit_max.to_string(),
+        "RATE_LIMIT_WINDOW_SECS" => cfg.rate_limit_window.as_secs().to_string(),
+        "BODY_LIMIT_BYTES" => cfg.body_limit_bytes.to_string(),
+        "REQUEST_TIMEOUT_SECS" => cfg.request_timeout.as_secs().to_string(),
+        "WORKER_CONCURRENCY" => cfg.worker_concurrency.to_string(),
+        "JOB_POLL_INTERVAL_MS" => cfg.job_poll_interval.as_millis().to_string(),
+        "JOB_LEASE_SECS" => cfg.job_lease.as_secs().to_string(),
+        "SANDBOX_CALLBACK_DELAY_MS" => cfg.sandbox_callback_delay.as_millis().to_string(),
+        _ => "(unset)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(f: impl FnOnce(&mut RawConfig)) -> RawConfig {
+        let mut r = RawConfig::default();
+        f(&mut r);
+        r
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::defaults();
+        assert_eq!(c.port, 3000);
+        assert_eq!(c.db_kind, DbKind::Sqlite);
+        assert_eq!(c.twilio_mode, TwilioMode::Sandbox);
+        assert_eq!(c.app_url.as_str(), "http://localhost:3000/");
+        assert!(c.twilio_validate_signatures);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: Vec<(RawConfig, &str)> = vec![
+            (raw(|r| r.port = Some("abc".into())), "PORT"),
+            (raw(|r| r.port = Some("70000".into())), "PORT"),
+            (raw(|r| r.app_url = Some("not a url".into())), "APP_URL"),
+            (raw(|r| r.app_url = Some("ftp://x".into())), "APP_URL"),
+            (
+                raw(|r| r.default_time_zone = Some("Mars/Base".into())),
+                "DEFAULT_TIME_ZONE",
+            ),
+            (
+                raw(|r| r.database_url = Some("mysql://x".into())),
+                "DATABASE_URL",
+            ),
+            (
+                raw(|r| r.twilio_phone_number = Some("555".into())),
+                "TWILIO_PHONE_NUMBER",
+            ),
+            (
+                raw(|r| r.twilio_account_sid = Some("XY123".into())),
+                "TWILIO_ACCOUNT_SID",
+            ),
+            (
+                raw(|r| r.trusted_proxies = Some("10.0.0.0/8,bogus".into())),
+                "TRUSTED_PROXIES",
+            ),
+            (
+                raw(|r| r.twilio_sandbox = Some("maybe".into())),
+                "TWILIO_SANDBOX",
+            ),
+            (
+                raw(|r| r.rate_limit_max = Some("0".into())),
+                "RATE_LIMIT_MAX",
+            ),
+        ];
+        for (r, var) in cases {
+            let err = Config::from_raw(&r).unwrap_err();
+            assert_eq!(err.var, var);
+            let line = err.to_string();
+            assert!(
+                line.starts_with(&format!("configuration error: {var}=")),
+                "{line}"
+            );
+            assert!(!line.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn credentials_choose_live_unless_sandbox_forced() {
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        let live = raw(|r| {
+            r.twilio_account_sid = Some(sid.into());
+            r.twilio_auth_token = Some("tok".into());
+        });
+        assert_eq!(
+            Config::from_raw(&live).unwrap().twilio_mode,
+            TwilioMode::Live
+        );
+        let mut forced = live.clone();
+        forced.twilio_sandbox = Some("true".into());
+        assert_eq!(
+            Config::from_raw(&forced).unwrap().twilio_mode,
+            TwilioMode::Sandbox
+        );
+    }
+
+    #[test]
+    fn describe_redacts_secrets() {
+        let r = raw(|r| {
+            r.jwt_secret = Some("a-very-long-secret-value".into());
+            r.database_url = Some("postgres://u:pw@localhost/db".into());
+        });
+        let c = Config::from_raw(&r).unwrap();
+        let lines = describe(&r, &c);
+        let text = format!("{lines:?}");
+        assert!(!text.contains("a-very-long-secret-value"));
+        assert!(!text.contains(":pw@"));
+        assert!(text.contains("(set, redacted)"));
+    }
+}

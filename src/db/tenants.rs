@@ -1,0 +1,213 @@
+//! Tenant rows: a business with its number, time zone, hours, routing policy and templates.
+
+use crate::domain::{
+    BusinessHours, E164, RoutingPolicy, Slug, SubscriptionStatus, Templates, TimeZoneName,
+};
+use crate::error::StoreError;
+use crate::with_db;
+
+use super::Db;
+
+/// A tenant as the rest of the program sees it: every field already parsed.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub slug: Slug,
+    pub time_zone: TimeZoneName,
+    pub twilio_number: Option<E164>,
+    pub twilio_number_sid: Option<String>,
+    pub subscription_status: SubscriptionStatus,
+    pub stripe_customer_id: Option<String>,
+    pub business_hours: BusinessHours,
+    pub routing_policy: RoutingPolicy,
+    pub templates: Templates,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: String,
+    name: String,
+    slug: String,
+    time_zone: String,
+    twilio_number: Option<String>,
+    twilio_number_sid: Option<String>,
+    subscription_status: String,
+    stripe_customer_id: Option<String>,
+    business_hours: String,
+    routing_policy: String,
+    templates: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str = "id, name, slug, time_zone, twilio_number, twilio_number_sid, subscription_status, \
+    stripe_customer_id, business_hours, routing_policy, templates, created_at, updated_at";
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+    fn try_from(r: TenantRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("tenant {}: {what}: {e}", r.id))
+        };
+        Ok(Tenant {
+            slug: Slug::parse("slug", &r.slug).map_err(|e| corrupt("slug", &e))?,
+            time_zone: TimeZoneName::parse("time_zone", &r.time_zone)
+                .map_err(|e| corrupt("time_zone", &e))?,
+            twilio_number: match &r.twilio_number {
+                Some(n) => Some(
+                    E164::parse("twilio_number", n).map_err(|e| corrupt("twilio_number", &e))?,
+                ),
+                None => None,
+            },
+            subscription_status: SubscriptionStatus::parse(
+                "subscription_status",
+                &r.subscription_status,
+            )
+            .map_err(|e| corrupt("subscription_status", &e))?,
+            business_hours: serde_json::from_str(&r.business_hours)
+                .map_err(|e| corrupt("business_hours", &e))?,
+            routing_policy: serde_json::from_str(&r.routing_policy)
+                .map_err(|e| corrupt("routing_policy", &e))?,
+            templates: serde_json::from_str(&r.templates).map_err(|e| corrupt("templates", &e))?,
+            id: r.id,
+            name: r.name,
+            twilio_number_sid: r.twilio_number_sid,
+            stripe_customer_id: r.stripe_customer_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain types serialise")
+}
+
+pub async fn insert(db: &Db, t: &Tenant) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO tenants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    );
+    with_db!(db, |p| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(t.slug.as_str())
+            .bind(t.time_zone.as_str())
+            .bind(t.twilio_number.as_ref().map(E164::as_str))
+            .bind(&t.twilio_number_sid)
+            .bind(t.subscription_status.as_str())
+            .bind(&t.stripe_customer_id)
+            .bind(json(&t.business_hours))
+            .bind(json(&t.routing_policy))
+            .bind(json(&t.templates))
+            .bind(t.created_at)
+            .bind(t.updated_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Writes every mutable column of `t` (by id). NotFound when the tenant is gone.
+pub async fn update(db: &Db, t: &Tenant) -> Result<(), StoreError> {
+    let res = with_db!(db, |p| {
+        sqlx::query(
+            "UPDATE tenants SET name = $2, slug = $3, time_zone = $4, twilio_number = $5, twilio_number_sid = $6, \
+             subscription_status = $7, stripe_customer_id = $8, business_hours = $9, routing_policy = $10, \
+             templates = $11, updated_at = $12 WHERE id = $1",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(t.slug.as_str())
+        .bind(t.time_zone.as_str())
+        .bind(t.twilio_number.as_ref().map(E164::as_str))
+        .bind(&t.twilio_number_sid)
+        .bind(t.subscription_status.as_str())
+        .bind(&t.stripe_customer_id)
+        .bind(json(&t.business_hours))
+        .bind(json(&t.routing_policy))
+        .bind(json(&t.templates))
+        .bind(t.updated_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(StoreError::from_sqlx)?;
+    if res == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+async fn fetch_one_where(db: &Db, clause: &str, value: &str) -> Result<Option<Tenant>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {clause} = $1");
+    let row: Option<TenantRow> = with_db!(db, |p| sqlx::query_as::<_, TenantRow>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(value)
+    .fetch_optional(p)
+    .await)?;
+    row.map(Tenant::try_from).transpose()
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Tenant>, StoreError> {
+    fetch_one_where(db, "id", id).await
+}
+
+pub async fn get_by_slug(db: &Db, slug: &str) -> Result<Option<Tenant>, StoreError> {
+    fetch_one_where(db, "slug", slug).await
+}
+
+pub async fn get_by_number(db: &Db, number: &E164) -> Result<Option<Tenant>, StoreError> {
+    fetch_one_where(db, "twilio_number", number.as_str()).await
+}
+
+/// Finds a tenant by id or, failing that, by slug (the CLI accepts either).
+pub async fn find(db: &Db, id_or_slug: &str) -> Result<Option<Tenant>, StoreError> {
+    match get(db, id_or_slug).await? {
+        Some(t) => Ok(Some(t)),
+        None => get_by_slug(db, id_or_slug).await,
+    }
+}
+
+/// A page of tenants, oldest first, and the total count.
+pub async fn list(db: &Db, limit: i64, offset: i64) -> Result<(Vec<Tenant>, i64), StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at, id LIMIT $1 OFFSET $2");
+    let rows: Vec<TenantRow> = with_db!(db, |p| sqlx::query_as::<_, TenantRow>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(p)
+    .await)?;
+    let total: (i64,) = with_db!(db, |p| sqlx::query_as("SELECT COUNT(*) FROM tenants")
+        .fetch_one(p)
+        .await)?;
+    Ok((
+        rows.into_iter()
+            .map(Tenant::try_from)
+            .collect::<Result<_, _>>()?,
+        total.0,
+    ))
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<(), StoreError> {
+    let n = with_db!(db, |p| {
+        sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

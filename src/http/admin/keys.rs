@@ -1,0 +1,103 @@
+//! Admin: tenant credentials (JWTs and API keys).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AdminAuth;
+use crate::app::AppState;
+use crate::db;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, ok};
+use crate::http::extract::parse_json;
+use crate::service::keys::{
+    self, ApiKeyView, CreateApiKey, CreatedApiKey, IssueToken, IssuedToken,
+};
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyList {
+    pub api_keys: Vec<ApiKeyView>,
+}
+
+/// Treats an empty body as `{}` so `POST` with no body uses the defaults.
+fn body_or_default<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse_json(bytes)
+    }
+}
+
+/// Issue a tenant JWT (HS256, `tenantId` claim). Body optional.
+#[utoipa::path(post, path = "/api/admin/tenants/{id}/tokens", tag = "admin", security(("admin" = [])), request_body(content = IssueToken, description = "optional"),
+    responses((status = 201, body = Envelope<IssuedToken>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn issue_token(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Envelope<IssuedToken>>), ApiError> {
+    let req: IssueToken = body_or_default(&body)?;
+    let t = super::tenant(&state, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        ok(keys::issue_token(&state, &t.id, req.ttl_seconds)?),
+    ))
+}
+
+/// Create a tenant API key; the key itself is in this answer only.
+#[utoipa::path(post, path = "/api/admin/tenants/{id}/api-keys", tag = "admin", security(("admin" = [])), request_body(content = CreateApiKey, description = "optional"),
+    responses((status = 201, body = Envelope<CreatedApiKey>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn create_key(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Envelope<CreatedApiKey>>), ApiError> {
+    let req: CreateApiKey = body_or_default(&body)?;
+    let t = super::tenant(&state, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        ok(keys::create_api_key(&state, &t.id, req).await?),
+    ))
+}
+
+/// A tenant's API keys (without secrets).
+#[utoipa::path(get, path = "/api/admin/tenants/{id}/api-keys", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Envelope<ApiKeyList>), (status = 404, body = ErrorEnvelope)))]
+async fn list_keys(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<ApiKeyList>>, ApiError> {
+    let t = super::tenant(&state, &id).await?;
+    let rows = db::api_keys::list(&state.db, &t.id).await?;
+    Ok(ok(ApiKeyList {
+        api_keys: rows.iter().map(ApiKeyView::from).collect(),
+    }))
+}
+
+/// Revoke an API key; it stops working at once.
+#[utoipa::path(delete, path = "/api/admin/tenants/{id}/api-keys/{key_id}", tag = "admin", security(("admin" = [])),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+async fn revoke_key(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    db::api_keys::revoke(&state.db, &id, &key_id, state.clock.now_ms())
+        .await
+        .map_err(|_| ApiError::not_found("API key"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(issue_token))
+        .routes(routes!(create_key, list_keys))
+        .routes(routes!(revoke_key))
+}

@@ -1,0 +1,77 @@
+//! Admin: a tenant's staff.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AdminAuth;
+use crate::app::AppState;
+use crate::db;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, ok};
+use crate::http::extract::ValidJson;
+use crate::service::staff::{self, CreateStaff, StaffList, StaffView, UpdateStaff};
+
+/// Add a staff member.
+#[utoipa::path(post, path = "/api/admin/tenants/{id}/staff", tag = "admin", security(("admin" = [])), request_body = CreateStaff,
+    responses((status = 201, body = Envelope<StaffView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn create(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<CreateStaff>,
+) -> Result<(StatusCode, Json<Envelope<StaffView>>), ApiError> {
+    let t = super::tenant(&state, &id).await?;
+    let s = staff::create(&state, &t.id, req).await?;
+    Ok((StatusCode::CREATED, ok(StaffView::from(&s))))
+}
+
+/// A tenant's staff in dialling order.
+#[utoipa::path(get, path = "/api/admin/tenants/{id}/staff", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Envelope<StaffList>), (status = 404, body = ErrorEnvelope)))]
+async fn list(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<StaffList>>, ApiError> {
+    let t = super::tenant(&state, &id).await?;
+    let rows = db::staff::list(&state.db, &t.id).await?;
+    Ok(ok(StaffList {
+        staff: rows.iter().map(StaffView::from).collect(),
+    }))
+}
+
+/// Change a staff member.
+#[utoipa::path(patch, path = "/api/admin/tenants/{id}/staff/{staff_id}", tag = "admin", security(("admin" = [])), request_body = UpdateStaff,
+    responses((status = 200, body = Envelope<StaffView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn update(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((id, staff_id)): Path<(String, String)>,
+    ValidJson(req): ValidJson<UpdateStaff>,
+) -> Result<Json<Envelope<StaffView>>, ApiError> {
+    Ok(ok(StaffView::from(
+        &staff::update(&state, &id, &staff_id, req).await?,
+    )))
+}
+
+/// Remove a staff member.
+#[utoipa::path(delete, path = "/api/admin/tenants/{id}/staff/{staff_id}", tag = "admin", security(("admin" = [])),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+async fn remove(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((id, staff_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    db::staff::delete(&state.db, &id, &staff_id)
+        .await
+        .map_err(|_| ApiError::not_found("staff member"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(update, remove))
+}

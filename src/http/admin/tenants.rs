@@ -1,0 +1,130 @@
+//! Admin: tenants CRUD and subscription status.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AdminAuth;
+use crate::app::AppState;
+use crate::db;
+use crate::domain::SubscriptionStatus;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, Page, ok};
+use crate::http::extract::{ValidJson, ValidQuery};
+use crate::service::tenants::{self, CreateTenant, TenantView, UpdateTenant};
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantList {
+    pub tenants: Vec<TenantView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetSubscription {
+    /// ACTIVE, TRIALING, PAST_DUE, CANCELED, … (Stripe's statuses, either case).
+    pub status: SubscriptionStatus,
+}
+
+/// Create a tenant.
+#[utoipa::path(post, path = "/api/admin/tenants", tag = "admin", security(("admin" = [])), request_body = CreateTenant,
+    responses((status = 201, body = Envelope<TenantView>), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn create(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<CreateTenant>,
+) -> Result<(StatusCode, Json<Envelope<TenantView>>), ApiError> {
+    let t = tenants::create(&state, req).await?;
+    Ok((StatusCode::CREATED, ok(TenantView::from(&t))))
+}
+
+/// List tenants, oldest first.
+#[utoipa::path(get, path = "/api/admin/tenants", tag = "admin", security(("admin" = [])), params(Page),
+    responses((status = 200, body = Envelope<TenantList>)))]
+async fn list(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    ValidQuery(page): ValidQuery<Page>,
+) -> Result<Json<Envelope<TenantList>>, ApiError> {
+    let page = page.validate()?;
+    let (rows, total) = db::tenants::list(&state.db, page.limit, page.offset).await?;
+    Ok(ok(TenantList {
+        tenants: rows.iter().map(TenantView::from).collect(),
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+/// One tenant.
+#[utoipa::path(get, path = "/api/admin/tenants/{id}", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Envelope<TenantView>), (status = 404, body = ErrorEnvelope)))]
+async fn show(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<TenantView>>, ApiError> {
+    Ok(ok(TenantView::from(&super::tenant(&state, &id).await?)))
+}
+
+/// Change a tenant (absent fields stay; `null` clears optional ones).
+#[utoipa::path(patch, path = "/api/admin/tenants/{id}", tag = "admin", security(("admin" = [])), request_body = UpdateTenant,
+    responses((status = 200, body = Envelope<TenantView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn update(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<UpdateTenant>,
+) -> Result<Json<Envelope<TenantView>>, ApiError> {
+    Ok(ok(TenantView::from(
+        &tenants::update(&state, &id, req).await?,
+    )))
+}
+
+/// Delete a tenant and everything it owns.
+#[utoipa::path(delete, path = "/api/admin/tenants/{id}", tag = "admin", security(("admin" = [])),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+async fn delete(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    db::tenants::delete(&state.db, &id)
+        .await
+        .map_err(|_| ApiError::not_found("tenant"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a tenant's subscription status.
+#[utoipa::path(put, path = "/api/admin/tenants/{id}/subscription", tag = "admin", security(("admin" = [])), request_body = SetSubscription,
+    responses((status = 200, body = Envelope<TenantView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn set_subscription(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<SetSubscription>,
+) -> Result<Json<Envelope<TenantView>>, ApiError> {
+    let t = tenants::update(
+        &state,
+        &id,
+        UpdateTenant {
+            subscription_status: Some(req.status),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(ok(TenantView::from(&t)))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show, update, delete))
+        .routes(routes!(set_subscription))
+}

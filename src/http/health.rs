@@ -1,0 +1,129 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always "OK" while the process serves requests.
+    #[schema(example = "OK")]
+    pub status: String,
+    /// RFC 3339, e.g. 2025-01-22T10:30:00.000Z.
+    pub timestamp: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// "ready" or "unavailable".
+    pub status: String,
+    /// "ok" or the reason the database check failed.
+    pub database: String,
+}
+
+/// Liveness (seed 004's contract).
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "OK".into(),
+        timestamp: crate::clock::rfc3339(state.clock.now_ms()),
+    })
+}
+
+/// Readiness: 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/ready", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(std::time::Duration::from_secs(3), state.db.ping()).await {
+        Ok(Ok(())) => Json(Readiness {
+            status: "ready".into(),
+            database: "ok".into(),
+        })
+        .into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Readiness {
+                    status: "unavailable".into(),
+                    database: "error".into(),
+                }),
+            )
+                .into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Readiness {
+                status: "unavailable".into(),
+                database: "timeout".into(),
+            }),
+        )
+            .into_response(),
+    }
+}
+
+/// Prometheus text exposition (not JSON, so not in the OpenAPI document).
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(counts) = crate::jobs::store::counts(&state.db).await {
+        for (status, n) in counts {
+            metrics::gauge!("switchboard_jobs", "status" => status).set(n as f64);
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+}
+
+/// The process-wide Prometheus recorder. `metrics` has one global recorder, and tests build many
+/// apps in one process, so it is installed once and shared.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Counts requests and their latency by route template (never by raw path, which would explode
+/// label cardinality with ids).
+pub async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("switchboard_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("switchboard_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    res
+}

@@ -1,0 +1,13 @@
+//! The tenant API under `/api/telephony` (and, in later features, the seed-002/003 `/api/twilio`
+//! application routes). Every handler takes [`crate::auth::TenantAuth`] and scopes by its tenant:
+//! another tenant's ids simply do not exist (404).
+
+mod profile;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(profile::routes())
+}

@@ -1,0 +1,69 @@
+//! The authenticated tenant's own profile and staff.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::db;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, ok};
+use crate::http::extract::ValidJson;
+use crate::service::staff::{self, StaffList, StaffView, UpdateStaff};
+use crate::service::tenants::TenantView;
+
+/// The authenticated tenant.
+#[utoipa::path(get, path = "/api/telephony/tenant", tag = "telephony", security(("tenant" = [])),
+    responses((status = 200, body = Envelope<TenantView>), (status = 401, body = ErrorEnvelope)))]
+async fn me(auth: TenantAuth) -> Json<Envelope<TenantView>> {
+    ok(TenantView::from(&auth.tenant))
+}
+
+/// The tenant's staff in dialling order.
+#[utoipa::path(get, path = "/api/telephony/staff", tag = "telephony", security(("tenant" = [])),
+    responses((status = 200, body = Envelope<StaffList>), (status = 401, body = ErrorEnvelope)))]
+async fn list_staff(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+) -> Result<Json<Envelope<StaffList>>, ApiError> {
+    let rows = db::staff::list(&state.db, &auth.tenant.id).await?;
+    Ok(ok(StaffList {
+        staff: rows.iter().map(StaffView::from).collect(),
+    }))
+}
+
+/// One staff member of the tenant.
+#[utoipa::path(get, path = "/api/telephony/staff/{id}", tag = "telephony", security(("tenant" = [])),
+    responses((status = 200, body = Envelope<StaffView>), (status = 404, body = ErrorEnvelope)))]
+async fn get_staff(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<StaffView>>, ApiError> {
+    let s = db::staff::get(&state.db, &auth.tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("staff member"))?;
+    Ok(ok(StaffView::from(&s)))
+}
+
+/// Change one of the tenant's staff (e.g. put them on or off duty).
+#[utoipa::path(patch, path = "/api/telephony/staff/{id}", tag = "telephony", security(("tenant" = [])), request_body = UpdateStaff,
+    responses((status = 200, body = Envelope<StaffView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn update_staff(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<UpdateStaff>,
+) -> Result<Json<Envelope<StaffView>>, ApiError> {
+    Ok(ok(StaffView::from(
+        &staff::update(&state, &auth.tenant.id, &id, req).await?,
+    )))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_staff))
+        .routes(routes!(get_staff, update_staff))
+}

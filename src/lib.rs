@@ -1,0 +1,23 @@
+//! Switchboard: a self-hosted, multi-tenant telephony backend on Twilio.
+//!
+//! Layout: `config` (settings) → `db` (storage on SQLite or PostgreSQL) → `domain` (validated values)
+//! → `service` (operations shared by API and CLI) → `http` (axum routers) and `cli` (subcommands);
+//! `jobs` is the durable outbox every side effect goes through; `app` wires it together.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod service;
+pub mod telemetry;
+
+pub use app::{AppState, Role};
+
+/// Registers every built-in job handler. Features add theirs here.
+pub fn register_job_handlers(_registry: &mut jobs::JobRegistry) {}

@@ -1,0 +1,17 @@
+//! Operations shared by the admin API and the CLI, so both validate and write the same way.
+//! Request and view types here are the API's JSON shapes (camelCase); stored rows live in `db`.
+
+pub mod keys;
+pub mod staff;
+pub mod tenants;
+
+use serde::{Deserialize, Deserializer};
+
+/// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,290 @@
+//! Creating, changing and presenting tenants.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::clock::rfc3339;
+use crate::db::{self, tenants::Tenant};
+use crate::domain::{
+    self, BusinessHours, E164, RoutingPolicy, Slug, SubscriptionStatus, Templates, TimeZoneName,
+    text,
+};
+use crate::error::{ApiError, StoreError};
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Business name, 1-200 characters.
+    pub name: String,
+    /// URL-safe handle; derived from the name when absent.
+    #[schema(value_type = Option<String>, example = "bella-salon")]
+    pub slug: Option<Slug>,
+    /// IANA time zone; `DEFAULT_TIME_ZONE` when absent.
+    #[schema(value_type = Option<String>, example = "America/New_York")]
+    pub time_zone: Option<TimeZoneName>,
+    /// The tenant's Twilio number (E.164), unique across tenants.
+    pub phone_number: Option<E164>,
+    /// The number's Twilio SID (PN…).
+    pub phone_number_sid: Option<String>,
+    pub subscription_status: Option<SubscriptionStatus>,
+    pub stripe_customer_id: Option<String>,
+    pub business_hours: Option<BusinessHours>,
+    pub routing_policy: Option<RoutingPolicy>,
+    pub templates: Option<Templates>,
+}
+
+/// A partial update: absent fields stay, `null` clears the optional ones.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateTenant {
+    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub slug: Option<Slug>,
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<TimeZoneName>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone_number: Option<Option<E164>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone_number_sid: Option<Option<String>>,
+    pub subscription_status: Option<SubscriptionStatus>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub stripe_customer_id: Option<Option<String>>,
+    pub business_hours: Option<BusinessHours>,
+    pub routing_policy: Option<RoutingPolicy>,
+    pub templates: Option<Templates>,
+}
+
+/// A tenant as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub time_zone: String,
+    pub phone_number: Option<String>,
+    pub phone_number_sid: Option<String>,
+    pub subscription_status: SubscriptionStatus,
+    pub stripe_customer_id: Option<String>,
+    pub business_hours: BusinessHours,
+    pub routing_policy: RoutingPolicy,
+    pub templates: Templates,
+    /// RFC 3339.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Tenant> for TenantView {
+    fn from(t: &Tenant) -> Self {
+        TenantView {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            slug: t.slug.as_str().to_string(),
+            time_zone: t.time_zone.to_string(),
+            phone_number: t.twilio_number.as_ref().map(|n| n.to_string()),
+            phone_number_sid: t.twilio_number_sid.clone(),
+            subscription_status: t.subscription_status,
+            stripe_customer_id: t.stripe_customer_id.clone(),
+            business_hours: t.business_hours.clone(),
+            routing_policy: t.routing_policy.clone(),
+            templates: t.templates.clone(),
+            created_at: rfc3339(t.created_at),
+            updated_at: rfc3339(t.updated_at),
+        }
+    }
+}
+
+fn sid(field: &str, v: &str, prefix: &str) -> Result<String, ApiError> {
+    let v = v.trim();
+    let ok =
+        v.len() == 34 && v.starts_with(prefix) && v[2..].chars().all(|c| c.is_ascii_hexdigit());
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be {prefix} followed by 32 hexadecimal characters"),
+        ))
+    }
+}
+
+fn stripe_id(v: &str) -> Result<String, ApiError> {
+    let v = v.trim();
+    if v.starts_with("cus_")
+        && v.len() <= 255
+        && v[4..].chars().all(|c| c.is_ascii_alphanumeric())
+        && v.len() > 4
+    {
+        Ok(v.to_string())
+    } else {
+        Err(ApiError::validation(
+            "stripeCustomerId",
+            "must look like cus_ followed by letters and digits",
+        ))
+    }
+}
+
+/// Rules that span fields or that serde cannot express.
+fn check(t: &Tenant) -> Result<(), ApiError> {
+    t.business_hours.validate("businessHours")?;
+    t.routing_policy.validate("routingPolicy")?;
+    t.templates.validate("templates")?;
+    Ok(())
+}
+
+fn conflict(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(col) => {
+            let field = match col.as_str() {
+                "twilio_number" => "phoneNumber",
+                "stripe_customer_id" => "stripeCustomerId",
+                other => other,
+            };
+            ApiError::conflict(field, format!("{field} is already used by another tenant"))
+        }
+        other => other.into(),
+    }
+}
+
+pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, ApiError> {
+    let name = text::required("name", &req.name, 200)?;
+    let now = state.clock.now_ms();
+    let tenant = Tenant {
+        id: domain::new_id(),
+        slug: req.slug.unwrap_or_else(|| Slug::from_name(&name)),
+        name,
+        time_zone: req
+            .time_zone
+            .unwrap_or_else(|| state.config.default_time_zone.clone()),
+        twilio_number: req.phone_number,
+        twilio_number_sid: req
+            .phone_number_sid
+            .as_deref()
+            .map(|s| sid("phoneNumberSid", s, "PN"))
+            .transpose()?,
+        subscription_status: req.subscription_status.unwrap_or(SubscriptionStatus::None),
+        stripe_customer_id: req
+            .stripe_customer_id
+            .as_deref()
+            .map(stripe_id)
+            .transpose()?,
+        business_hours: req.business_hours.unwrap_or_default(),
+        routing_policy: req.routing_policy.unwrap_or_default(),
+        templates: req.templates.unwrap_or_default(),
+        created_at: now,
+        updated_at: now,
+    };
+    check(&tenant)?;
+    db::tenants::insert(&state.db, &tenant)
+        .await
+        .map_err(conflict)?;
+    tracing::info!(tenant = %tenant.id, slug = tenant.slug.as_str(), "tenant created");
+    Ok(tenant)
+}
+
+/// Applies `req` to the stored tenant `id`.
+pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Tenant, ApiError> {
+    let mut t = db::tenants::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
+    if let Some(name) = req.name {
+        t.name = text::required("name", &name, 200)?;
+    }
+    if let Some(slug) = req.slug {
+        t.slug = slug;
+    }
+    if let Some(tz) = req.time_zone {
+        t.time_zone = tz;
+    }
+    if let Some(n) = req.phone_number {
+        t.twilio_number = n;
+    }
+    if let Some(s) = req.phone_number_sid {
+        t.twilio_number_sid = s
+            .as_deref()
+            .map(|s| sid("phoneNumberSid", s, "PN"))
+            .transpose()?;
+    }
+    if let Some(s) = req.subscription_status {
+        t.subscription_status = s;
+    }
+    if let Some(c) = req.stripe_customer_id {
+        t.stripe_customer_id = c.as_deref().map(stripe_id).transpose()?;
+    }
+    if let Some(h) = req.business_hours {
+        t.business_hours = h;
+    }
+    if let Some(p) = req.routing_policy {
+        t.routing_policy = p;
+    }
+    if let Some(tpl) = req.templates {
+        t.templates = tpl;
+    }
+    check(&t)?;
+    t.updated_at = state.clock.now_ms();
+    db::tenants::update(&state.db, &t)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("tenant"),
+            other => conflict(other),
+        })?;
+    Ok(t)
+}
+
+/// Single-business mode: makes sure a default tenant owns `TWILIO_PHONE_NUMBER`, and that its calls
+/// forward to `USER_PHONE_NUMBER` when that is set. Safe to run on every start and on many instances.
+pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Tenant>, ApiError> {
+    let Some(number) = state.config.twilio_phone_number.clone() else {
+        return Ok(None);
+    };
+    let existing = db::tenants::get_by_number(&state.db, &number).await?;
+    let mut tenant = match existing {
+        Some(t) => t,
+        None => {
+            let slug = match db::tenants::get_by_slug(&state.db, "default").await? {
+                None => Slug::parse("slug", "default")?,
+                Some(_) => Slug::from_name(&format!("default {}", &number.as_str()[1..])),
+            };
+            let req = CreateTenant {
+                name: "Default business".into(),
+                slug: Some(slug),
+                phone_number: Some(number.clone()),
+                phone_number_sid: state.config.twilio_phone_number_sid.clone(),
+                subscription_status: Some(SubscriptionStatus::Active),
+                ..Default::default()
+            };
+            match create(state, req).await {
+                Ok(t) => t,
+                // Another instance created it first.
+                Err(e) if e.code == "CONFLICT" => db::tenants::get_by_number(&state.db, &number)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("single-business tenant vanished"))?,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if let Some(user) = &state.config.user_phone_number {
+        let policy = &tenant.routing_policy;
+        let wanted = policy.strategy == domain::routing::Strategy::ForwardExternal
+            && policy.external_number.as_ref() == Some(user);
+        if !wanted {
+            let mut policy = policy.clone();
+            policy.strategy = domain::routing::Strategy::ForwardExternal;
+            policy.external_number = Some(user.clone());
+            tenant = update(
+                state,
+                &tenant.id,
+                UpdateTenant {
+                    routing_policy: Some(policy),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(Some(tenant))
+}
