@@ -1,0 +1,189 @@
+//! The `switchboard` binary: configuration errors, `config`, and the operator commands.
+
+use std::process::{Command, Output};
+
+use crate::support::{JWT_SECRET, app};
+
+fn switchboard(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env("DATABASE_URL", db_url)
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("LOG_LEVEL", "warn");
+    // Run where no stray .env can leak in.
+    cmd.current_dir(std::env::temp_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run switchboard")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bad_configuration_stops_with_one_line_naming_the_variable() {
+    for (var, value) in [
+        ("PORT", "abc"),
+        ("APP_URL", "not a url"),
+        ("DEFAULT_TIME_ZONE", "Mars/Base"),
+        ("RATE_LIMIT_MAX", "-1"),
+    ] {
+        let o = switchboard("sqlite::memory:", &["serve"], &[(var, value)]);
+        assert_eq!(o.status.code(), Some(2), "{var}");
+        let err = stderr(&o);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("configuration error: {var}=")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn config_prints_effective_settings_with_secrets_redacted() {
+    let o = switchboard(
+        "postgres://u:hunter2@db/x",
+        &["config"],
+        &[
+            ("ADMIN_TOKEN", "super-secret-admin-token"),
+            ("PORT", "4000"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("PORT") && out.contains("4000"));
+    assert!(!out.contains("hunter2"));
+    assert!(!out.contains("super-secret-admin-token"));
+    assert!(!out.contains(JWT_SECRET));
+    assert!(out.contains("built-in sandbox"));
+}
+
+#[tokio::test]
+async fn operator_commands_manage_tenants_staff_tokens_and_keys() {
+    let app = app().start().await;
+    let url = app.db_url.clone();
+    let o = switchboard(
+        &url,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Bella Salon",
+            "--time-zone",
+            "Europe/Paris",
+            "--phone-number",
+            "+33612345678",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(t["slug"], "bella-salon");
+
+    let o = switchboard(
+        &url,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "X",
+            "--time-zone",
+            "Nowhere/City",
+        ],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("timeZone"), "{}", stderr(&o));
+
+    let o = switchboard(
+        &url,
+        &[
+            "tenant",
+            "update",
+            "bella-salon",
+            "--routing-policy",
+            r#"{"strategy":"voicemail"}"#,
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"voicemail\""));
+
+    let o = switchboard(&url, &["tenant", "list"], &[]);
+    assert!(stdout(&o).contains("bella-salon") && stdout(&o).contains("+33612345678"));
+
+    let o = switchboard(
+        &url,
+        &[
+            "staff",
+            "add",
+            "--tenant",
+            "bella-salon",
+            "--name",
+            "Ann",
+            "--phone",
+            "+33612345679",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let staff_id = serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = switchboard(&url, &["staff", "list", "--tenant", "bella-salon"], &[]);
+    assert!(stdout(&o).contains("Ann"));
+
+    // A token from the CLI works against the running server (same database, same secret).
+    let o = switchboard(&url, &["token", "issue", "--tenant", "bella-salon"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).trim().to_string();
+    let r = app.tenant_get("/api/telephony/staff", &token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["data"]["staff"][0]["id"], staff_id.as_str());
+
+    let o = switchboard(
+        &url,
+        &[
+            "apikey",
+            "create",
+            "--tenant",
+            "bella-salon",
+            "--name",
+            "crm",
+        ],
+        &[],
+    );
+    let key = stdout(&o).trim().to_string();
+    assert_eq!(
+        app.tenant_get("/api/telephony/tenant", &key).await.status,
+        200
+    );
+    let key_id = stderr(&o).split_whitespace().nth(2).unwrap().to_string();
+    let o = switchboard(
+        &url,
+        &["apikey", "revoke", "--tenant", "bella-salon", &key_id],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        app.tenant_get("/api/telephony/tenant", &key).await.status,
+        401
+    );
+
+    let o = switchboard(
+        &url,
+        &["staff", "remove", "--tenant", "bella-salon", &staff_id],
+        &[],
+    );
+    assert!(o.status.success());
+    let o = switchboard(&url, &["jobs", "list"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

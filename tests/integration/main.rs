@@ -1,0 +1,12 @@
+//! The one integration-test binary. Run it once per backend:
+//! `cargo test` (SQLite) and `SWITCHBOARD_TEST_DB=postgres cargo test` (PostgreSQL); `.ci/run` does both.
+
+mod support;
+
+mod admin;
+mod auth;
+mod cli;
+mod http_basics;
+mod jobs;
+mod rate_limit;
+mod storage;

@@ -1,0 +1,113 @@
+//! Migrations on both backends and single-business mode.
+
+use reqwest::Method;
+use switchboard::config::DbKind;
+use switchboard::db::{self, Db};
+
+use crate::support::app;
+
+#[test]
+fn both_backends_carry_the_same_migration_versions() {
+    let sqlite = Db::migration_versions(DbKind::Sqlite);
+    let postgres = Db::migration_versions(DbKind::Postgres);
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, postgres);
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_are_idempotent() {
+    let app = app().start().await;
+    // The app already migrated on start; running again changes nothing and fails nothing.
+    app.state.db.migrate().await.unwrap();
+    let expected = Db::migration_versions(app.state.db.kind());
+    let applied: Vec<(i64,)> = switchboard::with_db!(&app.state.db, |p| {
+        sqlx::query_as("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(p)
+            .await
+    })
+    .unwrap();
+    assert_eq!(
+        applied.into_iter().map(|r| r.0).collect::<Vec<_>>(),
+        expected
+    );
+    for table in ["tenants", "staff", "api_keys", "jobs", "app_settings"] {
+        let n: (i64,) = switchboard::with_db!(&app.state.db, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(p)
+                .await
+        })
+        .unwrap();
+        assert!(n.0 >= 0);
+    }
+    let want = match crate::support::backend().as_str() {
+        "postgres" => DbKind::Postgres,
+        _ => DbKind::Sqlite,
+    };
+    assert_eq!(
+        app.state.db.kind(),
+        want,
+        "the suite runs on the backend it was asked for"
+    );
+}
+
+#[tokio::test]
+async fn single_business_mode_creates_one_default_tenant_across_restarts() {
+    let configure = |c: &mut switchboard::config::RawConfig| {
+        c.twilio_phone_number = Some("+15005550006".into());
+        c.user_phone_number = Some("+14155550199".into());
+    };
+    let first = app().config(configure).start().await;
+    let t = db::tenants::get_by_number(
+        &first.state.db,
+        &switchboard::domain::E164::parse("n", "+15005550006").unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("default tenant exists");
+    assert_eq!(t.slug.as_str(), "default");
+    assert_eq!(
+        t.routing_policy.strategy,
+        switchboard::domain::routing::Strategy::ForwardExternal
+    );
+    assert_eq!(
+        t.routing_policy.external_number.as_ref().unwrap().as_str(),
+        "+14155550199"
+    );
+    // A restart (and a second instance) finds it instead of creating another.
+    let second = app().config(configure).same_database(&first).start().await;
+    let third = app()
+        .config(|c| {
+            c.twilio_phone_number = Some("+15005550006".into());
+            c.user_phone_number = Some("+14155550123".into());
+        })
+        .same_database(&first)
+        .start()
+        .await;
+    let r = second.admin(Method::GET, "/api/admin/tenants", None).await;
+    assert_eq!(r.json["data"]["total"], 1);
+    let t2 = db::tenants::get(&third.state.db, &t.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        t2.routing_policy.external_number.unwrap().as_str(),
+        "+14155550123",
+        "USER_PHONE_NUMBER changes are applied"
+    );
+}
+
+#[tokio::test]
+async fn generated_jwt_secret_is_shared_by_instances() {
+    let a = app().config(|c| c.jwt_secret = None).start().await;
+    let b = app()
+        .config(|c| c.jwt_secret = None)
+        .same_database(&a)
+        .start()
+        .await;
+    let t = a.create_tenant(serde_json::json!({"name": "A"})).await;
+    let token = a.token_for(t["id"].as_str().unwrap()).await;
+    assert_eq!(
+        b.tenant_get("/api/telephony/tenant", &token).await.status,
+        200
+    );
+}
