@@ -17,6 +17,7 @@ use crate::db::{self, Db, Tx};
 use crate::error::StoreError;
 use crate::http::rate_limit::RateLimiter;
 use crate::jobs::{JobRegistry, NewJob};
+use crate::twilio::TwilioContext;
 
 /// Everything a request handler or job needs. Cheap to clone.
 #[derive(Clone)]
@@ -30,6 +31,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub rate_limiter: Arc<RateLimiter>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Live Twilio or the embedded sandbox.
+    pub twilio: TwilioContext,
 }
 
 /// What this process runs.
@@ -64,7 +67,9 @@ impl AppState {
             Some(s) => s.clone(),
             None => db::settings::get_or_init(&db, "jwt_secret", random_secret).await?,
         };
+        let twilio = TwilioContext::from_config(&config)?;
         let state = AppState {
+            twilio,
             jwt: Arc::new(JwtKeys::new(secret.as_bytes())),
             rate_limiter: Arc::new(RateLimiter::new(
                 config.rate_limit_max,

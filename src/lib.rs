@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod service;
 pub mod telemetry;
+pub mod twilio;
 
 pub use app::{AppState, Role};
 

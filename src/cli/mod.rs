@@ -3,6 +3,7 @@
 //! environment variables and `.env`, shared by every subcommand.
 
 mod ops;
+mod twilio_cmds;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,11 @@ pub enum Command {
     /// Inspect and retry background jobs.
     #[command(subcommand)]
     Jobs(ops::JobsCmd),
+    /// Run the Twilio sandbox on its own port (keeps its record across Switchboard restarts).
+    Sandbox(twilio_cmds::SandboxArgs),
+    /// Play a caller or texter against a running Switchboard.
+    #[command(subcommand)]
+    Simulate(twilio_cmds::SimulateCmd),
 }
 
 /// Entry point used by `main`: parse, configure, run, and turn errors into one line and an exit code.
@@ -91,7 +97,8 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli.command, config)) {
+    let port_given = cli.config.port.is_some();
+    match rt.block_on(run(cli.command, config, port_given)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -100,7 +107,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Result<()> {
     match command {
         Command::Serve { role } => serve(config, role).await,
         Command::Migrate => {
@@ -122,11 +129,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Token(cmd) => ops::token(config, cmd).await,
         Command::Apikey(cmd) => ops::apikey(config, cmd).await,
         Command::Jobs(cmd) => ops::jobs(config, cmd).await,
+        Command::Sandbox(args) => twilio_cmds::sandbox(config, port_given, args).await,
+        Command::Simulate(cmd) => twilio_cmds::simulate(config, cmd).await,
     }
 }
 
 async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let state = AppState::build(config.clone(), Clock::System, JobRegistry::default()).await?;
+    match &state.twilio.sandbox {
+        Some(_) => {
+            let base = crate::twilio::sandbox_base(&config.app_url);
+            tracing::info!(
+                "Twilio: built-in sandbox at {base} (no Twilio account needed); account {} / auth token {}",
+                state.twilio.account_sid,
+                state.twilio.auth_token
+            );
+            if let Some(t) = crate::service::demo::seed_if_empty(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?
+            {
+                tracing::info!(tenant = %t.id, number = crate::service::demo::DEMO_NUMBER, "seeded the demo tenant 'demo' with two staff members");
+            }
+            crate::service::demo::register_numbers_with_sandbox(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+        }
+        None => {
+            tracing::info!(base = %config.twilio_api_base_url, account = %state.twilio.account_sid, "Twilio: live")
+        }
+    }
     if !config.twilio_validate_signatures {
         tracing::warn!(
             "TWILIO_VALIDATE_SIGNATURES=false: Twilio webhook signatures are NOT checked; never run like this in production"
@@ -148,7 +179,7 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM (what container orchestrators send).
-async fn shutdown_on_signal(token: CancellationToken) {
+pub(crate) async fn shutdown_on_signal(token: CancellationToken) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

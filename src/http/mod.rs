@@ -8,6 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod rate_limit;
 pub mod tenant;
+pub mod twilio_webhook;
 
 use std::sync::Arc;
 
@@ -84,6 +85,11 @@ pub fn router(state: AppState) -> Router {
     let (api_router, doc) = api(&state).split_for_parts();
     let doc = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let config = state.config.clone();
+    let mut api_router = api_router;
+    if let Some(sandbox) = &state.twilio.sandbox {
+        // Twilio's own REST dialect (described by Twilio's OpenAPI file, not ours).
+        api_router = api_router.nest_service(crate::twilio::SANDBOX_PREFIX, sandbox.router());
+    }
     api_router
         .route("/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc.as_str().to_owned()) }))
         .route("/metrics", get(health::metrics))

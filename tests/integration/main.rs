@@ -10,3 +10,4 @@ mod http_basics;
 mod jobs;
 mod rate_limit;
 mod storage;
+mod twilio_layer;
