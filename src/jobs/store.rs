@@ -133,29 +133,45 @@ pub async fn enqueue(
     Ok((n > 0).then_some(id))
 }
 
-/// Claims up to `limit` due jobs (pending and due, or running with an expired lease) for
-/// `lease_ms`, counting the attempt. Returns them with the new lease token.
-pub async fn claim(db: &Db, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<Job>, StoreError> {
+/// Claims up to `limit` due jobs of the given `kinds` (pending and due, or running with an expired
+/// lease) for `lease_ms`, counting the attempt. Returns them with the new lease token. Only kinds this
+/// worker can run are claimed, so a job whose handler ships later (or lives in a newer version during
+/// a rolling deploy) waits, pending and visible, instead of failing.
+pub async fn claim(
+    db: &Db,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+    kinds: &[&str],
+) -> Result<Vec<Job>, StoreError> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
     let token = uuid::Uuid::new_v4().to_string();
     let lock = match db.kind() {
         DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
         DbKind::Sqlite => "",
     };
+    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
     let sql = format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, lease_token = $2, updated_at = $3 \
          WHERE id IN (SELECT id FROM jobs \
-            WHERE (status = 'pending' AND run_at <= $3) OR (status = 'running' AND locked_until <= $3) \
+            WHERE ((status = 'pending' AND run_at <= $3) OR (status = 'running' AND locked_until <= $3)) \
+              AND kind IN ({}) \
             ORDER BY run_at, id LIMIT $4 {lock}) \
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}",
+        placeholders.join(", ")
     );
     let jobs = with_db!(db, |p| {
-        sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.as_str()))
+        let mut q = sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(now + lease_ms)
             .bind(&token)
             .bind(now)
-            .bind(limit)
-            .fetch_all(p)
-            .await
+            .bind(limit);
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        q.fetch_all(p).await
     })?;
     Ok(jobs)
 }

@@ -112,7 +112,14 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
 /// Claims up to `limit` due jobs and runs them concurrently.
 pub async fn run_batch(state: &AppState, limit: usize) -> Result<RunSummary, StoreError> {
     let lease_ms = state.config.job_lease.as_millis() as i64;
-    let jobs = store::claim(&state.db, state.clock.now_ms(), lease_ms, limit as i64).await?;
+    let jobs = store::claim(
+        &state.db,
+        state.clock.now_ms(),
+        lease_ms,
+        limit as i64,
+        &state.jobs.kinds(),
+    )
+    .await?;
     let outcomes = futures::future::join_all(jobs.into_iter().map(|j| execute(state, j))).await;
     let mut summary = RunSummary::default();
     for o in outcomes {
