@@ -206,8 +206,8 @@ pub async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()> {
         TenantCmd::List => {
             let (rows, total) = db::tenants::list(&state.db, 10_000, 0).await?;
             println!(
-                "{:<36}  {:<24}  {:<16}  {:<20}  {}",
-                "ID", "SLUG", "NUMBER", "TIME ZONE", "SUBSCRIPTION"
+                "{:<36}  {:<24}  {:<16}  {:<20}  SUBSCRIPTION",
+                "ID", "SLUG", "NUMBER", "TIME ZONE"
             );
             for t in &rows {
                 let number = t
@@ -262,8 +262,8 @@ pub async fn staff(config: Config, cmd: StaffCmd) -> anyhow::Result<()> {
         StaffCmd::List { tenant } => {
             let t = find_tenant(&state, &tenant).await?;
             println!(
-                "{:<36}  {:<24}  {:<16}  {:<12}  {:>8}  {}",
-                "ID", "NAME", "PHONE", "ROLE", "PRIORITY", "ON DUTY"
+                "{:<36}  {:<24}  {:<16}  {:<12}  {:>8}  ON DUTY",
+                "ID", "NAME", "PHONE", "ROLE", "PRIORITY"
             );
             for s in db::staff::list(&state.db, &t.id).await? {
                 println!(
@@ -326,8 +326,8 @@ pub async fn apikey(config: Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
         ApiKeyCmd::List { tenant } => {
             let t = find_tenant(&state, &tenant).await?;
             println!(
-                "{:<36}  {:<14}  {:<20}  {:<24}  {}",
-                "ID", "PREFIX", "NAME", "CREATED", "REVOKED"
+                "{:<36}  {:<14}  {:<20}  {:<24}  REVOKED",
+                "ID", "PREFIX", "NAME", "CREATED"
             );
             for k in db::api_keys::list(&state.db, &t.id).await? {
                 let revoked = k.revoked_at.map(rfc3339).unwrap_or_else(|| "-".into());

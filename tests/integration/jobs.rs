@@ -296,9 +296,11 @@ async fn two_workers_run_each_of_1000_jobs_exactly_once() {
         sa.succeeded > 0 && sb.succeeded > 0,
         "both workers took part: a {sa:?} b {sb:?}"
     );
-    let runs = recorder.runs.lock();
-    assert_eq!(runs.len(), 1000);
-    assert!(runs.values().all(|&n| n == 1), "some job ran twice");
+    {
+        let runs = recorder.runs.lock();
+        assert_eq!(runs.len(), 1000);
+        assert!(runs.values().all(|&n| n == 1), "some job ran twice");
+    }
     let counts = store::counts(&a.state.db).await.unwrap();
     assert_eq!(counts, vec![("done".to_string(), 1000)]);
 }

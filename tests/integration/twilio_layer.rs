@@ -279,10 +279,12 @@ async fn sandbox_mode_serves_twilio_rest_on_the_app_port() {
     assert_eq!(app.state.twilio.mode, TwilioMode::Sandbox);
     let client = &app.state.twilio.client;
     assert!(client.base_url().as_str().starts_with(&app.base));
-    let mut msg = SendMessage::default();
-    msg.to = "+14155550123".into();
-    msg.from = Some("+15005550006".into());
-    msg.body = Some("Hello from the sandbox".into());
+    let mut msg = SendMessage {
+        to: "+14155550123".into(),
+        from: Some("+15005550006".into()),
+        body: Some("Hello from the sandbox".into()),
+        ..Default::default()
+    };
     let sent = client
         .send_message(&msg)
         .await
