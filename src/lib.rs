@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod service;
 pub mod telemetry;
 pub mod twilio;
+pub mod voice;
 
 pub use app::{AppState, Role};
 

@@ -8,6 +8,7 @@
 //! input; that is what each `AssertSqlSafe` asserts. Values always go through `.bind`.
 
 pub mod api_keys;
+pub mod calls;
 pub mod settings;
 pub mod staff;
 pub mod tenants;

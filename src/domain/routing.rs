@@ -34,6 +34,82 @@ pub enum StaffOrder {
     RoundRobin,
 }
 
+/// What to do when everyone rung has failed to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Offer voicemail.
+    Voicemail,
+    /// Apologise and hang up.
+    Hangup,
+}
+
+/// Why someone called (seed 000's enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallReason {
+    SetupAppointment,
+    CancelAppointment,
+    ModifyAppointment,
+    GetHours,
+    GetPricing,
+    Other,
+}
+
+impl CallReason {
+    pub const ALL: [CallReason; 6] = [
+        CallReason::SetupAppointment,
+        CallReason::CancelAppointment,
+        CallReason::ModifyAppointment,
+        CallReason::GetHours,
+        CallReason::GetPricing,
+        CallReason::Other,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallReason::SetupAppointment => "SETUP_APPOINTMENT",
+            CallReason::CancelAppointment => "CANCEL_APPOINTMENT",
+            CallReason::ModifyAppointment => "MODIFY_APPOINTMENT",
+            CallReason::GetHours => "GET_HOURS",
+            CallReason::GetPricing => "GET_PRICING",
+            CallReason::Other => "OTHER",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CallReason> {
+        Self::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// Whether the caller wants a person (the call routes on to staff).
+    pub fn is_appointment(self) -> bool {
+        matches!(self, CallReason::SetupAppointment | CallReason::CancelAppointment | CallReason::ModifyAppointment)
+    }
+}
+
+/// Per-tenant keyword overrides for classifying what a caller said. A reason absent here uses
+/// Switchboard's English defaults; a reason present replaces them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields, default)]
+pub struct ReasonKeywords {
+    pub setup_appointment: Option<Vec<String>>,
+    pub cancel_appointment: Option<Vec<String>>,
+    pub modify_appointment: Option<Vec<String>>,
+    pub get_hours: Option<Vec<String>>,
+    pub get_pricing: Option<Vec<String>>,
+}
+
+impl ReasonKeywords {
+    /// The tenant's override for `reason`, if any (`Other` has none: it is what nothing matched).
+    pub fn get(&self, reason: CallReason) -> Option<&[String]> {
+        match reason {
+            CallReason::SetupAppointment => self.setup_appointment.as_deref(),
+            CallReason::CancelAppointment => self.cancel_appointment.as_deref(),
+            CallReason::ModifyAppointment => self.modify_appointment.as_deref(),
+            CallReason::GetHours => self.get_hours.as_deref(),
+            CallReason::GetPricing => self.get_pricing.as_deref(),
+            CallReason::Other => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RoutingPolicy {
@@ -55,6 +131,14 @@ pub struct RoutingPolicy {
     pub voicemail_max_length_secs: u32,
     /// Record forwarded calls (the greeting then announces it).
     pub record_calls: bool,
+    /// After every forwarding target failed: voicemail (default) or hang up.
+    pub fallback: Fallback,
+    /// Ask the caller's reason (speech or keypad menu) after the greeting even when the strategy is not `gather`.
+    pub gather_after_greeting: bool,
+    /// The menu read in the Gather; absent: the default menu (1 book, 2 cancel, 3 change, 4 hours, 5 prices).
+    pub gather_prompt: Option<String>,
+    /// Keyword overrides for classifying the caller's words.
+    pub reason_keywords: ReasonKeywords,
 }
 
 impl Default for RoutingPolicy {
@@ -70,6 +154,10 @@ impl Default for RoutingPolicy {
             dial_timeout_secs: 20,
             voicemail_max_length_secs: 120,
             record_calls: false,
+            fallback: Fallback::Voicemail,
+            gather_after_greeting: false,
+            gather_prompt: None,
+            reason_keywords: ReasonKeywords::default(),
         }
     }
 }
@@ -105,6 +193,20 @@ impl RoutingPolicy {
                 f("voicemailMaxLengthSecs"),
                 "must be between 5 and 3600",
             ));
+        }
+        if let Some(p) = &self.gather_prompt {
+            text::required(&f("gatherPrompt"), p, 1000)?;
+        }
+        for reason in CallReason::ALL {
+            if let Some(words) = self.reason_keywords.get(reason) {
+                let field = f(&format!("reasonKeywords.{}", reason.as_str()));
+                if words.len() > 100 {
+                    return Err(ValidationError::new(field, "at most 100 keywords"));
+                }
+                for w in words {
+                    text::required(&field, w, 100)?;
+                }
+            }
         }
         let uses_external = self.strategy == Strategy::ForwardExternal
             || self.after_hours_strategy == Strategy::ForwardExternal;

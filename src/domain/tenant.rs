@@ -187,6 +187,8 @@ pub struct Templates {
     pub help_reply: Option<String>,
     pub voicemail_prompt: Option<String>,
     pub after_hours_greeting: Option<String>,
+    /// Read to callers who ask about prices (GET_PRICING).
+    pub price_list: Option<String>,
 }
 
 impl Templates {
@@ -199,6 +201,7 @@ impl Templates {
             ("helpReply", &self.help_reply),
             ("voicemailPrompt", &self.voicemail_prompt),
             ("afterHoursGreeting", &self.after_hours_greeting),
+            ("priceList", &self.price_list),
         ] {
             if let Some(v) = v {
                 text::required(&format!("{field}.{name}"), v, 1600)?;

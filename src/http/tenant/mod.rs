@@ -2,6 +2,7 @@
 //! application routes). Every handler takes [`crate::auth::TenantAuth`] and scopes by its tenant:
 //! another tenant's ids simply do not exist (404).
 
+mod call_logs;
 mod profile;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -9,5 +10,5 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(profile::routes())
+    OpenApiRouter::new().merge(profile::routes()).merge(call_logs::routes())
 }

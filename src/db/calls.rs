@@ -1,0 +1,188 @@
+//! Call rows: one per Twilio CallSid, created atomically by the first voice webhook (retries find the
+//! existing row), carrying the routing plan so every later webhook of the call continues it.
+
+use crate::error::StoreError;
+use crate::{with_db, with_tx};
+
+use super::{Db, Tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Call {
+    pub id: String,
+    pub tenant_id: String,
+    pub call_sid: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// As Twilio sent it: may be `Anonymous`, `client:…`, `sip:…`.
+    pub from_number: String,
+    pub to_number: String,
+    /// Twilio's call status (`ringing`, `in-progress`, `completed`, `busy`, `no-answer`, …).
+    pub status: String,
+    /// The routing strategy chosen for this call (`forward`, `forward_external`, `voicemail`, `gather`, …).
+    pub strategy: String,
+    pub after_hours: bool,
+    /// JSON array of E.164 numbers to ring in order.
+    pub route_targets: String,
+    /// Index in `route_targets` of the number being rung now.
+    pub route_index: i64,
+    pub gather_attempts: i64,
+    pub forwarded_to: Option<String>,
+    pub call_reason: Option<String>,
+    pub notes: Option<String>,
+    pub recording_url: Option<String>,
+    pub voicemail: bool,
+    pub missed: bool,
+    pub start_time: i64,
+    pub answered_at: Option<i64>,
+    pub end_time: Option<i64>,
+    pub duration_seconds: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Call {
+    pub fn targets(&self) -> Vec<String> {
+        serde_json::from_str(&self.route_targets).unwrap_or_default()
+    }
+}
+
+pub const COLUMNS: &str = "id, tenant_id, call_sid, direction, from_number, to_number, status, strategy, after_hours, \
+    route_targets, route_index, gather_attempts, forwarded_to, call_reason, notes, recording_url, voicemail, missed, \
+    start_time, answered_at, end_time, duration_seconds, created_at, updated_at";
+
+/// Inserts `c` unless a call with its CallSid exists. Returns true when this insert created it.
+pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
+    let sql = format!(
+        "INSERT INTO calls ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (call_sid) DO NOTHING"
+    );
+    let n = with_tx!(tx, |conn| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&c.id)
+            .bind(&c.tenant_id)
+            .bind(&c.call_sid)
+            .bind(&c.direction)
+            .bind(&c.from_number)
+            .bind(&c.to_number)
+            .bind(&c.status)
+            .bind(&c.strategy)
+            .bind(c.after_hours)
+            .bind(&c.route_targets)
+            .bind(c.route_index)
+            .bind(c.gather_attempts)
+            .bind(&c.forwarded_to)
+            .bind(&c.call_reason)
+            .bind(&c.notes)
+            .bind(&c.recording_url)
+            .bind(c.voicemail)
+            .bind(c.missed)
+            .bind(c.start_time)
+            .bind(c.answered_at)
+            .bind(c.end_time)
+            .bind(c.duration_seconds)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n > 0)
+}
+
+/// Writes the mutable state of `c` (by CallSid) inside `tx`.
+pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE calls SET status = $2, strategy = $3, route_targets = $4, route_index = $5, gather_attempts = $6, \
+             forwarded_to = $7, call_reason = $8, notes = $9, recording_url = $10, voicemail = $11, missed = $12, \
+             answered_at = $13, end_time = $14, duration_seconds = $15, updated_at = $16 WHERE call_sid = $1",
+        )
+        .bind(&c.call_sid)
+        .bind(&c.status)
+        .bind(&c.strategy)
+        .bind(&c.route_targets)
+        .bind(c.route_index)
+        .bind(c.gather_attempts)
+        .bind(&c.forwarded_to)
+        .bind(&c.call_reason)
+        .bind(&c.notes)
+        .bind(&c.recording_url)
+        .bind(c.voicemail)
+        .bind(c.missed)
+        .bind(c.answered_at)
+        .bind(c.end_time)
+        .bind(c.duration_seconds)
+        .bind(c.updated_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// The call with `call_sid`, read inside `tx`.
+pub async fn get_by_sid_tx(tx: &mut Tx, call_sid: &str) -> Result<Option<Call>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).bind(call_sid).fetch_optional(conn).await)?)
+}
+
+pub async fn get_by_sid(db: &Db, call_sid: &str) -> Result<Option<Call>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).bind(call_sid).fetch_optional(p).await)?)
+}
+
+/// One of a tenant's calls by id.
+pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Option<Call>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE tenant_id = $1 AND id = $2");
+    Ok(with_db!(db, |p| {
+        sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id).bind(id).fetch_optional(p).await
+    })?)
+}
+
+/// Filters for listing a tenant's calls. Times are epoch milliseconds, `start_time` in [from, to).
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub status: Option<String>,
+    pub direction: Option<String>,
+    pub reason: Option<String>,
+    /// Calls where this number is the caller or the called party.
+    pub phone_number: Option<String>,
+}
+
+/// A page of a tenant's calls, newest first, and the total matching.
+pub async fn list(db: &Db, tenant_id: &str, f: &CallFilter, limit: i64, offset: i64) -> Result<(Vec<Call>, i64), StoreError> {
+    let filter = "tenant_id = $1 AND ($2 IS NULL OR start_time >= $2) AND ($3 IS NULL OR start_time < $3) \
+        AND ($4 IS NULL OR status = $4) AND ($5 IS NULL OR direction = $5) AND ($6 IS NULL OR call_reason = $6) \
+        AND ($7 IS NULL OR from_number = $7 OR to_number = $7)";
+    let sql = format!("SELECT {COLUMNS} FROM calls WHERE {filter} ORDER BY start_time DESC, id DESC LIMIT $8 OFFSET $9");
+    let count_sql = format!("SELECT COUNT(*) FROM calls WHERE {filter}");
+    let rows = with_db!(db, |p| {
+        sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant_id)
+            .bind(f.from_ms)
+            .bind(f.to_ms)
+            .bind(&f.status)
+            .bind(&f.direction)
+            .bind(&f.reason)
+            .bind(&f.phone_number)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(p)
+            .await
+    })?;
+    let total: (i64,) = with_db!(db, |p| {
+        sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str()))
+            .bind(tenant_id)
+            .bind(f.from_ms)
+            .bind(f.to_ms)
+            .bind(&f.status)
+            .bind(&f.direction)
+            .bind(&f.reason)
+            .bind(&f.phone_number)
+            .fetch_one(p)
+            .await
+    })?;
+    Ok((rows, total.0))
+}
