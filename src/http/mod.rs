@@ -85,7 +85,8 @@ pub fn router(state: AppState) -> Router {
     let (api_router, doc) = api(&state).split_for_parts();
     let doc = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let config = state.config.clone();
-    let mut api_router = api_router;
+    // Twilio webhooks answer TwiML, not JSON: outside the OpenAPI document and the IP rate limit.
+    let mut api_router = api_router.merge(crate::voice::routes());
     if let Some(sandbox) = &state.twilio.sandbox {
         // Twilio's own REST dialect (described by Twilio's OpenAPI file, not ours).
         api_router = api_router.nest_service(crate::twilio::SANDBOX_PREFIX, sandbox.router());

@@ -1,4 +1,74 @@
-//! Inbound calls: the voice webhook and its follow-ups (dial action, gather action, status callback).
+//! Inbound calls: the voice webhook and its follow-ups (dial action, gather action, voicemail
+//! action, status callback), at the canonical paths and every seed's alias.
+//!
+//! Each handler verifies the Twilio signature ([`TwilioRequest`]), does at most one database
+//! transaction and never calls Twilio, so it answers well inside Twilio's 15 s budget. Business
+//! conditions (unknown number, unknown call) are answered with polite TwiML and HTTP 200, never an
+//! error status, because Twilio turns those into "an application error has occurred".
 
+mod flow;
+pub mod plan;
 pub mod reason;
+pub mod render;
 pub mod speech;
+mod status;
+
+use axum::Router;
+use axum::routing::post;
+
+use crate::app::AppState;
+
+pub use flow::MISSED_CALL_TEXT_BACK;
+
+/// The voice webhook's paths: seed 000 (canonical), 002, 003 and 004.
+pub const VOICE_PATHS: [&str; 4] = [
+    "/api/webhooks/twilio/voice",
+    "/api/twilio/incoming-call-handler",
+    "/api/twilio/voice",
+    "/webhooks/twilio/call",
+];
+/// The call status callback's paths: seed 000 (canonical), 002 and 003.
+pub const STATUS_PATHS: [&str; 3] = [
+    "/api/webhooks/twilio/voice/status",
+    "/api/twilio/call-status",
+    "/api/twilio/status",
+];
+/// The dial action's paths: seed 004, and its alias under the canonical prefix.
+pub const DIAL_ACTION_PATHS: [&str; 2] = [
+    "/webhooks/twilio/call/status/{call_sid}",
+    "/api/webhooks/twilio/call/status/{call_sid}",
+];
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new();
+    for p in VOICE_PATHS {
+        r = r.route(p, post(flow::incoming).get(flow::incoming));
+    }
+    for p in STATUS_PATHS {
+        r = r.route(
+            p,
+            post(status::status_callback).get(status::status_callback),
+        );
+    }
+    for p in DIAL_ACTION_PATHS {
+        r = r.route(p, post(flow::dial_action).get(flow::dial_action));
+    }
+    r.route(
+        "/api/webhooks/twilio/voice/gather/{call_sid}",
+        post(flow::gather_action).get(flow::gather_action),
+    )
+    .route(
+        render::VOICEMAIL_ACTION,
+        post(flow::voicemail_action).get(flow::voicemail_action),
+    )
+    .route(
+        "/api/twilio/voicemail-complete",
+        post(flow::voicemail_action),
+    )
+    .route("/api/twilio/recording", post(flow::voicemail_action))
+}
+
+/// Twilio's SIDs are letters and digits; anything else in a path or parameter is not a SID.
+pub fn is_sid(s: &str) -> bool {
+    (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
+}

@@ -1,0 +1,426 @@
+//! The steps of an inbound call: the first webhook (log once, plan, greet), the dial action
+//! (sequential fallback), the gather action (call reason), and the voicemail action.
+
+use axum::extract::{Path, State};
+
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use switchboard_twilio::twiml::VoiceResponse;
+
+use super::plan::{self, parse_strategy, strategy_name};
+use super::{is_sid, reason, render, speech};
+use crate::app::AppState;
+use crate::db::{self, Tx, calls::Call, tenants::Tenant};
+use crate::domain::routing::{CallReason, Fallback, Strategy};
+use crate::domain::{E164, new_id};
+use crate::error::{ApiError, StoreError};
+use crate::http::twilio_webhook::TwilioRequest;
+use crate::jobs::NewJob;
+use crate::with_tx;
+
+/// Job kind of the missed-call text-back SMS (delivered by the messaging worker).
+pub const MISSED_CALL_TEXT_BACK: &str = "sms.missed_call_text_back";
+
+/// Internal failures on a webhook: logged, then a spoken apology with HTTP 200 so the caller hears
+/// something better than Twilio's "application error".
+fn apology(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "voice webhook failed");
+    VoiceResponse::new()
+        .say("We are sorry, we cannot take your call right now. Please try again later.")
+        .hangup()
+        .into_response()
+}
+
+fn bad_request(field: &str, msg: &str) -> Response {
+    ApiError::validation(field, msg).into_response()
+}
+
+/// Resolves the tenant that owns the called number.
+async fn tenant_for(state: &AppState, to: Option<&str>) -> Result<Option<Tenant>, StoreError> {
+    let Some(number) = to.and_then(|t| E164::parse("To", t).ok()) else {
+        return Ok(None);
+    };
+    db::tenants::get_by_number(&state.db, &number).await
+}
+
+/// Enqueues the missed-call text-back once per call, when the caller can receive a text.
+pub(crate) async fn enqueue_text_back(
+    state: &AppState,
+    tx: &mut Tx,
+    call: &Call,
+) -> Result<(), StoreError> {
+    if call.direction != "inbound" || E164::parse("From", &call.from_number).is_err() {
+        return Ok(());
+    }
+    let job = NewJob::new(
+        MISSED_CALL_TEXT_BACK,
+        json!({ "tenantId": call.tenant_id, "callSid": call.call_sid, "to": call.from_number }),
+    )
+    .tenant(call.tenant_id.clone())
+    .dedupe(format!("missed-call-text-back:{}", call.call_sid));
+    state.enqueue(tx, job).await?;
+    Ok(())
+}
+
+/// The voice webhook (`/api/webhooks/twilio/voice` and the seed aliases).
+pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Response {
+    // Seed 004: only a ringing (or already answered) call gets instructions.
+    let status = req
+        .non_empty("CallStatus")
+        .unwrap_or("ringing")
+        .to_ascii_lowercase();
+    if status != "ringing" && status != "in-progress" {
+        return VoiceResponse::new().into_response();
+    }
+    let Some(call_sid) = req.non_empty("CallSid").filter(|s| is_sid(s)) else {
+        return bad_request("CallSid", "is required and must be a Twilio SID");
+    };
+    let to = req.non_empty("To").or(req.non_empty("Called"));
+    let tenant = match tenant_for(&state, to).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            tracing::warn!(
+                to = to.unwrap_or(""),
+                call_sid,
+                "call to a number no tenant owns"
+            );
+            return render::not_in_service().into_response();
+        }
+        Err(e) => return apology(e),
+    };
+    match start_call(&state, &tenant, &req, call_sid).await {
+        Ok(call) => first_step(&tenant, &call).into_response(),
+        Err(e) => apology(e),
+    }
+}
+
+/// Logs the call once per CallSid with its plan; a retry finds the stored call and gets the same answer.
+async fn start_call(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &TwilioRequest,
+    call_sid: &str,
+) -> Result<Call, StoreError> {
+    let staff = db::staff::list(&state.db, &tenant.id).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    if let Some(existing) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? {
+        return Ok(existing);
+    }
+    let rotation = next_rotation(&mut tx, tenant).await?;
+    let p = plan::plan(tenant, &staff, state.clock.now(), rotation);
+    // `From` is kept as Twilio sent it (Anonymous, client:…, sip:…), bounded in size.
+    let from: String = req.get("From").unwrap_or("").chars().take(128).collect();
+    let call = Call {
+        id: new_id(),
+        tenant_id: tenant.id.clone(),
+        call_sid: call_sid.to_string(),
+        direction: "inbound".into(),
+        from_number: from,
+        to_number: tenant
+            .twilio_number
+            .as_ref()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        status: "ringing".into(),
+        strategy: strategy_name(p.strategy).into(),
+        after_hours: p.after_hours,
+        route_targets: serde_json::to_string(&p.targets).unwrap_or_else(|_| "[]".into()),
+        route_index: 0,
+        gather_attempts: 0,
+        forwarded_to: None,
+        call_reason: None,
+        notes: None,
+        recording_url: None,
+        voicemail: false,
+        missed: false,
+        start_time: now,
+        answered_at: None,
+        end_time: None,
+        duration_seconds: None,
+        created_at: now,
+        updated_at: now,
+    };
+    if !db::calls::insert_if_new(&mut tx, &call).await? {
+        // A concurrent retry won the insert: answer from its row.
+        drop(tx);
+        return db::calls::get_by_sid(&state.db, call_sid)
+            .await?
+            .ok_or(StoreError::NotFound);
+    }
+    tx.commit().await?;
+    metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.clone()).increment(1);
+    tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
+    Ok(call)
+}
+
+/// Advances the tenant's round-robin counter (only when that order is in use).
+async fn next_rotation(tx: &mut Tx, tenant: &Tenant) -> Result<u64, StoreError> {
+    if tenant.routing_policy.staff_order != crate::domain::routing::StaffOrder::RoundRobin {
+        return Ok(0);
+    }
+    let row: (i64,) = with_tx!(tx, |c| {
+        sqlx::query_as("UPDATE tenants SET round_robin_cursor = round_robin_cursor + 1 WHERE id = $1 RETURNING round_robin_cursor")
+            .bind(&tenant.id)
+            .fetch_one(c)
+            .await
+    })?;
+    Ok(row.0.saturating_sub(1) as u64)
+}
+
+/// The TwiML of a call's first step, from its stored plan.
+fn first_step(tenant: &Tenant, call: &Call) -> VoiceResponse {
+    let strategy = parse_strategy(&call.strategy);
+    let targets = call.targets();
+    let ask_reason = strategy == Strategy::Gather
+        || (tenant.routing_policy.gather_after_greeting && !call.after_hours);
+    let resp = VoiceResponse::new();
+    if ask_reason {
+        let text = render::greeting(tenant, call.after_hours, "");
+        return render::gather(
+            tenant,
+            &call.call_sid,
+            resp.say(render::say(tenant, text.trim_end())),
+        );
+    }
+    match (strategy, targets.first()) {
+        (Strategy::Forward | Strategy::ForwardExternal, Some(first)) => {
+            let text = render::greeting(
+                tenant,
+                call.after_hours,
+                "Please hold while we connect you.",
+            );
+            resp.say(render::say(tenant, text))
+                .dial(render::dial(tenant, &call.call_sid, first))
+        }
+        _ => {
+            let text = render::greeting(tenant, call.after_hours, "");
+            render::voicemail(tenant, resp.say(render::say(tenant, text.trim_end())))
+        }
+    }
+}
+
+/// After the menu (or when nobody answered): ring the plan's targets from `call.route_index`, or the
+/// fallback when there are none left.
+fn route_on(tenant: &Tenant, call: &Call, intro: Option<&str>) -> VoiceResponse {
+    let mut resp = VoiceResponse::new();
+    if let Some(t) = intro {
+        resp = resp.say(render::say(tenant, t));
+    }
+    let targets = call.targets();
+    match targets.get(call.route_index as usize) {
+        Some(target) if !call.after_hours => {
+            resp.dial(render::dial(tenant, &call.call_sid, target))
+        }
+        _ => fallback(tenant, resp),
+    }
+}
+
+fn fallback(tenant: &Tenant, resp: VoiceResponse) -> VoiceResponse {
+    match tenant.routing_policy.fallback {
+        Fallback::Voicemail => render::voicemail(tenant, resp),
+        Fallback::Hangup => resp
+            .say(render::say(
+                tenant,
+                "Sorry, nobody is available to take your call right now. Goodbye.",
+            ))
+            .hangup(),
+    }
+}
+
+/// Loads the call named in a follow-up webhook and its tenant, inside a transaction.
+async fn load(state: &AppState, call_sid: &str) -> Result<Option<(Tx, Call, Tenant)>, StoreError> {
+    let mut tx = state.db.begin().await?;
+    let Some(call) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? else {
+        return Ok(None);
+    };
+    let Some(tenant) = db::tenants::get(&state.db, &call.tenant_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((tx, call, tenant)))
+}
+
+/// `<Dial action>`: `completed`/`answered` end the call; anything else tries the next target, then
+/// the fallback, marks the call missed and enqueues the text-back.
+pub async fn dial_action(
+    State(state): State<AppState>,
+    Path(call_sid): Path<String>,
+    req: TwilioRequest,
+) -> Response {
+    if !is_sid(&call_sid) {
+        return bad_request("CallSid", "must be a Twilio SID");
+    }
+    let dial_status = req
+        .non_empty("DialCallStatus")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match continue_after_dial(&state, &call_sid, &dial_status, &req).await {
+        Ok(resp) => resp.into_response(),
+        Err(e) => apology(e),
+    }
+}
+
+async fn continue_after_dial(
+    state: &AppState,
+    call_sid: &str,
+    dial_status: &str,
+    req: &TwilioRequest,
+) -> Result<VoiceResponse, StoreError> {
+    let Some((mut tx, mut call, tenant)) = load(state, call_sid).await? else {
+        tracing::warn!(call_sid, "dial action for an unknown call");
+        return Ok(VoiceResponse::new());
+    };
+    let now = state.clock.now_ms();
+    let targets = call.targets();
+    let current = targets.get(call.route_index as usize).cloned();
+    call.updated_at = now;
+    if dial_status == "completed" || dial_status == "answered" {
+        let talked = req
+            .get("DialCallDuration")
+            .and_then(|d| d.parse::<i64>().ok())
+            .unwrap_or(0);
+        call.answered_at.get_or_insert(now - talked * 1000);
+        call.forwarded_to = current;
+        call.missed = false;
+        db::calls::save(&mut tx, &call).await?;
+        tx.commit().await?;
+        // Seed 004: an answered call needs no more instructions.
+        return Ok(VoiceResponse::new());
+    }
+    call.route_index += 1;
+    let resp = if (call.route_index as usize) < targets.len() && !call.after_hours {
+        route_on(&tenant, &call, Some("Please continue to hold."))
+    } else {
+        call.missed = true;
+        enqueue_text_back(state, &mut tx, &call).await?;
+        fallback(&tenant, VoiceResponse::new())
+    };
+    db::calls::save(&mut tx, &call).await?;
+    tx.commit().await?;
+    if call.missed {
+        state.job_wakeup.notify_waiters();
+        tracing::info!(call_sid, dial_status, "nobody answered");
+    }
+    Ok(resp)
+}
+
+/// `<Gather action>`: classify the caller's words or key, store them, and answer or route on.
+pub async fn gather_action(
+    State(state): State<AppState>,
+    Path(call_sid): Path<String>,
+    req: TwilioRequest,
+) -> Response {
+    if !is_sid(&call_sid) {
+        return bad_request("CallSid", "must be a Twilio SID");
+    }
+    match after_gather(&state, &call_sid, &req).await {
+        Ok(resp) => resp.into_response(),
+        Err(e) => apology(e),
+    }
+}
+
+async fn after_gather(
+    state: &AppState,
+    call_sid: &str,
+    req: &TwilioRequest,
+) -> Result<VoiceResponse, StoreError> {
+    let Some((mut tx, mut call, tenant)) = load(state, call_sid).await? else {
+        tracing::warn!(call_sid, "gather action for an unknown call");
+        return Ok(VoiceResponse::new().hangup());
+    };
+    call.updated_at = state.clock.now_ms();
+    let speech = req.non_empty("SpeechResult");
+    let digits = req.non_empty("Digits");
+    if speech.is_none() && digits.is_none() {
+        call.gather_attempts += 1;
+        let resp = if call.gather_attempts < 2 {
+            let again =
+                VoiceResponse::new().say(render::say(&tenant, "Sorry, I didn't catch that."));
+            render::gather(&tenant, call_sid, again)
+        } else {
+            route_on(&tenant, &call, None)
+        };
+        db::calls::save(&mut tx, &call).await?;
+        tx.commit().await?;
+        return Ok(resp);
+    }
+    let why = reason::classify(speech, digits, &tenant.routing_policy.reason_keywords);
+    call.call_reason = Some(why.as_str().to_string());
+    let words = match (speech, digits) {
+        (Some(s), _) => format!(
+            "Caller said: \"{}\"",
+            s.chars().take(1000).collect::<String>()
+        ),
+        (None, Some(d)) => format!("Caller pressed {d}"),
+        (None, None) => String::new(),
+    };
+    call.notes = Some(match call.notes.take() {
+        Some(n) if !n.is_empty() => format!("{n}\n{words}"),
+        _ => words,
+    });
+    let resp = match why {
+        CallReason::GetHours => {
+            let hours = speech::hours_in_words(
+                &tenant.business_hours,
+                &tenant.time_zone.time_zone(),
+                state.clock.now(),
+            );
+            render::goodbye(
+                &tenant,
+                VoiceResponse::new().say(render::say(&tenant, hours)),
+            )
+        }
+        CallReason::GetPricing => {
+            let prices = tenant.templates.price_list.as_deref().map(|p| render::fill(p, &tenant)).unwrap_or_else(|| {
+                "Our prices depend on the service. Please leave a message or call back during opening hours and we will be happy to help.".into()
+            });
+            render::goodbye(
+                &tenant,
+                VoiceResponse::new().say(render::say(&tenant, prices)),
+            )
+        }
+        _ => route_on(
+            &tenant,
+            &call,
+            Some("Thank you. Please hold while we connect you."),
+        ),
+    };
+    db::calls::save(&mut tx, &call).await?;
+    tx.commit().await?;
+    tracing::info!(call_sid, reason = why.as_str(), "caller's reason");
+    Ok(resp)
+}
+
+/// `<Record action>` after a voicemail: remember it, thank the caller, hang up. (The recording itself
+/// is fetched and transcribed by the recordings worker from the recording status callback.)
+pub async fn voicemail_action(State(state): State<AppState>, req: TwilioRequest) -> Response {
+    let Some(call_sid) = req.non_empty("CallSid").filter(|s| is_sid(s)) else {
+        return bad_request("CallSid", "is required and must be a Twilio SID");
+    };
+    let result = async {
+        let Some((mut tx, mut call, _tenant)) = load(&state, call_sid).await? else {
+            tracing::warn!(call_sid, "voicemail for an unknown call");
+            return Ok::<_, StoreError>(());
+        };
+        call.voicemail = true;
+        call.missed = call.answered_at.is_none();
+        if let Some(url) = req.non_empty("RecordingUrl") {
+            call.recording_url = Some(url.chars().take(2048).collect());
+        }
+        call.updated_at = state.clock.now_ms();
+        if call.missed {
+            enqueue_text_back(&state, &mut tx, &call).await?;
+        }
+        db::calls::save(&mut tx, &call).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, call_sid, "could not record the voicemail");
+    }
+    VoiceResponse::new()
+        .say("Thank you for your message. Goodbye.")
+        .hangup()
+        .into_response()
+}

@@ -1,0 +1,94 @@
+//! The call status callback: statuses only move forward (Twilio's callbacks arrive out of order and
+//! twice), terminal ones record end time and duration, and a call that ended unanswered is missed.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use switchboard_twilio::twiml::VoiceResponse;
+
+use super::flow::enqueue_text_back;
+use crate::app::AppState;
+use crate::db;
+use crate::error::StoreError;
+use crate::http::twilio_webhook::TwilioRequest;
+
+/// Progress rank of a Twilio call status; terminal statuses share the top rank so none replaces another.
+pub fn rank(status: &str) -> Option<u8> {
+    match status {
+        "queued" | "initiated" => Some(0),
+        "ringing" => Some(1),
+        "in-progress" | "answered" => Some(2),
+        "completed" | "busy" | "failed" | "no-answer" | "canceled" => Some(3),
+        _ => None,
+    }
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    rank(status) == Some(3)
+}
+
+pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) -> Response {
+    if let Err(e) = apply(&state, &req).await {
+        tracing::error!(error = %e, "call status callback failed");
+    }
+    VoiceResponse::new().into_response()
+}
+
+async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
+    let (Some(call_sid), Some(status)) = (req.non_empty("CallSid"), req.non_empty("CallStatus"))
+    else {
+        tracing::warn!("call status callback without CallSid or CallStatus");
+        return Ok(());
+    };
+    let status = status.to_ascii_lowercase();
+    let Some(new_rank) = rank(&status) else {
+        tracing::warn!(call_sid, status, "unknown call status");
+        return Ok(());
+    };
+    let mut tx = state.db.begin().await?;
+    let Some(mut call) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? else {
+        tracing::warn!(call_sid, status, "status callback for an unknown call");
+        return Ok(());
+    };
+    let current = rank(&call.status).unwrap_or(0);
+    if new_rank <= current {
+        // Late or repeated: nothing to move forward.
+        return Ok(());
+    }
+    let now = state.clock.now_ms();
+    call.status = status.clone();
+    call.updated_at = now;
+    if is_terminal(&status) {
+        call.end_time = Some(now);
+        call.duration_seconds = req
+            .get("CallDuration")
+            .and_then(|d| d.trim().parse::<i64>().ok())
+            .filter(|d| *d >= 0);
+        if call.answered_at.is_none() && call.direction == "inbound" {
+            call.missed = true;
+            enqueue_text_back(state, &mut tx, &call).await?;
+        }
+    }
+    db::calls::save(&mut tx, &call).await?;
+    tx.commit().await?;
+    if call.missed {
+        state.job_wakeup.notify_waiters();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_only_move_forward() {
+        assert!(rank("ringing") < rank("in-progress"));
+        assert!(rank("in-progress") < rank("completed"));
+        assert_eq!(
+            rank("busy"),
+            rank("completed"),
+            "no terminal status replaces another"
+        );
+        assert_eq!(rank("bogus"), None);
+    }
+}
