@@ -2,6 +2,8 @@
 //! directly on the database (tenants, staff, tokens, API keys, jobs). Settings come from flags,
 //! environment variables and `.env`, shared by every subcommand.
 
+mod bench;
+mod calls;
 mod ops;
 mod twilio_cmds;
 
@@ -57,11 +59,17 @@ pub enum Command {
     /// Inspect and retry background jobs.
     #[command(subcommand)]
     Jobs(ops::JobsCmd),
+    /// Inspect a tenant's call history.
+    #[command(subcommand)]
+    Calls(calls::CallsCmd),
     /// Run the Twilio sandbox on its own port (keeps its record across Switchboard restarts).
     Sandbox(twilio_cmds::SandboxArgs),
     /// Play a caller or texter against a running Switchboard.
     #[command(subcommand)]
     Simulate(twilio_cmds::SimulateCmd),
+    /// Benchmark an in-process Switchboard on 127.0.0.1 with a throwaway database.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 /// Entry point used by `main`: parse, configure, run, and turn errors into one line and an exit code.
@@ -86,7 +94,14 @@ pub fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    crate::telemetry::init(&config);
+    if let Command::Bench(_) = cli.command {
+        // Per-call info logs would swamp the report and slow what is measured (RUST_LOG still wins).
+        let mut quiet = config.clone();
+        quiet.log_level = "warn".into();
+        crate::telemetry::init(&quiet);
+    } else {
+        crate::telemetry::init(&config);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -129,8 +144,10 @@ async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Resu
         Command::Token(cmd) => ops::token(config, cmd).await,
         Command::Apikey(cmd) => ops::apikey(config, cmd).await,
         Command::Jobs(cmd) => ops::jobs(config, cmd).await,
+        Command::Calls(cmd) => calls::calls(config, cmd).await,
         Command::Sandbox(args) => twilio_cmds::sandbox(config, port_given, args).await,
         Command::Simulate(cmd) => twilio_cmds::simulate(config, cmd).await,
+        Command::Bench(cmd) => bench::run(config, cmd).await,
     }
 }
 

@@ -28,6 +28,9 @@ pub enum TenantCmd {
         #[command(flatten)]
         fields: TenantFields,
     },
+    /// Show or change a tenant's routing policy.
+    #[command(subcommand)]
+    Routing(super::calls::RoutingCmd),
 }
 
 #[derive(Args, Debug, Default)]
@@ -174,21 +177,24 @@ pub enum JobsCmd {
     Retry { job_id: String },
 }
 
-async fn open(config: Config) -> anyhow::Result<AppState> {
+pub(super) async fn open(config: Config) -> anyhow::Result<AppState> {
     AppState::build(config, Clock::System, JobRegistry::default()).await
 }
 
-fn fail(e: ApiError) -> anyhow::Error {
+pub(super) fn fail(e: ApiError) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message)
 }
 
-async fn find_tenant(state: &AppState, key: &str) -> anyhow::Result<db::tenants::Tenant> {
+pub(super) async fn find_tenant(
+    state: &AppState,
+    key: &str,
+) -> anyhow::Result<db::tenants::Tenant> {
     db::tenants::find(&state.db, key)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no tenant with id or slug '{key}'"))
 }
 
-fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(super) fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -238,6 +244,7 @@ pub async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()> {
             let t = tenants::update(&state, &t.id, req).await.map_err(fail)?;
             print_json(&tenants::TenantView::from(&t))
         }
+        TenantCmd::Routing(cmd) => super::calls::routing(&state, cmd).await,
     }
 }
 

@@ -123,19 +123,33 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
 /// The call with `call_sid`, read inside `tx`.
 pub async fn get_by_sid_tx(tx: &mut Tx, call_sid: &str) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).bind(call_sid).fetch_optional(conn).await)?)
+    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Call>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(call_sid)
+    .fetch_optional(conn)
+    .await)?)
 }
 
 pub async fn get_by_sid(db: &Db, call_sid: &str) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
-    Ok(with_db!(db, |p| sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).bind(call_sid).fetch_optional(p).await)?)
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Call>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(call_sid)
+    .fetch_optional(p)
+    .await)?)
 }
 
 /// One of a tenant's calls by id.
 pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE tenant_id = $1 AND id = $2");
     Ok(with_db!(db, |p| {
-        sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id).bind(id).fetch_optional(p).await
+        sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(p)
+            .await
     })?)
 }
 
@@ -152,11 +166,19 @@ pub struct CallFilter {
 }
 
 /// A page of a tenant's calls, newest first, and the total matching.
-pub async fn list(db: &Db, tenant_id: &str, f: &CallFilter, limit: i64, offset: i64) -> Result<(Vec<Call>, i64), StoreError> {
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    f: &CallFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Call>, i64), StoreError> {
     let filter = "tenant_id = $1 AND ($2 IS NULL OR start_time >= $2) AND ($3 IS NULL OR start_time < $3) \
         AND ($4 IS NULL OR status = $4) AND ($5 IS NULL OR direction = $5) AND ($6 IS NULL OR call_reason = $6) \
         AND ($7 IS NULL OR from_number = $7 OR to_number = $7)";
-    let sql = format!("SELECT {COLUMNS} FROM calls WHERE {filter} ORDER BY start_time DESC, id DESC LIMIT $8 OFFSET $9");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM calls WHERE {filter} ORDER BY start_time DESC, id DESC LIMIT $8 OFFSET $9"
+    );
     let count_sql = format!("SELECT COUNT(*) FROM calls WHERE {filter}");
     let rows = with_db!(db, |p| {
         sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()))

@@ -45,7 +45,9 @@ pub enum Fallback {
 }
 
 /// Why someone called (seed 000's enum).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CallReason {
     SetupAppointment,
@@ -76,11 +78,18 @@ impl CallReason {
         }
     }
     pub fn parse(s: &str) -> Option<CallReason> {
-        Self::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
     }
     /// Whether the caller wants a person (the call routes on to staff).
     pub fn is_appointment(self) -> bool {
-        matches!(self, CallReason::SetupAppointment | CallReason::CancelAppointment | CallReason::ModifyAppointment)
+        matches!(
+            self,
+            CallReason::SetupAppointment
+                | CallReason::CancelAppointment
+                | CallReason::ModifyAppointment
+        )
     }
 }
 

@@ -18,8 +18,15 @@ pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenan
     if total > 0 {
         return Ok(None);
     }
-    let mut hours = BusinessHours::default();
-    hours.saturday = hours.monday.clone();
+    // Open around the clock, so a newcomer's first simulated call reaches staff whatever the time;
+    // `switchboard tenant update demo --business-hours …` shows the after-hours path.
+    let all_day: BusinessHours = serde_json::from_value(serde_json::json!({
+        "monday": [{"open": "00:00", "close": "24:00"}], "tuesday": [{"open": "00:00", "close": "24:00"}],
+        "wednesday": [{"open": "00:00", "close": "24:00"}], "thursday": [{"open": "00:00", "close": "24:00"}],
+        "friday": [{"open": "00:00", "close": "24:00"}], "saturday": [{"open": "00:00", "close": "24:00"}],
+        "sunday": [{"open": "00:00", "close": "24:00"}]
+    }))
+    .expect("static hours parse");
     let tenant = tenants::create(
         state,
         CreateTenant {
@@ -28,7 +35,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenan
             time_zone: Some(state.config.default_time_zone.clone()),
             phone_number: Some(E164::parse("phoneNumber", DEMO_NUMBER)?),
             subscription_status: Some(SubscriptionStatus::Active),
-            business_hours: Some(hours),
+            business_hours: Some(all_day),
             ..Default::default()
         },
     )

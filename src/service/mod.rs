@@ -1,6 +1,7 @@
 //! Operations shared by the admin API and the CLI, so both validate and write the same way.
 //! Request and view types here are the API's JSON shapes (camelCase); stored rows live in `db`.
 
+pub mod calls;
 pub mod demo;
 pub mod keys;
 pub mod staff;

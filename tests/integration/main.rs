@@ -5,9 +5,12 @@ mod support;
 
 mod admin;
 mod auth;
+mod bench;
+mod call_logs;
 mod cli;
 mod http_basics;
 mod jobs;
 mod rate_limit;
 mod storage;
 mod twilio_layer;
+mod voice;

@@ -1,8 +1,44 @@
-//! (being written)
-use utoipa_axum::router::OpenApiRouter;
+//! The tenant's call history (seed 000's call logs): a filtered, paged listing and one call by id.
+//! Validation and the JSON shape live in [`crate::service::calls`], shared with the CLI.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, ok};
+use crate::http::extract::ValidQuery;
+use crate::service::calls::{self, CallLogList, CallLogQuery, CallLogView};
+
+/// The tenant's calls, newest first, filtered and paged. Dates are read in the tenant's time zone.
+#[utoipa::path(get, path = "/api/telephony/call-logs", tag = "telephony", security(("tenant" = [])), params(CallLogQuery),
+    responses((status = 200, body = Envelope<CallLogList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn list(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<CallLogQuery>,
+) -> Result<Json<Envelope<CallLogList>>, ApiError> {
+    let page = calls::list(&state.db, &auth.tenant, &q).await?;
+    Ok(ok(CallLogList::from(&page)))
+}
+
+/// One of the tenant's calls.
+#[utoipa::path(get, path = "/api/telephony/call-logs/{id}", tag = "telephony", security(("tenant" = [])),
+    params(("id" = String, Path, description = "Call log id")),
+    responses((status = 200, body = Envelope<CallLogView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn show(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<CallLogView>>, ApiError> {
+    let call = calls::get(&state.db, &auth.tenant.id, &id).await?;
+    Ok(ok(CallLogView::from(&call)))
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
 }

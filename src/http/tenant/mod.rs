@@ -10,5 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(profile::routes()).merge(call_logs::routes())
+    OpenApiRouter::new()
+        .merge(profile::routes())
+        .merge(call_logs::routes())
 }

@@ -20,7 +20,7 @@ use super::callbacks::{self, pause};
 use super::error::ApiError;
 use super::magic::{self, Delivery};
 use super::paging::{self, PageRequest};
-use super::segments;
+
 use super::state::{SandboxMessage, all, first, is_e164, is_http_url, new_sid, non_empty, rfc2822};
 
 /// Twilio's body limit for one message.
@@ -112,7 +112,7 @@ pub(crate) async fn create(
         status: if from.is_none() { "accepted" } else { "queued" }.to_owned(),
         error_code: None,
         error_message: None,
-        num_segments: segments::count(body),
+        num_segments: crate::segments::count(body),
         price: None,
         status_callback: status_callback.map(str::to_owned),
         validity_period: first(form, "ValidityPeriod").and_then(|v| v.parse().ok()),

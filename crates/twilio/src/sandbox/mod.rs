@@ -97,7 +97,7 @@ mod messages;
 mod numbers;
 mod paging;
 mod recordings;
-mod segments;
+
 mod state;
 mod wav;
 

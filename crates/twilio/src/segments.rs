@@ -38,7 +38,7 @@ fn pack(costs: impl Iterator<Item = usize>, per_part: usize) -> u32 {
 }
 
 /// The number of segments `body` is sent in; at least 1 (an empty body rides with its media).
-pub(crate) fn count(body: &str) -> u32 {
+pub fn count(body: &str) -> u32 {
     let septets: Option<Vec<usize>> = body.chars().map(gsm_septets).collect();
     match septets {
         Some(costs) => {

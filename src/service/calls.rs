@@ -1,0 +1,464 @@
+//! A tenant's call history as the API, the CLI and (later) analytics and exports present it: the
+//! seed-000 call-log JSON shape, the query that filters it, and the reading of its date bounds.
+//!
+//! Date bounds are read in the tenant's time zone, not the server's: a salon in Los Angeles asking for
+//! "2026-11-22" means its own business day, whatever zone Switchboard runs in.
+
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::clock::rfc3339;
+use crate::db::{
+    self, Db,
+    calls::{Call, CallFilter},
+    tenants::Tenant,
+};
+use crate::domain::E164;
+use crate::domain::routing::CallReason;
+use crate::error::ApiError;
+
+/// Twilio's call statuses, the values `status` may filter on.
+pub const STATUSES: [&str; 9] = [
+    "queued",
+    "initiated",
+    "ringing",
+    "in-progress",
+    "completed",
+    "busy",
+    "failed",
+    "no-answer",
+    "canceled",
+];
+
+/// Call directions as the calls table stores them.
+pub const DIRECTIONS: [&str; 2] = ["inbound", "outbound"];
+
+/// Default page size of a call-log listing.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page; larger requests are clamped to it (seed 000 clamps rather than refuses).
+pub const MAX_LIMIT: i64 = 100;
+
+/// One call as the API shows it (seed 000's call log, camelCase; absent values are `null`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallLogView {
+    pub id: String,
+    pub tenant_id: String,
+    /// Twilio's CallSid (CA…).
+    pub call_sid: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// The caller as Twilio sent it (usually E.164; may be `Anonymous`).
+    pub from_number: String,
+    pub to_number: String,
+    /// Twilio's call status (`ringing`, `in-progress`, `completed`, `busy`, `no-answer`, …).
+    pub status: String,
+    /// RFC 3339.
+    pub start_time: String,
+    /// RFC 3339, once the call has ended.
+    pub end_time: Option<String>,
+    pub duration_seconds: Option<i64>,
+    /// SETUP_APPOINTMENT, CANCEL_APPOINTMENT, MODIFY_APPOINTMENT, GET_HOURS, GET_PRICING or OTHER.
+    #[schema(example = "GET_HOURS")]
+    pub call_reason: Option<String>,
+    pub notes: Option<String>,
+    pub recording_url: Option<String>,
+    /// RFC 3339, when someone (staff or an external number) picked up.
+    pub answered_at: Option<String>,
+    /// The number the call was last forwarded to.
+    pub forwarded_to: Option<String>,
+    /// The caller left a voicemail.
+    pub voicemail: bool,
+    /// Nobody answered.
+    pub missed: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Call> for CallLogView {
+    fn from(c: &Call) -> Self {
+        CallLogView {
+            id: c.id.clone(),
+            tenant_id: c.tenant_id.clone(),
+            call_sid: c.call_sid.clone(),
+            direction: c.direction.clone(),
+            from_number: c.from_number.clone(),
+            to_number: c.to_number.clone(),
+            status: c.status.clone(),
+            start_time: rfc3339(c.start_time),
+            end_time: c.end_time.map(rfc3339),
+            duration_seconds: c.duration_seconds,
+            call_reason: c.call_reason.clone(),
+            notes: c.notes.clone(),
+            recording_url: c.recording_url.clone(),
+            answered_at: c.answered_at.map(rfc3339),
+            forwarded_to: c.forwarded_to.clone(),
+            voicemail: c.voicemail,
+            missed: c.missed,
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+        }
+    }
+}
+
+/// `{"callLogs": [...], "total", "limit", "offset"}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallLogList {
+    pub call_logs: Vec<CallLogView>,
+    /// How many calls match the filters, across all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The query of a call-log listing, as received. An empty value counts as absent, because web
+/// clients commonly send every filter of a form (`status=&direction=`) and seed 000 ignored those.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CallLogQuery {
+    /// Calls starting at or after this: a date (`2026-11-22`, the start of that day in the tenant's
+    /// time zone) or an instant (`2026-11-22T10:30:00Z`, `2026-11-22T10:30:00+02:00`).
+    pub start_date: Option<String>,
+    /// Calls starting at or before this: a date (the whole day, in the tenant's time zone) or an instant.
+    pub end_date: Option<String>,
+    /// Page size, default 50; values above 100 are treated as 100.
+    pub limit: Option<i64>,
+    /// Calls to skip, default 0.
+    pub offset: Option<i64>,
+    /// queued, initiated, ringing, in-progress, completed, busy, failed, no-answer or canceled.
+    pub status: Option<String>,
+    /// inbound or outbound.
+    pub direction: Option<String>,
+    /// SETUP_APPOINTMENT, CANCEL_APPOINTMENT, MODIFY_APPOINTMENT, GET_HOURS, GET_PRICING or OTHER (any case).
+    pub reason: Option<String>,
+    /// E.164 number that placed or received the call.
+    pub phone_number: Option<String>,
+}
+
+/// A validated [`CallLogQuery`]: the store's filter and the page.
+#[derive(Debug, Clone)]
+pub struct CallSearch {
+    pub filter: CallFilter,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Which end of a range a date names: a date-only end includes that whole day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Start,
+    End,
+}
+
+/// The 400 for an unreadable date. Its message is seed 000's, word for word ("startDate must be a
+/// valid ISO 8601 date"), which clients match on, so it is built without the usual "field: " prefix.
+pub fn invalid_date(field: &str) -> ApiError {
+    ApiError {
+        field: Some(field.to_string()),
+        ..ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            format!("{field} must be a valid ISO 8601 date"),
+        )
+    }
+}
+
+/// Reads an ISO 8601 date or instant as the epoch millisecond that begins the range (`Bound::Start`)
+/// or the first millisecond after it (`Bound::End`, exclusive, as [`CallFilter`] wants).
+///
+/// - An instant with an offset (`…Z`, `…+02:00`) is that instant; as an end it is inclusive.
+/// - A date (`2026-11-22`) is midnight in `tz`; as an end, the next day's midnight, so the whole day
+///   is included however long it is (23 or 25 hours on DST changes).
+/// - A date and time without an offset (`2026-11-22T10:30`) is wall-clock time in `tz`, like a date.
+pub fn parse_date(field: &str, input: &str, tz: &TimeZone, bound: Bound) -> Result<i64, ApiError> {
+    let s = &restore_offset_plus(input.trim());
+    let invalid = || invalid_date(field);
+    let instant = |ms: i64| match bound {
+        Bound::Start => Ok(ms),
+        // An end instant is inclusive: a call starting exactly at it belongs in the range.
+        Bound::End => ms.checked_add(1).ok_or_else(invalid),
+    };
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return instant(t.as_millisecond());
+    }
+    // With an RFC 9557 zone annotation (`…[Europe/Paris]`) and no offset, the annotation decides.
+    if let Ok(z) = s.parse::<jiff::Zoned>() {
+        return instant(z.timestamp().as_millisecond());
+    }
+    // jiff reads a datetime as a Date too (dropping the time), so only a string without a time part
+    // may be a whole day.
+    if !s.contains(['T', 't', ' ']) {
+        let date: Date = s.parse().map_err(|_| invalid())?;
+        let day = match bound {
+            Bound::Start => date,
+            Bound::End => date.tomorrow().map_err(|_| invalid())?,
+        };
+        // Midnight, resolved as jiff's "compatible" rule does: where the clocks skip midnight the day
+        // starts when the gap ends, where they repeat it the day starts at the first midnight.
+        let start = day.to_zoned(tz.clone()).map_err(|_| invalid())?;
+        return Ok(start.timestamp().as_millisecond());
+    }
+    let local: DateTime = s.parse().map_err(|_| invalid())?;
+    let z = local.to_zoned(tz.clone()).map_err(|_| invalid())?;
+    instant(z.timestamp().as_millisecond())
+}
+
+/// An unencoded `+` in a query string arrives as a space (`…T10:30:00+02:00` → `…T10:30:00 02:00`).
+/// A space followed by nothing but an offset's digits at the end of a date-time can only have been
+/// that sign, so it is put back; every other string is returned unchanged.
+fn restore_offset_plus(s: &str) -> String {
+    if let Some((head, tail)) = s.rsplit_once(' ')
+        && head.contains(':')
+        && (2..=5).contains(&tail.len())
+        && tail.starts_with(|c: char| c.is_ascii_digit())
+        && tail.chars().all(|c| c.is_ascii_digit() || c == ':')
+    {
+        return format!("{head}+{tail}");
+    }
+    s.to_string()
+}
+
+/// `None` for an absent or blank query value.
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
+    let v = value.to_ascii_lowercase();
+    if allowed.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+impl CallLogQuery {
+    /// Checks every parameter, naming the first bad one; dates are read in `tz`.
+    pub fn validate(&self, tz: &TimeZone) -> Result<CallSearch, ApiError> {
+        let from_ms = present(&self.start_date)
+            .map(|s| parse_date("startDate", s, tz, Bound::Start))
+            .transpose()?;
+        let to_ms = present(&self.end_date)
+            .map(|s| parse_date("endDate", s, tz, Bound::End))
+            .transpose()?;
+        if let (Some(from), Some(to)) = (from_ms, to_ms)
+            && from >= to
+        {
+            return Err(ApiError::validation(
+                "startDate",
+                "must not be after endDate",
+            ));
+        }
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit < 1 {
+            return Err(ApiError::validation("limit", "must be at least 1"));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(ApiError::validation("offset", "must not be negative"));
+        }
+        let status = present(&self.status)
+            .map(|s| one_of("status", s, &STATUSES))
+            .transpose()?;
+        let direction = present(&self.direction)
+            .map(|s| one_of("direction", s, &DIRECTIONS))
+            .transpose()?;
+        let reason = present(&self.reason)
+            .map(|s| {
+                CallReason::parse(s)
+                    .map(|r| r.as_str().to_string())
+                    .ok_or_else(|| {
+                        let names: Vec<_> = CallReason::ALL.iter().map(|r| r.as_str()).collect();
+                        ApiError::validation(
+                            "reason",
+                            format!("must be one of {}", names.join(", ")),
+                        )
+                    })
+            })
+            .transpose()?;
+        let phone_number = self
+            .phone_number
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                // An unencoded `+` in a query string arrives as a space ("?phoneNumber=+1415…"); a
+                // leading space can mean nothing else here, so read it as the `+` it was.
+                let s = match s.strip_prefix(' ') {
+                    Some(rest) => format!("+{rest}"),
+                    None => s.to_string(),
+                };
+                E164::parse("phoneNumber", &s).map(|n| n.as_str().to_string())
+            })
+            .transpose()?;
+        Ok(CallSearch {
+            filter: CallFilter {
+                from_ms,
+                to_ms,
+                status,
+                direction,
+                reason,
+                phone_number,
+            },
+            limit: limit.min(MAX_LIMIT),
+            offset,
+        })
+    }
+}
+
+/// A page of a tenant's calls, newest first.
+#[derive(Debug, Clone)]
+pub struct CallPage {
+    pub calls: Vec<Call>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl From<&CallPage> for CallLogList {
+    fn from(p: &CallPage) -> Self {
+        CallLogList {
+            call_logs: p.calls.iter().map(CallLogView::from).collect(),
+            total: p.total,
+            limit: p.limit,
+            offset: p.offset,
+        }
+    }
+}
+
+/// The tenant's calls matching `q`, dates read in the tenant's time zone.
+pub async fn list(db: &Db, tenant: &Tenant, q: &CallLogQuery) -> Result<CallPage, ApiError> {
+    let search = q.validate(&tenant.time_zone.time_zone())?;
+    let (calls, total) =
+        db::calls::list(db, &tenant.id, &search.filter, search.limit, search.offset).await?;
+    Ok(CallPage {
+        calls,
+        total,
+        limit: search.limit,
+        offset: search.offset,
+    })
+}
+
+/// One of the tenant's calls; another tenant's id is as unknown as a made-up one.
+pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Call, ApiError> {
+    db::calls::get(db, tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn la() -> TimeZone {
+        TimeZone::get("America/Los_Angeles").unwrap()
+    }
+
+    fn ms(rfc: &str) -> i64 {
+        rfc.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn dates_are_whole_days_in_the_tenant_zone() {
+        let tz = la();
+        assert_eq!(
+            parse_date("startDate", "2026-11-22", &tz, Bound::Start).unwrap(),
+            ms("2026-11-22T08:00:00Z")
+        );
+        assert_eq!(
+            parse_date("endDate", "2026-11-22", &tz, Bound::End).unwrap(),
+            ms("2026-11-23T08:00:00Z")
+        );
+        // 2026-11-01 is the 25-hour day when Los Angeles leaves daylight saving time.
+        assert_eq!(
+            parse_date("startDate", "2026-11-01", &tz, Bound::Start).unwrap(),
+            ms("2026-11-01T07:00:00Z")
+        );
+        assert_eq!(
+            parse_date("endDate", "2026-11-01", &tz, Bound::End).unwrap(),
+            ms("2026-11-02T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_day_whose_midnight_is_skipped_starts_when_it_starts() {
+        // Santiago springs forward at midnight: 2026-09-06 begins at 01:00 local (-03), 04:00 UTC.
+        let tz = TimeZone::get("America/Santiago").unwrap();
+        assert_eq!(
+            parse_date("startDate", "2026-09-06", &tz, Bound::Start).unwrap(),
+            ms("2026-09-06T04:00:00Z")
+        );
+    }
+
+    #[test]
+    fn instants_keep_their_offset_and_an_end_instant_is_inclusive() {
+        let tz = la();
+        assert_eq!(
+            parse_date("startDate", "2026-11-22T10:30:00Z", &tz, Bound::Start).unwrap(),
+            ms("2026-11-22T10:30:00Z")
+        );
+        assert_eq!(
+            parse_date("startDate", "2026-11-22T10:30:00+02:00", &tz, Bound::Start).unwrap(),
+            ms("2026-11-22T08:30:00Z")
+        );
+        assert_eq!(
+            parse_date("endDate", "2026-11-22T10:30:00.000Z", &tz, Bound::End).unwrap(),
+            ms("2026-11-22T10:30:00Z") + 1
+        );
+        // A `+` that arrived as a space is still the offset's sign.
+        assert_eq!(
+            parse_date("startDate", "2026-11-22T10:30:00 02:00", &tz, Bound::Start).unwrap(),
+            ms("2026-11-22T08:30:00Z")
+        );
+        assert_eq!(
+            parse_date("startDate", "2026-11-22 10:30:00 0200", &tz, Bound::Start).unwrap(),
+            ms("2026-11-22T08:30:00Z")
+        );
+        // No offset: wall-clock time in the tenant's zone.
+        assert_eq!(
+            parse_date("startDate", "2026-11-22T10:30:00", &tz, Bound::Start).unwrap(),
+            ms("2026-11-22T18:30:00Z")
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused_with_seed_000_message() {
+        for bad in [
+            "yesterday",
+            "2026-13-01",
+            "2026-02-30",
+            "22/11/2026",
+            "2026-11-22T25:00:00Z",
+            "",
+        ] {
+            let e = parse_date("endDate", bad, &la(), Bound::End).unwrap_err();
+            assert_eq!(e.message, "endDate must be a valid ISO 8601 date", "{bad}");
+            assert_eq!(e.field.as_deref(), Some("endDate"));
+            assert_eq!(e.code, "VALIDATION_ERROR");
+        }
+    }
+
+    #[test]
+    fn limit_is_clamped_and_blank_filters_are_absent() {
+        let q = CallLogQuery {
+            limit: Some(1000),
+            status: Some("".into()),
+            reason: Some("get_hours".into()),
+            phone_number: Some(" 14155550100".into()),
+            ..Default::default()
+        };
+        let s = q.validate(&la()).unwrap();
+        assert_eq!(s.limit, MAX_LIMIT);
+        assert_eq!(s.filter.status, None);
+        assert_eq!(s.filter.reason.as_deref(), Some("GET_HOURS"));
+        assert_eq!(s.filter.phone_number.as_deref(), Some("+14155550100"));
+    }
+}
