@@ -9,6 +9,8 @@
 
 pub mod api_keys;
 pub mod calls;
+pub mod notifications;
+pub mod opt_outs;
 pub mod settings;
 pub mod staff;
 pub mod tenants;

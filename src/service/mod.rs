@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod demo;
 pub mod keys;
+pub mod notifications;
 pub mod staff;
 pub mod tenants;
 

@@ -1,0 +1,173 @@
+//! Notification rows: every SMS or e-mail Switchboard must deliver, with its delivery state.
+//! Status only moves forward: QUEUED → SENDING → SENT → DELIVERED | UNDELIVERED, or FAILED.
+
+use crate::error::StoreError;
+use crate::{with_db, with_tx};
+
+use super::{Db, Tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Notification {
+    pub id: String,
+    pub tenant_id: String,
+    /// `SMS` or `EMAIL`.
+    pub r#type: String,
+    pub recipient: String,
+    pub message: String,
+    pub status: String,
+    /// What produced it: `api`, `staff`, `appointment_confirmation`, `appointment_reminder`, `missed_call_text_back`, …
+    pub kind: String,
+    pub related_appointment_id: Option<String>,
+    pub related_call_sid: Option<String>,
+    pub staff_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub twilio_sid: Option<String>,
+    pub error_code: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub segments: i64,
+    pub attempts: i64,
+    /// When a send began; a row left SENDING is reconciled against Twilio before any resend.
+    pub sending_started_at: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub scheduled_for: Option<i64>,
+    /// JSON given by the caller (seed 003's `metadata`, `userId`).
+    pub metadata: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const COLUMNS: &str = "id, tenant_id, type, recipient, message, status, kind, related_appointment_id, related_call_sid, \
+    staff_id, idempotency_key, twilio_sid, error_code, failure_reason, segments, attempts, sending_started_at, sent_at, \
+    delivered_at, scheduled_for, metadata, created_at, updated_at";
+
+/// Progress rank of a notification status; the terminal ones share the top rank.
+pub fn rank(status: &str) -> u8 {
+    match status {
+        "QUEUED" => 0,
+        "SENDING" => 1,
+        "SENT" => 2,
+        _ => 3,
+    }
+}
+
+/// Inserts `n` unless the tenant already has a notification with its idempotency key.
+/// Returns true when this insert created it.
+pub async fn insert(tx: &mut Tx, n: &Notification) -> Result<bool, StoreError> {
+    let sql = format!(
+        "INSERT INTO notifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+    );
+    let rows = with_tx!(tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&n.id)
+            .bind(&n.tenant_id)
+            .bind(&n.r#type)
+            .bind(&n.recipient)
+            .bind(&n.message)
+            .bind(&n.status)
+            .bind(&n.kind)
+            .bind(&n.related_appointment_id)
+            .bind(&n.related_call_sid)
+            .bind(&n.staff_id)
+            .bind(&n.idempotency_key)
+            .bind(&n.twilio_sid)
+            .bind(n.error_code)
+            .bind(&n.failure_reason)
+            .bind(n.segments)
+            .bind(n.attempts)
+            .bind(n.sending_started_at)
+            .bind(n.sent_at)
+            .bind(n.delivered_at)
+            .bind(n.scheduled_for)
+            .bind(&n.metadata)
+            .bind(n.created_at)
+            .bind(n.updated_at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(StoreError::from_sqlx)?;
+    Ok(rows > 0)
+}
+
+/// Writes the delivery state of `n` (by id).
+pub async fn save(db: &Db, n: &Notification) -> Result<(), StoreError> {
+    with_db!(db, |p| {
+        sqlx::query(
+            "UPDATE notifications SET status = $2, twilio_sid = $3, error_code = $4, failure_reason = $5, segments = $6, \
+             attempts = $7, sending_started_at = $8, sent_at = $9, delivered_at = $10, updated_at = $11 WHERE id = $1",
+        )
+        .bind(&n.id)
+        .bind(&n.status)
+        .bind(&n.twilio_sid)
+        .bind(n.error_code)
+        .bind(&n.failure_reason)
+        .bind(n.segments)
+        .bind(n.attempts)
+        .bind(n.sending_started_at)
+        .bind(n.sent_at)
+        .bind(n.delivered_at)
+        .bind(n.updated_at)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Notification>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1");
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?)
+}
+
+/// The tenant's notification with `idempotency_key`, inside `tx`.
+pub async fn get_by_key(tx: &mut Tx, tenant_id: &str, key: &str) -> Result<Option<Notification>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE tenant_id = $1 AND idempotency_key = $2");
+    Ok(with_tx!(tx, |c| {
+        sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id).bind(key).fetch_optional(c).await
+    })?)
+}
+
+pub async fn get_by_twilio_sid(db: &Db, sid: &str) -> Result<Option<Notification>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE twilio_sid = $1");
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str())).bind(sid).fetch_optional(p).await)?)
+}
+
+/// Filters for a tenant's notification history.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationFilter {
+    /// `SMS` or `EMAIL`.
+    pub r#type: Option<String>,
+    pub status: Option<String>,
+    pub recipient: Option<String>,
+}
+
+/// A page of a tenant's notifications, newest first, and the total matching.
+pub async fn list(db: &Db, tenant_id: &str, f: &NotificationFilter, limit: i64, offset: i64) -> Result<(Vec<Notification>, i64), StoreError> {
+    let filter = "tenant_id = $1 AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR recipient = $4)";
+    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6");
+    let count_sql = format!("SELECT COUNT(*) FROM notifications WHERE {filter}");
+    let rows = with_db!(db, |p| {
+        sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant_id)
+            .bind(&f.r#type)
+            .bind(&f.status)
+            .bind(&f.recipient)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(p)
+            .await
+    })?;
+    let total: (i64,) = with_db!(db, |p| {
+        sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str()))
+            .bind(tenant_id)
+            .bind(&f.r#type)
+            .bind(&f.status)
+            .bind(&f.recipient)
+            .fetch_one(p)
+            .await
+    })?;
+    Ok((rows, total.0))
+}
