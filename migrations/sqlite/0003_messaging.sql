@@ -76,3 +76,6 @@ CREATE TABLE appointments (
     updated_at     BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX appointments__external_id ON appointments (tenant_id, external_id);
+
+-- Per-tenant messaging settings (reminder offsets, quiet hours, auto-reply switches), JSON.
+ALTER TABLE tenants ADD COLUMN messaging TEXT NOT NULL DEFAULT '{}';

@@ -61,6 +61,9 @@ pub struct TenantFields {
     /// JSON, e.g. '{"smsAutoReply":"Thanks!"}'
     #[arg(long)]
     pub templates: Option<String>,
+    /// JSON, e.g. '{"reminderOffsetsMinutes":[1440,120],"quietHours":{"start":"21:00","end":"08:00"}}'
+    #[arg(long)]
+    pub messaging: Option<String>,
 }
 
 impl TenantFields {
@@ -83,6 +86,7 @@ impl TenantFields {
             ("businessHours", &self.business_hours),
             ("routingPolicy", &self.routing_policy),
             ("templates", &self.templates),
+            ("messaging", &self.messaging),
         ] {
             if let Some(v) = v {
                 let parsed: Value = serde_json::from_str(v)

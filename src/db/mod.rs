@@ -9,6 +9,7 @@
 
 pub mod api_keys;
 pub mod calls;
+pub mod messages;
 pub mod notifications;
 pub mod opt_outs;
 pub mod settings;

@@ -119,20 +119,40 @@ pub async fn save(db: &Db, n: &Notification) -> Result<(), StoreError> {
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Notification>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1");
-    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?)
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
 }
 
 /// The tenant's notification with `idempotency_key`, inside `tx`.
-pub async fn get_by_key(tx: &mut Tx, tenant_id: &str, key: &str) -> Result<Option<Notification>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE tenant_id = $1 AND idempotency_key = $2");
+pub async fn get_by_key(
+    tx: &mut Tx,
+    tenant_id: &str,
+    key: &str,
+) -> Result<Option<Notification>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications WHERE tenant_id = $1 AND idempotency_key = $2"
+    );
     Ok(with_tx!(tx, |c| {
-        sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id).bind(key).fetch_optional(c).await
+        sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant_id)
+            .bind(key)
+            .fetch_optional(c)
+            .await
     })?)
 }
 
 pub async fn get_by_twilio_sid(db: &Db, sid: &str) -> Result<Option<Notification>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM notifications WHERE twilio_sid = $1");
-    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str())).bind(sid).fetch_optional(p).await)?)
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(sid)
+    .fetch_optional(p)
+    .await)?)
 }
 
 /// Filters for a tenant's notification history.
@@ -145,9 +165,17 @@ pub struct NotificationFilter {
 }
 
 /// A page of a tenant's notifications, newest first, and the total matching.
-pub async fn list(db: &Db, tenant_id: &str, f: &NotificationFilter, limit: i64, offset: i64) -> Result<(Vec<Notification>, i64), StoreError> {
+pub async fn list(
+    db: &Db,
+    tenant_id: &str,
+    f: &NotificationFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Notification>, i64), StoreError> {
     let filter = "tenant_id = $1 AND ($2 IS NULL OR type = $2) AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR recipient = $4)";
-    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+    );
     let count_sql = format!("SELECT COUNT(*) FROM notifications WHERE {filter}");
     let rows = with_db!(db, |p| {
         sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))

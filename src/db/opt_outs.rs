@@ -7,7 +7,13 @@ use crate::{with_db, with_tx};
 use super::{Db, Tx};
 
 /// Records an opt-out; a repeat keeps the first one.
-pub async fn add(tx: &mut Tx, tenant_id: &str, phone: &str, source: &str, now: i64) -> Result<(), StoreError> {
+pub async fn add(
+    tx: &mut Tx,
+    tenant_id: &str,
+    phone: &str,
+    source: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     with_tx!(tx, |c| {
         sqlx::query("INSERT INTO opt_outs (tenant_id, phone, source, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, phone) DO NOTHING")
             .bind(tenant_id)
@@ -36,13 +42,22 @@ pub async fn remove(tx: &mut Tx, tenant_id: &str, phone: &str) -> Result<(), Sto
 
 pub async fn is_opted_out(db: &Db, tenant_id: &str, phone: &str) -> Result<bool, StoreError> {
     let row: Option<(String,)> = with_db!(db, |p| {
-        sqlx::query_as("SELECT source FROM opt_outs WHERE tenant_id = $1 AND phone = $2").bind(tenant_id).bind(phone).fetch_optional(p).await
+        sqlx::query_as("SELECT source FROM opt_outs WHERE tenant_id = $1 AND phone = $2")
+            .bind(tenant_id)
+            .bind(phone)
+            .fetch_optional(p)
+            .await
     })?;
     Ok(row.is_some())
 }
 
 /// How many opt-outs a tenant has (analytics).
 pub async fn count(db: &Db, tenant_id: &str) -> Result<i64, StoreError> {
-    let row: (i64,) = with_db!(db, |p| sqlx::query_as("SELECT COUNT(*) FROM opt_outs WHERE tenant_id = $1").bind(tenant_id).fetch_one(p).await)?;
+    let row: (i64,) = with_db!(db, |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM opt_outs WHERE tenant_id = $1"
+    )
+    .bind(tenant_id)
+    .fetch_one(p)
+    .await)?;
     Ok(row.0)
 }

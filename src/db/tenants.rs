@@ -1,7 +1,8 @@
 //! Tenant rows: a business with its number, time zone, hours, routing policy and templates.
 
 use crate::domain::{
-    BusinessHours, E164, RoutingPolicy, Slug, SubscriptionStatus, Templates, TimeZoneName,
+    BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus, Templates,
+    TimeZoneName,
 };
 use crate::error::StoreError;
 use crate::with_db;
@@ -22,6 +23,7 @@ pub struct Tenant {
     pub business_hours: BusinessHours,
     pub routing_policy: RoutingPolicy,
     pub templates: Templates,
+    pub messaging: MessagingSettings,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -39,12 +41,13 @@ struct TenantRow {
     business_hours: String,
     routing_policy: String,
     templates: String,
+    messaging: String,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLUMNS: &str = "id, name, slug, time_zone, twilio_number, twilio_number_sid, subscription_status, \
-    stripe_customer_id, business_hours, routing_policy, templates, created_at, updated_at";
+    stripe_customer_id, business_hours, routing_policy, templates, messaging, created_at, updated_at";
 
 impl TryFrom<TenantRow> for Tenant {
     type Error = StoreError;
@@ -72,6 +75,7 @@ impl TryFrom<TenantRow> for Tenant {
             routing_policy: serde_json::from_str(&r.routing_policy)
                 .map_err(|e| corrupt("routing_policy", &e))?,
             templates: serde_json::from_str(&r.templates).map_err(|e| corrupt("templates", &e))?,
+            messaging: serde_json::from_str(&r.messaging).map_err(|e| corrupt("messaging", &e))?,
             id: r.id,
             name: r.name,
             twilio_number_sid: r.twilio_number_sid,
@@ -88,7 +92,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 
 pub async fn insert(db: &Db, t: &Tenant) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO tenants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO tenants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
     with_db!(db, |p| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -103,6 +107,7 @@ pub async fn insert(db: &Db, t: &Tenant) -> Result<(), StoreError> {
             .bind(json(&t.business_hours))
             .bind(json(&t.routing_policy))
             .bind(json(&t.templates))
+            .bind(json(&t.messaging))
             .bind(t.created_at)
             .bind(t.updated_at)
             .execute(p)
@@ -119,7 +124,7 @@ pub async fn update(db: &Db, t: &Tenant) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE tenants SET name = $2, slug = $3, time_zone = $4, twilio_number = $5, twilio_number_sid = $6, \
              subscription_status = $7, stripe_customer_id = $8, business_hours = $9, routing_policy = $10, \
-             templates = $11, updated_at = $12 WHERE id = $1",
+             templates = $11, messaging = $12, updated_at = $13 WHERE id = $1",
         )
         .bind(&t.id)
         .bind(&t.name)
@@ -132,6 +137,7 @@ pub async fn update(db: &Db, t: &Tenant) -> Result<(), StoreError> {
         .bind(json(&t.business_hours))
         .bind(json(&t.routing_policy))
         .bind(json(&t.templates))
+        .bind(json(&t.messaging))
         .bind(t.updated_at)
         .execute(p)
         .await

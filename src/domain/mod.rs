@@ -4,12 +4,14 @@
 //! that names a bad phone number or time zone is rejected with the field's name before any handler runs.
 
 pub mod hours;
+pub mod messaging;
 pub mod phone;
 pub mod routing;
 pub mod tenant;
 pub mod text;
 
 pub use hours::BusinessHours;
+pub use messaging::MessagingSettings;
 pub use phone::E164;
 pub use routing::RoutingPolicy;
 pub use tenant::{Slug, SubscriptionStatus, Templates, TimeZoneName};

@@ -64,7 +64,12 @@ pub struct NewSms {
 }
 
 impl NewSms {
-    pub fn new(tenant_id: impl Into<String>, kind: NotificationKind, recipient: E164, message: impl Into<String>) -> Self {
+    pub fn new(
+        tenant_id: impl Into<String>,
+        kind: NotificationKind,
+        recipient: E164,
+        message: impl Into<String>,
+    ) -> Self {
         NewSms {
             tenant_id: tenant_id.into(),
             kind,
@@ -118,15 +123,25 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
     };
     if !db::notifications::insert(tx, &n).await? {
         let key = sms.idempotency_key.unwrap_or_default();
-        let existing = db::notifications::get_by_key(tx, &sms.tenant_id, &key).await?.ok_or(StoreError::NotFound)?;
-        return Ok(Queued { notification: existing, created: false });
+        let existing = db::notifications::get_by_key(tx, &sms.tenant_id, &key)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        return Ok(Queued {
+            notification: existing,
+            created: false,
+        });
     }
-    let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "notificationId": n.id })).tenant(n.tenant_id.clone()).dedupe(format!("notification:{}", n.id));
+    let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "notificationId": n.id }))
+        .tenant(n.tenant_id.clone())
+        .dedupe(format!("notification:{}", n.id));
     if let Some(at) = n.scheduled_for {
         job = job.at(at);
     }
     state.enqueue(tx, job).await?;
-    Ok(Queued { notification: n, created: true })
+    Ok(Queued {
+        notification: n,
+        created: true,
+    })
 }
 
 /// Queues `sms` in a transaction of its own and wakes the local workers.

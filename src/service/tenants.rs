@@ -7,8 +7,8 @@ use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::db::{self, tenants::Tenant};
 use crate::domain::{
-    self, BusinessHours, E164, RoutingPolicy, Slug, SubscriptionStatus, Templates, TimeZoneName,
-    text,
+    self, BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus,
+    Templates, TimeZoneName, text,
 };
 use crate::error::{ApiError, StoreError};
 
@@ -32,6 +32,7 @@ pub struct CreateTenant {
     pub business_hours: Option<BusinessHours>,
     pub routing_policy: Option<RoutingPolicy>,
     pub templates: Option<Templates>,
+    pub messaging: Option<MessagingSettings>,
 }
 
 /// A partial update: absent fields stay, `null` clears the optional ones.
@@ -56,6 +57,7 @@ pub struct UpdateTenant {
     pub business_hours: Option<BusinessHours>,
     pub routing_policy: Option<RoutingPolicy>,
     pub templates: Option<Templates>,
+    pub messaging: Option<MessagingSettings>,
 }
 
 /// A tenant as the API shows it.
@@ -73,6 +75,7 @@ pub struct TenantView {
     pub business_hours: BusinessHours,
     pub routing_policy: RoutingPolicy,
     pub templates: Templates,
+    pub messaging: MessagingSettings,
     /// RFC 3339.
     pub created_at: String,
     pub updated_at: String,
@@ -92,6 +95,7 @@ impl From<&Tenant> for TenantView {
             business_hours: t.business_hours.clone(),
             routing_policy: t.routing_policy.clone(),
             templates: t.templates.clone(),
+            messaging: t.messaging.clone(),
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
         }
@@ -133,6 +137,7 @@ fn check(t: &Tenant) -> Result<(), ApiError> {
     t.business_hours.validate("businessHours")?;
     t.routing_policy.validate("routingPolicy")?;
     t.templates.validate("templates")?;
+    t.messaging.validate("messaging")?;
     Ok(())
 }
 
@@ -175,6 +180,7 @@ pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, ApiEr
         business_hours: req.business_hours.unwrap_or_default(),
         routing_policy: req.routing_policy.unwrap_or_default(),
         templates: req.templates.unwrap_or_default(),
+        messaging: req.messaging.unwrap_or_default(),
         created_at: now,
         updated_at: now,
     };
@@ -223,6 +229,9 @@ pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Ten
     }
     if let Some(tpl) = req.templates {
         t.templates = tpl;
+    }
+    if let Some(m) = req.messaging {
+        t.messaging = m;
     }
     check(&t)?;
     t.updated_at = state.clock.now_ms();

@@ -112,6 +112,7 @@ mod tests {
             business_hours: BusinessHours::default(),
             routing_policy: policy,
             templates: Templates::default(),
+            messaging: Default::default(),
             created_at: 0,
             updated_at: 0,
         }
