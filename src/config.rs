@@ -104,6 +104,8 @@ raw_config! {
     job_lease_secs: "JOB_LEASE_SECS",
     /// Pause between the sandbox's asynchronous status callbacks, ms [default: 500]
     sandbox_callback_delay_ms: "SANDBOX_CALLBACK_DELAY_MS",
+    /// SMS segments per second per sending number; 0 turns pacing off [default: 1]
+    sms_segments_per_second: "SMS_SEGMENTS_PER_SECOND",
 }
 
 /// Names of settings whose values are secrets (redacted by `switchboard config`).
@@ -170,6 +172,7 @@ pub struct Config {
     pub job_poll_interval: Duration,
     pub job_lease: Duration,
     pub sandbox_callback_delay: Duration,
+    pub sms_segments_per_second: f64,
 }
 
 fn fail(var: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -449,6 +452,13 @@ impl Config {
                 0,
                 60_000,
             )?),
+            sms_segments_per_second: number(
+                "SMS_SEGMENTS_PER_SECOND",
+                &raw.sms_segments_per_second,
+                1.0f64,
+                0.0,
+                10_000.0,
+            )?,
         })
     }
 
@@ -517,6 +527,7 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "JOB_POLL_INTERVAL_MS" => cfg.job_poll_interval.as_millis().to_string(),
         "JOB_LEASE_SECS" => cfg.job_lease.as_secs().to_string(),
         "SANDBOX_CALLBACK_DELAY_MS" => cfg.sandbox_callback_delay.as_millis().to_string(),
+        "SMS_SEGMENTS_PER_SECOND" => cfg.sms_segments_per_second.to_string(),
         _ => "(unset)".into(),
     }
 }

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod messaging;
 pub mod service;
 pub mod telemetry;
 pub mod twilio;
@@ -22,4 +23,8 @@ pub mod voice;
 pub use app::{AppState, Role};
 
 /// Registers every built-in job handler. Features add theirs here.
-pub fn register_job_handlers(_registry: &mut jobs::JobRegistry) {}
+pub fn register_job_handlers(registry: &mut jobs::JobRegistry) {
+    use std::sync::Arc;
+    registry.register(Arc::new(messaging::sender::SendNotification));
+    registry.register(Arc::new(messaging::text_back::MissedCallTextBack));
+}

@@ -79,3 +79,10 @@ CREATE UNIQUE INDEX appointments__external_id ON appointments (tenant_id, extern
 
 -- Per-tenant messaging settings (reminder offsets, quiet hours, auto-reply switches), JSON.
 ALTER TABLE tenants ADD COLUMN messaging TEXT NOT NULL DEFAULT '{}';
+
+-- Per-sender pacing: the earliest instant (epoch ms) the sender's next segment may go to Twilio, shared
+-- by every instance so the per-sender throughput limit holds across the cluster.
+CREATE TABLE sender_pacing (
+    sender   TEXT PRIMARY KEY,
+    next_at  BIGINT NOT NULL
+);

@@ -113,3 +113,126 @@ pub async fn record_status(
     })?;
     Ok(n > 0)
 }
+
+/// Attaches an outbound message row (created early by a status callback that beat the sender) to
+/// its notification, filling in what the callback could not know.
+pub async fn attach_notification(
+    db: &Db,
+    sid: &str,
+    notification_id: &str,
+    body: &str,
+    segments: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    with_db!(db, |p| {
+        sqlx::query("UPDATE messages SET notification_id = $2, body = $3, segments = $4, updated_at = $5 WHERE message_sid = $1")
+            .bind(sid)
+            .bind(notification_id)
+            .bind(body)
+            .bind(segments)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// A page of the tenant's messages sent from or to `number` (any number when `None`), newest first.
+/// Seed 003 asks with its business number, which matches every message; a customer's number matches
+/// that customer's thread.
+pub async fn list_for_number(
+    db: &Db,
+    tenant_id: &str,
+    number: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND ($2 IS NULL OR from_number = $2 OR to_number = $2) \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    );
+    Ok(with_db!(db, |p| {
+        sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant_id)
+            .bind(number)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(p)
+            .await
+    })?)
+}
+
+/// A page of the tenant's thread with `customer`, newest first, and the thread's length.
+pub async fn thread(
+    db: &Db,
+    tenant_id: &str,
+    customer: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<MessageRow>, i64), StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND customer = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    );
+    let rows = with_db!(db, |p| {
+        sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(tenant_id)
+            .bind(customer)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(p)
+            .await
+    })?;
+    let total: (i64,) = with_db!(db, |p| {
+        sqlx::query_as("SELECT COUNT(*) FROM messages WHERE tenant_id = $1 AND customer = $2")
+            .bind(tenant_id)
+            .bind(customer)
+            .fetch_one(p)
+            .await
+    })?;
+    Ok((rows, total.0))
+}
+
+/// One conversation: the last message with a customer and how many went each way.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConversationRow {
+    #[sqlx(flatten)]
+    pub last: MessageRow,
+    pub inbound_count: i64,
+    pub total_count: i64,
+}
+
+/// A page of the tenant's conversations (one per customer), most recent activity first, and how many
+/// conversations there are.
+pub async fn conversations(
+    db: &Db,
+    tenant_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<ConversationRow>, i64), StoreError> {
+    // Each customer's last message (the same order as `thread`, so ties resolve alike), joined to the
+    // customer's counts; the thread index serves both the subquery and the grouping.
+    let sql = "SELECT m.*, c.inbound_count, c.total_count FROM messages m \
+         JOIN (SELECT customer, SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END) AS inbound_count, \
+               COUNT(*) AS total_count FROM messages WHERE tenant_id = $1 GROUP BY customer) c \
+           ON c.customer = m.customer \
+         WHERE m.tenant_id = $1 AND m.id = (SELECT l.id FROM messages l WHERE l.tenant_id = $1 AND l.customer = m.customer \
+               ORDER BY l.created_at DESC, l.id DESC LIMIT 1) \
+         ORDER BY m.created_at DESC, m.id DESC LIMIT $2 OFFSET $3";
+    let rows = with_db!(db, |p| {
+        sqlx::query_as::<_, ConversationRow>(sql)
+            .bind(tenant_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(p)
+            .await
+    })?;
+    let total: (i64,) = with_db!(db, |p| {
+        sqlx::query_as("SELECT COUNT(DISTINCT customer) FROM messages WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(p)
+            .await
+    })?;
+    Ok((rows, total.0))
+}

@@ -86,7 +86,9 @@ pub fn router(state: AppState) -> Router {
     let doc = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let config = state.config.clone();
     // Twilio webhooks answer TwiML, not JSON: outside the OpenAPI document and the IP rate limit.
-    let mut api_router = api_router.merge(crate::voice::routes());
+    let mut api_router = api_router
+        .merge(crate::voice::routes())
+        .merge(crate::messaging::routes());
     if let Some(sandbox) = &state.twilio.sandbox {
         // Twilio's own REST dialect (described by Twilio's OpenAPI file, not ours).
         api_router = api_router.nest_service(crate::twilio::SANDBOX_PREFIX, sandbox.router());

@@ -35,6 +35,9 @@ pub enum JobError {
     },
     /// Will fail the same way every time (bad input, 4xx, missing handler): dead at once.
     Permanent { message: String },
+    /// Not a failure: the job may not run before `until` (epoch ms), e.g. a sender's throughput slot.
+    /// The run does not count as an attempt.
+    Deferred { until: i64, message: String },
 }
 
 impl JobError {
@@ -51,7 +54,9 @@ impl JobError {
     }
     pub fn message(&self) -> &str {
         match self {
-            JobError::Retryable { message, .. } | JobError::Permanent { message } => message,
+            JobError::Retryable { message, .. }
+            | JobError::Permanent { message }
+            | JobError::Deferred { message, .. } => message,
         }
     }
 }
@@ -69,6 +74,8 @@ pub enum Decision {
     RetryIn(u64),
     /// Park as dead with the last error.
     Dead,
+    /// Run again at this instant (epoch ms) without counting the attempt.
+    Defer(i64),
 }
 
 /// Exponential backoff with "equal jitter": half the exponential delay is fixed, half is random,
@@ -84,6 +91,7 @@ pub fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
 /// Decides the fate of a job whose run number `attempt` failed with `error`.
 pub fn decide(policy: &RetryPolicy, attempt: u32, error: &JobError, jitter: f64) -> Decision {
     match error {
+        JobError::Deferred { until, .. } => Decision::Defer(*until),
         JobError::Permanent { .. } => Decision::Dead,
         JobError::Retryable { .. } if attempt >= policy.max_attempts => Decision::Dead,
         JobError::Retryable { retry_after, .. } => {
@@ -127,6 +135,16 @@ mod tests {
             Duration::from_secs(8),
             "out-of-range jitter is clamped"
         );
+    }
+
+    #[test]
+    fn deferral_is_not_an_attempt() {
+        let e = JobError::Deferred {
+            until: 42,
+            message: "slot".into(),
+        };
+        // Even on the last attempt a deferral never kills the job.
+        assert_eq!(decide(&policy(), 5, &e, 0.5), Decision::Defer(42));
     }
 
     #[test]

@@ -218,6 +218,25 @@ pub async fn retry_at(
     Ok(n > 0)
 }
 
+/// Puts a claimed job back to wait until `run_at` without counting the run as an attempt.
+/// False when the lease was lost.
+pub async fn defer(db: &Db, job: &Job, now: i64, run_at: i64) -> Result<bool, StoreError> {
+    let n = with_db!(db, |p| {
+        sqlx::query(
+            "UPDATE jobs SET status = 'pending', locked_until = NULL, run_at = $3, attempts = attempts - 1, updated_at = $4 \
+             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        )
+        .bind(&job.id)
+        .bind(&job.lease_token)
+        .bind(run_at)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(n > 0)
+}
+
 /// Parks a claimed job as dead. False when the lease was lost.
 pub async fn bury(db: &Db, job: &Job, now: i64, error: &str) -> Result<bool, StoreError> {
     let n = with_db!(db, |p| {

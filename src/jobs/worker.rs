@@ -19,6 +19,8 @@ pub struct RunSummary {
     pub dead: usize,
     /// Outcomes that could not be recorded because another worker took the job over.
     pub lost_leases: usize,
+    /// Jobs put back to wait for their slot (not failures).
+    pub deferred: usize,
 }
 
 impl RunSummary {
@@ -28,6 +30,7 @@ impl RunSummary {
 }
 
 enum Outcome {
+    Deferred,
     Succeeded,
     Retried,
     Dead,
@@ -88,6 +91,13 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
                         Outcome::LostLease
                     }
                 }
+                Decision::Defer(until) => {
+                    if store::defer(db, &job, now, until.max(now)).await? {
+                        Outcome::Deferred
+                    } else {
+                        Outcome::LostLease
+                    }
+                }
                 Decision::Dead => {
                     tracing::error!(job = %job.id, kind = %kind, attempt, error = %err, "job dead");
                     if store::bury(db, &job, now, err.message()).await? {
@@ -104,6 +114,7 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
         Outcome::Retried => "retry",
         Outcome::Dead => "dead",
         Outcome::LostLease => "lost_lease",
+        Outcome::Deferred => "deferred",
     };
     metrics::counter!("switchboard_jobs_total", "kind" => kind, "outcome" => label).increment(1);
     Ok(outcome)
@@ -128,6 +139,7 @@ pub async fn run_batch(state: &AppState, limit: usize) -> Result<RunSummary, Sto
             Outcome::Retried => summary.retried += 1,
             Outcome::Dead => summary.dead += 1,
             Outcome::LostLease => summary.lost_leases += 1,
+            Outcome::Deferred => summary.deferred += 1,
         }
     }
     Ok(summary)
@@ -147,6 +159,7 @@ pub async fn run_pending_jobs(state: &AppState) -> Result<RunSummary, StoreError
         total.retried += s.retried;
         total.dead += s.dead;
         total.lost_leases += s.lost_leases;
+        total.deferred += s.deferred;
     }
 }
 

@@ -10,6 +10,7 @@ mod call_logs;
 mod cli;
 mod http_basics;
 mod jobs;
+mod messaging_send;
 mod rate_limit;
 mod storage;
 mod twilio_layer;

@@ -3,7 +3,9 @@
 //! another tenant's ids simply do not exist (404).
 
 mod call_logs;
+mod messages;
 mod profile;
+mod sms;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -12,5 +14,7 @@ use crate::app::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(profile::routes())
+        .merge(sms::routes())
         .merge(call_logs::routes())
+        .merge(messages::routes())
 }

@@ -1,0 +1,223 @@
+//! Send APIs: seed 000's `POST /api/telephony/sms`, seeds 002/003's `POST /api/twilio/send-sms`, and
+//! staff notifications. Each answers once the SMS is durably QUEUED (row + job committed); delivery
+//! happens in the worker. An `Idempotency-Key` header makes a retried request queue nothing new.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::db;
+use crate::domain::{E164, text};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::extract::ValidJson;
+use crate::service::notifications::{NewSms, NotificationKind, Queued, queue_now};
+
+/// Seed 000: `{phoneNumber, message}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendSms {
+    /// E.164 recipient.
+    pub phone_number: E164,
+    /// 1-1600 characters.
+    pub message: String,
+}
+
+/// Seeds 002 (`{to, message}`) and 003 (`{to, body, userId, metadata}`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TwilioSendSms {
+    pub to: E164,
+    /// Seed 003's name for the text.
+    pub body: Option<String>,
+    /// Seed 002's name for the text.
+    pub message: Option<String>,
+    /// Seed 003: who asked (kept with the notification).
+    pub user_id: Option<String>,
+    /// Seed 003: free JSON kept with the notification.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Staff notification: `{message}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotifyStaff {
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedSms {
+    /// The notification's id (follow it in `GET /api/telephony/notifications`).
+    pub id: String,
+    /// `QUEUED` when first accepted; a repeated `Idempotency-Key` shows the notification's current status.
+    pub status: String,
+    pub to: String,
+    pub segments: i64,
+    /// False when an `Idempotency-Key` matched an earlier request (nothing new was queued).
+    pub created: bool,
+}
+
+/// `{"success": true, "message": "…", "data": {…}}`: seed 000's answer plus the queued notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendAnswer {
+    pub success: bool,
+    pub message: String,
+    pub data: QueuedSms,
+}
+
+fn answer(message: &str, q: Queued) -> Json<SendAnswer> {
+    let n = q.notification;
+    Json(SendAnswer {
+        success: true,
+        message: message.to_string(),
+        data: QueuedSms {
+            id: n.id,
+            status: n.status,
+            to: n.recipient,
+            segments: n.segments,
+            created: q.created,
+        },
+    })
+}
+
+/// The `Idempotency-Key` header: 1-255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII"))?
+        .trim();
+    if s.is_empty() || s.len() > 255 {
+        return Err(ApiError::validation(
+            "Idempotency-Key",
+            "must be 1-255 characters",
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+fn sms_text(field: &str, v: &str) -> Result<String, ApiError> {
+    if v.trim().is_empty() {
+        return Err(ApiError::validation(field, "must not be empty"));
+    }
+    if v.chars().count() > 1600 {
+        return Err(ApiError::validation(
+            field,
+            "must be at most 1600 characters",
+        ));
+    }
+    // Control characters a phone cannot show are rejected; the caller's own spacing is kept.
+    text::required(field, v, 1600)?;
+    Ok(v.trim().to_string())
+}
+
+/// Send an SMS to a customer (seed 000). Answers once it is durably queued.
+#[utoipa::path(post, path = "/api/telephony/sms", tag = "telephony", security(("tenant" = [])), request_body = SendSms,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
+    responses((status = 200, body = SendAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn send(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidJson(req): ValidJson<SendSms>,
+) -> Result<Json<SendAnswer>, ApiError> {
+    let message = sms_text("message", &req.message)?;
+    let mut sms = NewSms::new(
+        &auth.tenant.id,
+        NotificationKind::Api,
+        req.phone_number,
+        message,
+    );
+    sms.idempotency_key = idempotency_key(&headers)?;
+    Ok(answer(
+        "SMS sent successfully",
+        queue_now(&state, sms).await?,
+    ))
+}
+
+/// Send an SMS (seeds 002 and 003: `{to, message}` or `{to, body, userId, metadata}`).
+#[utoipa::path(post, path = "/api/twilio/send-sms", tag = "telephony", security(("tenant" = [])), request_body = TwilioSendSms,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
+    responses((status = 200, body = SendAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn send_twilio(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidJson(req): ValidJson<TwilioSendSms>,
+) -> Result<Json<SendAnswer>, ApiError> {
+    let (field, raw) = match (&req.body, &req.message) {
+        (Some(b), None) => ("body", b),
+        (None, Some(m)) => ("message", m),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "body",
+                "give either body or message, not both",
+            ));
+        }
+        (None, None) => return Err(ApiError::validation("body", "is required (or message)")),
+    };
+    let message = sms_text(field, raw)?;
+    if let Some(u) = &req.user_id {
+        text::required("userId", u, 255)?;
+    }
+    let mut sms = NewSms::new(&auth.tenant.id, NotificationKind::Api, req.to, message);
+    sms.idempotency_key = idempotency_key(&headers)?;
+    if req.user_id.is_some() || req.metadata.is_some() {
+        let meta = serde_json::json!({ "userId": req.user_id, "metadata": req.metadata });
+        if meta.to_string().len() > 16_384 {
+            return Err(ApiError::validation(
+                "metadata",
+                "must be at most 16 kB of JSON",
+            ));
+        }
+        sms.metadata = Some(meta);
+    }
+    Ok(answer(
+        "SMS queued for delivery",
+        queue_now(&state, sms).await?,
+    ))
+}
+
+/// Text a staff member of the tenant (employee notification).
+#[utoipa::path(post, path = "/api/telephony/staff/{id}/notify", tag = "telephony", security(("tenant" = [])), request_body = NotifyStaff,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
+    responses((status = 200, body = SendAnswer), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn notify_staff(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ValidJson(req): ValidJson<NotifyStaff>,
+) -> Result<Json<SendAnswer>, ApiError> {
+    let staff = db::staff::get(&state.db, &auth.tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("staff member"))?;
+    let message = sms_text("message", &req.message)?;
+    let mut sms = NewSms::new(
+        &auth.tenant.id,
+        NotificationKind::Staff,
+        staff.phone.clone(),
+        message,
+    );
+    sms.staff_id = Some(staff.id.clone());
+    sms.idempotency_key = idempotency_key(&headers)?;
+    Ok(answer(
+        "Employee notification sent successfully",
+        queue_now(&state, sms).await?,
+    ))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(send_twilio))
+        .routes(routes!(notify_staff))
+}
