@@ -2,6 +2,7 @@
 //! application routes). Every handler takes [`crate::auth::TenantAuth`] and scopes by its tenant:
 //! another tenant's ids simply do not exist (404).
 
+mod appointments;
 mod call_logs;
 mod messages;
 mod profile;
@@ -17,4 +18,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(sms::routes())
         .merge(call_logs::routes())
         .merge(messages::routes())
+        .merge(appointments::routes())
 }

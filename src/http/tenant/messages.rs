@@ -1,0 +1,333 @@
+//! The tenant's messaging history: seed 000's notification listing, seed 003's SMS history
+//! (`GET /api/twilio/sms`, the same path as the inbound webhook's POST alias), and conversations
+//! (one per customer number) with their threads.
+//!
+//! Every query is scoped by the authenticated tenant; another tenant's conversation is as unknown as
+//! a made-up one (404). Pages clamp `limit` to 100 rather than refuse it, as seed 000 does.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::clock::rfc3339;
+use crate::db::{
+    self,
+    messages::{ConversationRow, MessageRow},
+    notifications::NotificationFilter,
+};
+use crate::domain::E164;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, ok};
+use crate::http::extract::ValidQuery;
+use crate::service::notifications::NotificationView;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 100;
+
+/// Notification types and statuses a listing may filter on (stored upper case).
+pub const NOTIFICATION_TYPES: [&str; 2] = ["SMS", "EMAIL"];
+pub const NOTIFICATION_STATUSES: [&str; 6] = [
+    "QUEUED",
+    "SENDING",
+    "SENT",
+    "DELIVERED",
+    "UNDELIVERED",
+    "FAILED",
+];
+
+/// `None` for an absent or blank query value (web forms send every filter, empty ones included).
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The page: `limit` default 50, at least 1, clamped to 100; `offset` default 0, not negative.
+fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit < 1 {
+        return Err(ApiError::validation("limit", "must be at least 1"));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::validation("offset", "must not be negative"));
+    }
+    Ok((limit.min(MAX_LIMIT), offset))
+}
+
+/// A phone number from a query string or path, in E.164. An unencoded `+` in a query string arrives
+/// as a space ("?phoneNumber=+1415…"); a leading space can mean nothing else, so it is read as `+`.
+fn phone(field: &str, raw: &str) -> Result<String, ApiError> {
+    let s = match raw.strip_prefix(' ') {
+        Some(rest) => format!("+{}", rest.trim_start()),
+        None => raw.to_string(),
+    };
+    Ok(E164::parse(field, &s)?.to_string())
+}
+
+fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
+    let v = value.to_ascii_uppercase();
+    if allowed.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// Query of the notification listing.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationQuery {
+    /// SMS or EMAIL (any case).
+    pub r#type: Option<String>,
+    /// QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED or FAILED (any case).
+    pub status: Option<String>,
+    /// Page size, default 50; values above 100 are treated as 100.
+    pub limit: Option<i64>,
+    /// Notifications to skip, default 0.
+    pub offset: Option<i64>,
+}
+
+/// `{"notifications": [...], "total", "limit", "offset"}` (seed 000).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationList {
+    pub notifications: Vec<NotificationView>,
+    /// How many notifications match the filters, across all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The tenant's notifications (SMS and e-mail it asked Switchboard to deliver), newest first.
+#[utoipa::path(get, path = "/api/telephony/notifications", tag = "telephony", security(("tenant" = [])), params(NotificationQuery),
+    responses((status = 200, body = Envelope<NotificationList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn notifications(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<NotificationQuery>,
+) -> Result<Json<Envelope<NotificationList>>, ApiError> {
+    let filter = NotificationFilter {
+        r#type: present(&q.r#type)
+            .map(|t| upper_one_of("type", t, &NOTIFICATION_TYPES))
+            .transpose()?,
+        status: present(&q.status)
+            .map(|s| upper_one_of("status", s, &NOTIFICATION_STATUSES))
+            .transpose()?,
+        recipient: None,
+    };
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let (rows, total) =
+        db::notifications::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
+    Ok(ok(NotificationList {
+        notifications: rows.iter().map(NotificationView::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// One SMS/MMS, inbound or outbound, as the history APIs show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: String,
+    /// Twilio's MessageSid (SM…/MM…); null for an auto-reply sent as TwiML, whose SID Twilio never reports.
+    pub message_sid: Option<String>,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    pub from: String,
+    pub to: String,
+    /// May be empty (an MMS with only media).
+    pub body: String,
+    /// Twilio's message status: `received` for inbound; `queued`, `sent`, `delivered`, `undelivered`,
+    /// `failed` … for outbound.
+    pub status: String,
+    pub num_media: i64,
+    pub media_urls: Vec<String>,
+    pub segments: i64,
+    /// Twilio's error code when delivery failed.
+    pub error_code: Option<i64>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&MessageRow> for MessageView {
+    fn from(m: &MessageRow) -> Self {
+        MessageView {
+            id: m.id.clone(),
+            message_sid: m.message_sid.clone(),
+            direction: m.direction.clone(),
+            from: m.from_number.clone(),
+            to: m.to_number.clone(),
+            body: m.body.clone(),
+            status: m.status.clone(),
+            num_media: m.num_media,
+            media_urls: serde_json::from_str(&m.media_urls).unwrap_or_default(),
+            segments: m.segments,
+            error_code: m.error_code,
+            created_at: rfc3339(m.created_at),
+        }
+    }
+}
+
+/// Query of seed 003's SMS history.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SmsHistoryQuery {
+    /// E.164 number the messages were sent from or to: a customer's number gives that conversation,
+    /// the business number (as seed 003 uses it) every message. Absent: every message.
+    pub phone_number: Option<String>,
+    /// Page size, default 50; values above 100 are treated as 100.
+    pub limit: Option<i64>,
+    /// Messages to skip, default 0.
+    pub offset: Option<i64>,
+}
+
+/// Seed 003's SMS history: the tenant's messages from or to `phoneNumber`, newest first, as a bare
+/// array in `data`.
+#[utoipa::path(get, path = "/api/twilio/sms", tag = "telephony", security(("tenant" = [])), params(SmsHistoryQuery),
+    responses((status = 200, body = Envelope<Vec<MessageView>>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn sms_history(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<SmsHistoryQuery>,
+) -> Result<Json<Envelope<Vec<MessageView>>>, ApiError> {
+    let number = q
+        .phone_number
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| phone("phoneNumber", s))
+        .transpose()?;
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let rows =
+        db::messages::list_for_number(&state.db, &auth.tenant.id, number.as_deref(), limit, offset)
+            .await?;
+    Ok(ok(rows.iter().map(MessageView::from).collect()))
+}
+
+/// Page of a conversation listing or thread.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, default 50; values above 100 are treated as 100.
+    pub limit: Option<i64>,
+    /// Entries to skip, default 0.
+    pub offset: Option<i64>,
+}
+
+/// One conversation: a customer number, its last message and how many went each way.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    /// The customer's number (the thread key; as Twilio gave it, normally E.164).
+    pub phone: String,
+    pub last_message: MessageView,
+    /// RFC 3339 time of the last message.
+    pub last_message_at: String,
+    /// `inbound` or `outbound`: who spoke last.
+    pub last_direction: String,
+    pub inbound_count: i64,
+    pub outbound_count: i64,
+    pub total_count: i64,
+}
+
+impl From<&ConversationRow> for ConversationView {
+    fn from(c: &ConversationRow) -> Self {
+        ConversationView {
+            phone: c.last.customer.clone(),
+            last_message: MessageView::from(&c.last),
+            last_message_at: rfc3339(c.last.created_at),
+            last_direction: c.last.direction.clone(),
+            inbound_count: c.inbound_count,
+            outbound_count: c.total_count - c.inbound_count,
+            total_count: c.total_count,
+        }
+    }
+}
+
+/// `{"conversations": [...], "total", "limit", "offset"}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationView>,
+    /// How many customers the tenant has exchanged messages with.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The tenant's conversations, one per customer number, most recent activity first.
+#[utoipa::path(get, path = "/api/telephony/conversations", tag = "telephony", security(("tenant" = [])), params(PageQuery),
+    responses((status = 200, body = Envelope<ConversationList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn conversations(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<Json<Envelope<ConversationList>>, ApiError> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let (rows, total) =
+        db::messages::conversations(&state.db, &auth.tenant.id, limit, offset).await?;
+    Ok(ok(ConversationList {
+        conversations: rows.iter().map(ConversationView::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// `{"phone", "messages": [...], "total", "limit", "offset"}`; messages newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Thread {
+    pub phone: String,
+    /// Inbound and outbound, newest first (page back with `offset` to read older ones).
+    pub messages: Vec<MessageView>,
+    /// The thread's length, across all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The thread with one customer number, inbound and outbound, newest first.
+#[utoipa::path(get, path = "/api/telephony/conversations/{phone}", tag = "telephony", security(("tenant" = [])),
+    params(("phone" = String, Path, description = "The customer's E.164 number (`+` may be sent as `%2B`)"), PageQuery),
+    responses((status = 200, body = Envelope<Thread>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+async fn thread(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<Json<Envelope<Thread>>, ApiError> {
+    let phone = phone("phone", &raw)?;
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let (rows, total) =
+        db::messages::thread(&state.db, &auth.tenant.id, &phone, limit, offset).await?;
+    if total == 0 {
+        return Err(ApiError::not_found("conversation"));
+    }
+    Ok(ok(Thread {
+        phone,
+        messages: rows.iter().map(MessageView::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(notifications))
+        .routes(routes!(sms_history))
+        .routes(routes!(conversations))
+        .routes(routes!(thread))
+}
