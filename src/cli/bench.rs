@@ -48,6 +48,8 @@ const FAILURE_SAMPLES: usize = 5;
 pub enum BenchCmd {
     /// Load-test the voice webhook of an in-process app on 127.0.0.1 and report latency percentiles.
     Voice(VoiceArgs),
+    /// Drain queued notifications to the embedded sandbox: throughput, or the per-sender pace.
+    Sms(super::bench_sms::SmsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -73,6 +75,7 @@ pub struct VoiceArgs {
 pub async fn run(config: Config, cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Voice(args) => voice(&config, args).await,
+        BenchCmd::Sms(args) => super::bench_sms::run(args).await,
     }
 }
 
@@ -80,19 +83,24 @@ pub async fn run(config: Config, cmd: BenchCmd) -> anyhow::Result<()> {
 /// `DATABASE_URL` from the environment or `.env` names the deployment's own database, and the
 /// benchmark must not create databases on that server unasked.
 fn server_flag(args: &VoiceArgs) -> Option<&str> {
+    given_on_command_line(args.database_url.as_deref())
+}
+
+/// `value` only if `--database-url` was typed on the command line (see [`server_flag`]).
+pub(super) fn given_on_command_line(value: Option<&str>) -> Option<&str> {
     let given = std::env::args_os()
         .any(|a| a == "--database-url" || a.to_string_lossy().starts_with("--database-url="));
-    args.database_url.as_deref().filter(|_| given)
+    value.filter(|_| given)
 }
 
 /// Where the benchmark's database lives, so it can be removed whatever happens.
-enum Scratch {
+pub(super) enum Scratch {
     Sqlite { dir: PathBuf },
     Postgres { server: String, name: String },
 }
 
 impl Scratch {
-    async fn create(server: Option<&str>) -> anyhow::Result<(Scratch, String)> {
+    pub(super) async fn create(server: Option<&str>) -> anyhow::Result<(Scratch, String)> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let Some(server) = server else {
             let dir = std::env::temp_dir().join(format!("sb_bench_{id}"));
@@ -125,7 +133,7 @@ impl Scratch {
         Ok((scratch, url.to_string()))
     }
 
-    async fn remove(self) {
+    pub(super) async fn remove(self) {
         match self {
             Scratch::Sqlite { dir } => {
                 if let Err(e) = std::fs::remove_dir_all(&dir) {

@@ -3,6 +3,7 @@
 //! environment variables and `.env`, shared by every subcommand.
 
 mod bench;
+mod bench_sms;
 mod calls;
 mod ops;
 mod twilio_cmds;

@@ -65,3 +65,43 @@ fn bench_voice_sends_every_request_and_logs_every_call() {
     assert_eq!(figure(&out, "failures"), "0", "{out}");
     assert_eq!(figure(&out, "call rows"), "200 (expected 200)", "{out}");
 }
+
+/// Runs `switchboard bench sms ARGS` on the test backend.
+fn run_bench_sms(args: &[&str]) -> (bool, String, String) {
+    let pg_url = std::env::var("SWITCHBOARD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args(["bench", "sms"]).args(args);
+    if backend() == "postgres" {
+        cmd.args(["--database-url", &pg_url]);
+    }
+    let o = cmd
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run bench sms");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bench_sms_drains_every_notification_and_keeps_the_pace() {
+    let (ok, out, err) = run_bench_sms(&["--messages", "60", "--senders", "3"]);
+    assert!(ok, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(
+        figure(&out, "sandbox accepted"),
+        "60 (expected 60)",
+        "{out}"
+    );
+    assert_eq!(figure(&out, "failed"), "0", "{out}");
+    let (ok, out, err) = run_bench_sms(&["--rate", "10", "--seconds", "2"]);
+    assert!(ok, "the pace must hold: stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        figure(&out, "measured rate").ends_with("of the limit)"),
+        "{out}"
+    );
+}
