@@ -91,9 +91,9 @@ pub async fn insert(tx: &mut Tx, n: &Notification) -> Result<bool, StoreError> {
     Ok(rows > 0)
 }
 
-/// Writes the delivery state of `n` (by id).
-pub async fn save(db: &Db, n: &Notification) -> Result<(), StoreError> {
-    with_db!(db, |p| {
+/// Writes the delivery state of `n` (by id) inside `tx`.
+pub async fn save_tx(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
+    with_tx!(tx, |c| {
         sqlx::query(
             "UPDATE notifications SET status = $2, twilio_sid = $3, error_code = $4, failure_reason = $5, segments = $6, \
              attempts = $7, sending_started_at = $8, sent_at = $9, delivered_at = $10, updated_at = $11 WHERE id = $1",
@@ -109,12 +109,19 @@ pub async fn save(db: &Db, n: &Notification) -> Result<(), StoreError> {
         .bind(n.sent_at)
         .bind(n.delivered_at)
         .bind(n.updated_at)
-        .execute(p)
+        .execute(c)
         .await
         .map(|r| r.rows_affected())
     })
     .map_err(StoreError::from_sqlx)?;
     Ok(())
+}
+
+/// Writes the delivery state of `n` (by id) in a transaction of its own.
+pub async fn save(db: &Db, n: &Notification) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    save_tx(&mut tx, n).await?;
+    tx.commit().await
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Notification>, StoreError> {

@@ -221,6 +221,12 @@ async fn receive(
         };
         db::messages::insert_if_new(&mut tx, &reply).await?;
     }
+    let data = serde_json::json!({
+        "messageId": row.id, "messageSid": sid, "from": row.from_number, "to": row.to_number, "body": row.body,
+        "numMedia": row.num_media, "mediaUrls": serde_json::from_str::<serde_json::Value>(&row.media_urls).unwrap_or_default(),
+        "keyword": decision.keyword.map(|k| format!("{k:?}").to_ascii_lowercase()),
+    });
+    crate::events::emit(state, &mut tx, Some(&tenant.id), "sms.received", None, data).await?;
     tx.commit().await?;
     metrics::counter!("switchboard_messages_total", "direction" => "inbound").increment(1);
     tracing::info!(

@@ -90,7 +90,23 @@ async fn fail(
     n.status = "FAILED".into();
     n.error_code = code.map(i64::from);
     n.failure_reason = Some(reason.chars().take(500).collect());
-    save(state, n).await?;
+    n.updated_at = state.clock.now_ms();
+    // The failure and the event announcing it commit together.
+    let mut tx = state.db.begin().await.map_err(store_err)?;
+    db::notifications::save_tx(&mut tx, n)
+        .await
+        .map_err(store_err)?;
+    crate::events::emit(
+        state,
+        &mut tx,
+        Some(&n.tenant_id),
+        "notification.failed",
+        None,
+        super::status::notification_data(n),
+    )
+    .await
+    .map_err(store_err)?;
+    tx.commit().await.map_err(store_err)?;
     metrics::counter!("switchboard_notifications_total", "status" => "FAILED").increment(1);
     tracing::warn!(notification = %n.id, code, reason, "notification failed");
     Ok(())

@@ -61,6 +61,15 @@ pub fn apply_to_notification(
     true
 }
 
+/// The event data describing a notification.
+pub fn notification_data(n: &Notification) -> serde_json::Value {
+    serde_json::json!({
+        "notificationId": n.id, "kind": n.kind, "recipient": n.recipient, "status": n.status, "twilioSid": n.twilio_sid,
+        "errorCode": n.error_code, "failureReason": n.failure_reason, "relatedAppointmentId": n.related_appointment_id,
+        "relatedCallSid": n.related_call_sid,
+    })
+}
+
 pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) -> Response {
     if let Err(e) = apply(&state, &req).await {
         tracing::error!(error = %e, "message status callback failed");
@@ -125,7 +134,31 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
 
     if let Some(mut n) = db::notifications::get_by_twilio_sid(&state.db, sid).await? {
         if apply_to_notification(&mut n, &status, error_code, now) {
-            db::notifications::save(&state.db, &n).await?;
+            let mut tx = state.db.begin().await?;
+            db::notifications::save_tx(&mut tx, &n).await?;
+            let mut data = notification_data(&n);
+            data["twilioStatus"] = serde_json::json!(status);
+            crate::events::emit(
+                state,
+                &mut tx,
+                Some(&n.tenant_id),
+                "message.status",
+                None,
+                data,
+            )
+            .await?;
+            if n.status == "FAILED" || n.status == "UNDELIVERED" {
+                crate::events::emit(
+                    state,
+                    &mut tx,
+                    Some(&n.tenant_id),
+                    "notification.failed",
+                    None,
+                    notification_data(&n),
+                )
+                .await?;
+            }
+            tx.commit().await?;
         }
         if matches!(error_code, Some(21610) | Some(30004)) {
             let mut tx = state.db.begin().await?;

@@ -14,8 +14,10 @@ use crate::db::{self, Tx, calls::Call, tenants::Tenant};
 use crate::domain::routing::{CallReason, Fallback, Strategy};
 use crate::domain::{E164, new_id};
 use crate::error::{ApiError, StoreError};
+use crate::events;
 use crate::http::twilio_webhook::TwilioRequest;
 use crate::jobs::NewJob;
+use crate::recordings::RecordingHooks;
 use crate::with_tx;
 
 /// Job kind of the missed-call text-back SMS (delivered by the messaging worker).
@@ -40,25 +42,48 @@ async fn tenant_for(state: &AppState, to: Option<&str>) -> Result<Option<Tenant>
     let Some(number) = to.and_then(|t| E164::parse("To", t).ok()) else {
         return Ok(None);
     };
-    db::tenants::get_by_number(&state.db, &number).await
+    if let Some(t) = db::tenants::get_by_number(&state.db, &number).await? {
+        return Ok(Some(t));
+    }
+    // Seed 004: numbers managed elsewhere are resolved by the provisioning service.
+    match super::lookup::tenant_id(state, &number).await {
+        Some(id) => db::tenants::find(&state.db, &id).await,
+        None => Ok(None),
+    }
 }
 
-/// Enqueues the missed-call text-back once per call, when the caller can receive a text.
-pub(crate) async fn enqueue_text_back(
+/// Marks the call missed, once: enqueues the missed-call text-back (when the caller can receive a
+/// text) and emits `call.missed`, both in `tx`. `outcome` is what ended it (`no-answer`, `busy`, …).
+pub(crate) async fn mark_missed(
     state: &AppState,
     tx: &mut Tx,
-    call: &Call,
+    call: &mut Call,
+    outcome: &str,
 ) -> Result<(), StoreError> {
-    if call.direction != "inbound" || E164::parse("From", &call.from_number).is_err() {
+    if call.missed || call.direction != "inbound" {
         return Ok(());
     }
-    let job = NewJob::new(
-        MISSED_CALL_TEXT_BACK,
-        json!({ "tenantId": call.tenant_id, "callSid": call.call_sid, "to": call.from_number }),
+    call.missed = true;
+    if E164::parse("From", &call.from_number).is_ok() {
+        let job = NewJob::new(
+            MISSED_CALL_TEXT_BACK,
+            json!({ "tenantId": call.tenant_id, "callSid": call.call_sid, "to": call.from_number }),
+        )
+        .tenant(call.tenant_id.clone())
+        .dedupe(format!("missed-call-text-back:{}", call.call_sid));
+        state.enqueue(tx, job).await?;
+    }
+    let mut data = events::call_data(call);
+    data["dialCallStatus"] = json!(outcome);
+    events::emit(
+        state,
+        tx,
+        Some(&call.tenant_id),
+        "call.missed",
+        Some(&call.call_sid),
+        data,
     )
-    .tenant(call.tenant_id.clone())
-    .dedupe(format!("missed-call-text-back:{}", call.call_sid));
-    state.enqueue(tx, job).await?;
+    .await?;
     Ok(())
 }
 
@@ -89,7 +114,7 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         Err(e) => return apology(e),
     };
     match start_call(&state, &tenant, &req, call_sid).await {
-        Ok(call) => first_step(&tenant, &call).into_response(),
+        Ok(call) => first_step(&tenant, &call, &RecordingHooks::new(&state.config)).into_response(),
         Err(e) => apology(e),
     }
 }
@@ -148,6 +173,15 @@ async fn start_call(
             .await?
             .ok_or(StoreError::NotFound);
     }
+    events::emit(
+        state,
+        &mut tx,
+        Some(&tenant.id),
+        "call.incoming",
+        Some(call_sid),
+        events::call_data(&call),
+    )
+    .await?;
     tx.commit().await?;
     metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.clone()).increment(1);
     tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
@@ -169,7 +203,7 @@ async fn next_rotation(tx: &mut Tx, tenant: &Tenant) -> Result<u64, StoreError> 
 }
 
 /// The TwiML of a call's first step, from its stored plan.
-fn first_step(tenant: &Tenant, call: &Call) -> VoiceResponse {
+fn first_step(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -> VoiceResponse {
     let strategy = parse_strategy(&call.strategy);
     let targets = call.targets();
     let ask_reason = strategy == Strategy::Gather
@@ -190,19 +224,32 @@ fn first_step(tenant: &Tenant, call: &Call) -> VoiceResponse {
                 call.after_hours,
                 "Please hold while we connect you.",
             );
-            resp.say(render::say(tenant, text))
-                .dial(render::dial(tenant, &call.call_sid, first))
+            resp.say(render::say(tenant, text)).dial(render::dial(
+                tenant,
+                &call.call_sid,
+                first,
+                hooks,
+            ))
         }
         _ => {
             let text = render::greeting(tenant, call.after_hours, "");
-            render::voicemail(tenant, resp.say(render::say(tenant, text.trim_end())))
+            render::voicemail(
+                tenant,
+                resp.say(render::say(tenant, text.trim_end())),
+                hooks,
+            )
         }
     }
 }
 
 /// After the menu (or when nobody answered): ring the plan's targets from `call.route_index`, or the
 /// fallback when there are none left.
-fn route_on(tenant: &Tenant, call: &Call, intro: Option<&str>) -> VoiceResponse {
+fn route_on(
+    tenant: &Tenant,
+    call: &Call,
+    intro: Option<&str>,
+    hooks: &RecordingHooks,
+) -> VoiceResponse {
     let mut resp = VoiceResponse::new();
     if let Some(t) = intro {
         resp = resp.say(render::say(tenant, t));
@@ -210,15 +257,15 @@ fn route_on(tenant: &Tenant, call: &Call, intro: Option<&str>) -> VoiceResponse 
     let targets = call.targets();
     match targets.get(call.route_index as usize) {
         Some(target) if !call.after_hours => {
-            resp.dial(render::dial(tenant, &call.call_sid, target))
+            resp.dial(render::dial(tenant, &call.call_sid, target, hooks))
         }
-        _ => fallback(tenant, resp),
+        _ => fallback(tenant, resp, hooks),
     }
 }
 
-fn fallback(tenant: &Tenant, resp: VoiceResponse) -> VoiceResponse {
+fn fallback(tenant: &Tenant, resp: VoiceResponse, hooks: &RecordingHooks) -> VoiceResponse {
     match tenant.routing_policy.fallback {
-        Fallback::Voicemail => render::voicemail(tenant, resp),
+        Fallback::Voicemail => render::voicemail(tenant, resp, hooks),
         Fallback::Hangup => resp
             .say(render::say(
                 tenant,
@@ -281,19 +328,35 @@ async fn continue_after_dial(
             .unwrap_or(0);
         call.answered_at.get_or_insert(now - talked * 1000);
         call.forwarded_to = current;
-        call.missed = false;
         db::calls::save(&mut tx, &call).await?;
+        events::emit(
+            state,
+            &mut tx,
+            Some(&call.tenant_id),
+            "call.answered",
+            Some(&call.call_sid),
+            events::call_data(&call),
+        )
+        .await?;
         tx.commit().await?;
         // Seed 004: an answered call needs no more instructions.
         return Ok(VoiceResponse::new());
     }
     call.route_index += 1;
     let resp = if (call.route_index as usize) < targets.len() && !call.after_hours {
-        route_on(&tenant, &call, Some("Please continue to hold."))
+        route_on(
+            &tenant,
+            &call,
+            Some("Please continue to hold."),
+            &RecordingHooks::new(&state.config),
+        )
     } else {
-        call.missed = true;
-        enqueue_text_back(state, &mut tx, &call).await?;
-        fallback(&tenant, VoiceResponse::new())
+        mark_missed(state, &mut tx, &mut call, dial_status).await?;
+        fallback(
+            &tenant,
+            VoiceResponse::new(),
+            &RecordingHooks::new(&state.config),
+        )
     };
     db::calls::save(&mut tx, &call).await?;
     tx.commit().await?;
@@ -338,7 +401,7 @@ async fn after_gather(
                 VoiceResponse::new().say(render::say(&tenant, "Sorry, I didn't catch that."));
             render::gather(&tenant, call_sid, again)
         } else {
-            route_on(&tenant, &call, None)
+            route_on(&tenant, &call, None, &RecordingHooks::new(&state.config))
         };
         db::calls::save(&mut tx, &call).await?;
         tx.commit().await?;
@@ -383,6 +446,7 @@ async fn after_gather(
             &tenant,
             &call,
             Some("Thank you. Please hold while we connect you."),
+            &RecordingHooks::new(&state.config),
         ),
     };
     db::calls::save(&mut tx, &call).await?;
@@ -403,15 +467,28 @@ pub async fn voicemail_action(State(state): State<AppState>, req: TwilioRequest)
             return Ok::<_, StoreError>(());
         };
         call.voicemail = true;
-        call.missed = call.answered_at.is_none();
         if let Some(url) = req.non_empty("RecordingUrl") {
             call.recording_url = Some(url.chars().take(2048).collect());
         }
         call.updated_at = state.clock.now_ms();
-        if call.missed {
-            enqueue_text_back(&state, &mut tx, &call).await?;
+        if call.answered_at.is_none() {
+            mark_missed(&state, &mut tx, &mut call, "voicemail").await?;
         }
         db::calls::save(&mut tx, &call).await?;
+        let mut data = events::call_data(&call);
+        data["recordingDurationSeconds"] = json!(
+            req.get("RecordingDuration")
+                .and_then(|d| d.parse::<i64>().ok())
+        );
+        events::emit(
+            &state,
+            &mut tx,
+            Some(&call.tenant_id),
+            "voicemail.received",
+            Some(&call.call_sid),
+            data,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
-use super::flow::enqueue_text_back;
+use super::flow::mark_missed;
 use crate::app::AppState;
 use crate::db;
 use crate::error::StoreError;
+use crate::events;
 use crate::http::twilio_webhook::TwilioRequest;
 
 /// Progress rank of a Twilio call status; terminal statuses share the top rank so none replaces another.
@@ -57,16 +58,36 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
     let now = state.clock.now_ms();
     call.status = status.clone();
     call.updated_at = now;
+    if call.direction == "outbound" && call.answered_at.is_none() {
+        // Nobody dials on an outbound call's behalf: its own callbacks say when the callee picked up.
+        let talked = req
+            .get("CallDuration")
+            .and_then(|d| d.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        if status == "in-progress" {
+            call.answered_at = Some(now);
+        } else if status == "completed" && talked > 0 {
+            call.answered_at = Some(now - talked * 1000);
+        }
+    }
     if is_terminal(&status) {
         call.end_time = Some(now);
         call.duration_seconds = req
             .get("CallDuration")
             .and_then(|d| d.trim().parse::<i64>().ok())
             .filter(|d| *d >= 0);
-        if call.answered_at.is_none() && call.direction == "inbound" {
-            call.missed = true;
-            enqueue_text_back(state, &mut tx, &call).await?;
+        if call.answered_at.is_none() {
+            mark_missed(state, &mut tx, &mut call, &status).await?;
         }
+        events::emit(
+            state,
+            &mut tx,
+            Some(&call.tenant_id),
+            "call.completed",
+            Some(&call.call_sid),
+            events::call_data(&call),
+        )
+        .await?;
     }
     db::calls::save(&mut tx, &call).await?;
     tx.commit().await?;

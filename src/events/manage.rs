@@ -1,0 +1,293 @@
+//! Managing relay endpoints and deliveries: shared by the admin API and the CLI.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{DELIVER_JOB, EVENT_TYPES, signing};
+use crate::app::AppState;
+use crate::clock::rfc3339;
+use crate::db::{
+    self,
+    events::{Attempt, Delivery, Endpoint, Event},
+};
+use crate::domain::{new_id, text};
+use crate::error::{ApiError, StoreError};
+use crate::jobs::NewJob;
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateEndpoint {
+    /// http(s) URL that receives the POSTs.
+    pub url: String,
+    /// The tenant whose events it receives; absent: every tenant's (a global endpoint).
+    pub tenant_id: Option<String>,
+    /// Event types to send; absent or empty: all.
+    pub event_types: Option<Vec<String>>,
+    pub description: Option<String>,
+    /// `whsec_…` signing secret; generated when absent.
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateEndpoint {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    pub description: Option<String>,
+    /// Replace the signing secret with a new random one.
+    pub rotate_secret: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointView {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    /// `standard` (Standard Webhooks) or `as_call_service` (seed-004 preset).
+    pub kind: String,
+    pub url: String,
+    /// The signing secret (operators configure receivers with it).
+    pub secret: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&Endpoint> for EndpointView {
+    fn from(e: &Endpoint) -> Self {
+        EndpointView {
+            id: e.id.clone(),
+            tenant_id: e.tenant_id.clone(),
+            kind: e.kind.clone(),
+            url: e.url.clone(),
+            secret: e.secret.clone(),
+            event_types: e.types(),
+            enabled: e.enabled,
+            disabled_reason: e.disabled_reason.clone(),
+            description: e.description.clone(),
+            created_at: rfc3339(e.created_at),
+            updated_at: rfc3339(e.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    /// pending, delivered or dead.
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        DeliveryView {
+            id: d.id.clone(),
+            event_id: d.event_id.clone(),
+            endpoint_id: d.endpoint_id.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error.clone(),
+            created_at: rfc3339(d.created_at),
+            delivered_at: d.delivered_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView {
+    pub at: String,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+impl From<&Attempt> for AttemptView {
+    fn from(a: &Attempt) -> Self {
+        AttemptView {
+            at: rfc3339(a.at),
+            status_code: a.status_code,
+            latency_ms: a.latency_ms,
+            error: a.error.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub r#type: String,
+    pub data: serde_json::Value,
+    pub created_at: String,
+}
+
+impl From<&Event> for EventView {
+    fn from(e: &Event) -> Self {
+        EventView {
+            id: e.id.clone(),
+            tenant_id: e.tenant_id.clone(),
+            r#type: e.r#type.clone(),
+            data: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+fn url(field: &str, v: &str) -> Result<String, ApiError> {
+    match url::Url::parse(v.trim()) {
+        Ok(u)
+            if (u.scheme() == "http" || u.scheme() == "https")
+                && u.host().is_some()
+                && v.len() <= 2048 =>
+        {
+            Ok(u.to_string())
+        }
+        _ => Err(ApiError::validation(
+            field,
+            "must be an http:// or https:// URL",
+        )),
+    }
+}
+
+fn types(v: &[String]) -> Result<String, ApiError> {
+    for t in v {
+        if !EVENT_TYPES.contains(&t.as_str()) {
+            return Err(ApiError::validation(
+                "eventTypes",
+                format!(
+                    "unknown event type '{t}' (known: {})",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(json!(v).to_string())
+}
+
+pub async fn create(state: &AppState, req: CreateEndpoint) -> Result<Endpoint, ApiError> {
+    if let Some(t) = &req.tenant_id
+        && db::tenants::get(&state.db, t).await?.is_none()
+    {
+        return Err(ApiError::validation("tenantId", "no such tenant"));
+    }
+    let secret = match req.secret {
+        Some(s) if s.starts_with("whsec_") && s.len() >= 30 && s.len() <= 200 => s,
+        Some(_) => {
+            return Err(ApiError::validation(
+                "secret",
+                "must be whsec_ followed by a base64 key of at least 18 bytes",
+            ));
+        }
+        None => signing::new_secret(),
+    };
+    let now = state.clock.now_ms();
+    let e = Endpoint {
+        id: new_id(),
+        tenant_id: req.tenant_id,
+        kind: "standard".into(),
+        url: url("url", &req.url)?,
+        secret,
+        event_types: types(&req.event_types.unwrap_or_default())?,
+        enabled: true,
+        disabled_reason: None,
+        description: req
+            .description
+            .as_deref()
+            .map(|d| text::optional("description", d, 500))
+            .transpose()?
+            .flatten(),
+        created_at: now,
+        updated_at: now,
+    };
+    db::events::insert_endpoint(&state.db, &e).await?;
+    Ok(e)
+}
+
+pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<Endpoint, ApiError> {
+    let mut e = db::events::get_endpoint(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("relay endpoint"))?;
+    if let Some(u) = req.url {
+        e.url = url("url", &u)?;
+    }
+    if let Some(t) = req.event_types {
+        e.event_types = types(&t)?;
+    }
+    if let Some(en) = req.enabled {
+        e.enabled = en;
+        if en {
+            e.disabled_reason = None;
+        } else {
+            e.disabled_reason
+                .get_or_insert_with(|| "disabled by an operator".into());
+        }
+    }
+    if let Some(d) = req.description {
+        e.description = text::optional("description", &d, 500)?;
+    }
+    if req.rotate_secret == Some(true) {
+        e.secret = signing::new_secret();
+    }
+    e.updated_at = state.clock.now_ms();
+    db::events::save_endpoint(&state.db, &e).await?;
+    Ok(e)
+}
+
+/// Sends a dead (or delivered) delivery again, with a fresh set of attempts.
+pub async fn replay(state: &AppState, id: &str) -> Result<Delivery, ApiError> {
+    let mut d = db::events::get_delivery(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    if d.status == "pending" {
+        return Err(ApiError::conflict(
+            "status",
+            "the delivery is still pending",
+        ));
+    }
+    let now = state.clock.now_ms();
+    d.status = "pending".into();
+    d.updated_at = now;
+    d.delivered_at = None;
+    let mut tx = state.db.begin().await?;
+    with_delivery_update(&mut tx, &d).await?;
+    let job = NewJob::new(DELIVER_JOB, json!({ "deliveryId": d.id })).dedupe(format!(
+        "delivery:{}:replay:{}",
+        d.id,
+        new_id()
+    ));
+    state.enqueue(&mut tx, job).await?;
+    tx.commit().await?;
+    state.job_wakeup.notify_waiters();
+    Ok(d)
+}
+
+async fn with_delivery_update(tx: &mut db::Tx, d: &Delivery) -> Result<(), StoreError> {
+    crate::with_tx!(tx, |c| {
+        sqlx::query(
+            "UPDATE deliveries SET status = $2, updated_at = $3, delivered_at = NULL WHERE id = $1",
+        )
+        .bind(&d.id)
+        .bind(&d.status)
+        .bind(d.updated_at)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Events: what the host app and downstream services learn. A feature calls [`emit`] inside the
+//! transaction of the change that caused it; the event row and one delivery (with its durable
+//! `relay.deliver` job) per interested endpoint commit with that change or not at all.
+
+pub mod deliver;
+pub mod manage;
+pub mod preset;
+pub mod signing;
+
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::db::{self, Tx, calls::Call};
+use crate::domain::new_id;
+use crate::error::StoreError;
+use crate::jobs::NewJob;
+
+/// Every event type Switchboard emits.
+pub const EVENT_TYPES: [&str; 11] = [
+    "call.incoming",
+    "call.answered",
+    "call.completed",
+    "call.missed",
+    "voicemail.received",
+    "transcription.completed",
+    "sms.received",
+    "message.status",
+    "notification.failed",
+    "number.provisioned",
+    "number.released",
+];
+
+pub const DELIVER_JOB: &str = "relay.deliver";
+
+/// Records an event for `tenant_id` and fans it out to the endpoints that want it, inside `tx`.
+/// `ordering_key` (e.g. a CallSid) keeps one call's events in order at each endpoint.
+pub async fn emit(
+    state: &AppState,
+    tx: &mut Tx,
+    tenant_id: Option<&str>,
+    event_type: &str,
+    ordering_key: Option<&str>,
+    data: Value,
+) -> Result<String, StoreError> {
+    debug_assert!(
+        EVENT_TYPES.contains(&event_type),
+        "unknown event type {event_type}"
+    );
+    let now = state.clock.now_ms();
+    let event = db::events::Event {
+        id: format!("evt_{}", new_id().replace('-', "")),
+        tenant_id: tenant_id.map(str::to_string),
+        r#type: event_type.to_string(),
+        ordering_key: ordering_key.map(str::to_string),
+        payload: data.to_string(),
+        created_at: now,
+    };
+    db::events::insert_event(tx, &event).await?;
+    for endpoint in db::events::endpoints_for(tx, tenant_id).await? {
+        if !endpoint.wants(event_type) || !preset::carries(&endpoint, event_type) {
+            continue;
+        }
+        let delivery = db::events::Delivery {
+            id: new_id(),
+            event_id: event.id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            ordering_key: event.ordering_key.clone(),
+            status: "pending".into(),
+            attempts: 0,
+            last_status_code: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            delivered_at: None,
+        };
+        db::events::insert_delivery(tx, &delivery).await?;
+        let job = NewJob::new(DELIVER_JOB, json!({ "deliveryId": delivery.id }))
+            .dedupe(format!("delivery:{}", delivery.id));
+        let job = match tenant_id {
+            Some(t) => job.tenant(t),
+            None => job,
+        };
+        state.enqueue(tx, job).await?;
+    }
+    Ok(event.id)
+}
+
+/// The event data describing a call.
+pub fn call_data(call: &Call) -> Value {
+    json!({
+        "callId": call.id,
+        "callSid": call.call_sid,
+        "direction": call.direction,
+        "from": call.from_number,
+        "to": call.to_number,
+        "status": call.status,
+        "strategy": call.strategy,
+        "afterHours": call.after_hours,
+        "forwardedTo": call.forwarded_to,
+        "callReason": call.call_reason,
+        "voicemail": call.voicemail,
+        "missed": call.missed,
+        "recordingUrl": call.recording_url,
+        "durationSeconds": call.duration_seconds,
+        "startTime": crate::clock::rfc3339(call.start_time),
+        "endTime": call.end_time.map(crate::clock::rfc3339),
+    })
+}

@@ -1,0 +1,227 @@
+//! Admin: relay endpoints, their deliveries and attempts, replay, and the event log.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::AdminAuth;
+use crate::app::AppState;
+use crate::db;
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::events::manage::{
+    self, AttemptView, CreateEndpoint, DeliveryView, EndpointView, EventView, UpdateEndpoint,
+};
+use crate::http::envelope::{Envelope, Page, ok};
+use crate::http::extract::{ValidJson, ValidQuery};
+
+#[derive(Serialize, ToSchema)]
+pub struct EndpointList {
+    pub endpoints: Vec<EndpointView>,
+}
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
+}
+#[derive(Serialize, ToSchema)]
+pub struct AttemptList {
+    pub attempts: Vec<AttemptView>,
+}
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<EventView>,
+    pub total: i64,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointFilter {
+    /// Only this tenant's endpoints.
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryFilter {
+    /// pending, delivered or dead.
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventFilter {
+    pub tenant_id: Option<String>,
+    pub r#type: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Add a relay endpoint (per tenant, or global without `tenantId`).
+#[utoipa::path(post, path = "/api/admin/relay-endpoints", tag = "admin", security(("admin" = [])), request_body = CreateEndpoint,
+    responses((status = 201, body = Envelope<EndpointView>), (status = 400, body = ErrorEnvelope)))]
+async fn create(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<CreateEndpoint>,
+) -> Result<(StatusCode, Json<Envelope<EndpointView>>), ApiError> {
+    let e = manage::create(&state, req).await?;
+    Ok((StatusCode::CREATED, ok(EndpointView::from(&e))))
+}
+
+/// Relay endpoints.
+#[utoipa::path(get, path = "/api/admin/relay-endpoints", tag = "admin", security(("admin" = [])), params(EndpointFilter),
+    responses((status = 200, body = Envelope<EndpointList>)))]
+async fn list(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    ValidQuery(f): ValidQuery<EndpointFilter>,
+) -> Result<Json<Envelope<EndpointList>>, ApiError> {
+    let rows = db::events::list_endpoints(&state.db, f.tenant_id.as_deref()).await?;
+    Ok(ok(EndpointList {
+        endpoints: rows.iter().map(EndpointView::from).collect(),
+    }))
+}
+
+/// One relay endpoint.
+#[utoipa::path(get, path = "/api/admin/relay-endpoints/{id}", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Envelope<EndpointView>), (status = 404, body = ErrorEnvelope)))]
+async fn show(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<EndpointView>>, ApiError> {
+    let e = db::events::get_endpoint(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("relay endpoint"))?;
+    Ok(ok(EndpointView::from(&e)))
+}
+
+/// Change a relay endpoint (URL, event filter, enabled, description, rotate the secret).
+#[utoipa::path(patch, path = "/api/admin/relay-endpoints/{id}", tag = "admin", security(("admin" = [])), request_body = UpdateEndpoint,
+    responses((status = 200, body = Envelope<EndpointView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn update(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<UpdateEndpoint>,
+) -> Result<Json<Envelope<EndpointView>>, ApiError> {
+    Ok(ok(EndpointView::from(
+        &manage::update(&state, &id, req).await?,
+    )))
+}
+
+/// Remove a relay endpoint and its delivery history.
+#[utoipa::path(delete, path = "/api/admin/relay-endpoints/{id}", tag = "admin", security(("admin" = [])),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+async fn remove(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    db::events::delete_endpoint(&state.db, &id)
+        .await
+        .map_err(|_| ApiError::not_found("relay endpoint"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deliveries to one endpoint, newest first.
+#[utoipa::path(get, path = "/api/admin/relay-endpoints/{id}/deliveries", tag = "admin", security(("admin" = [])), params(DeliveryFilter),
+    responses((status = 200, body = Envelope<DeliveryList>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn deliveries(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidQuery(f): ValidQuery<DeliveryFilter>,
+) -> Result<Json<Envelope<DeliveryList>>, ApiError> {
+    db::events::get_endpoint(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("relay endpoint"))?;
+    if let Some(s) = &f.status
+        && !["pending", "delivered", "dead"].contains(&s.as_str())
+    {
+        return Err(ApiError::validation(
+            "status",
+            "must be pending, delivered or dead",
+        ));
+    }
+    let page = Page {
+        limit: f.limit.unwrap_or(50),
+        offset: f.offset.unwrap_or(0),
+    }
+    .validate()?;
+    let rows =
+        db::events::list_deliveries(&state.db, &id, f.status.as_deref(), page.limit, page.offset)
+            .await?;
+    Ok(ok(DeliveryList {
+        deliveries: rows.iter().map(DeliveryView::from).collect(),
+    }))
+}
+
+/// Every attempt of one delivery: status code, latency, error.
+#[utoipa::path(get, path = "/api/admin/deliveries/{id}/attempts", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Envelope<AttemptList>), (status = 404, body = ErrorEnvelope)))]
+async fn attempts(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<AttemptList>>, ApiError> {
+    db::events::get_delivery(&state.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    let rows = db::events::list_attempts(&state.db, &id).await?;
+    Ok(ok(AttemptList {
+        attempts: rows.iter().map(AttemptView::from).collect(),
+    }))
+}
+
+/// Send a dead (or delivered) delivery again.
+#[utoipa::path(post, path = "/api/admin/deliveries/{id}/replay", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Envelope<DeliveryView>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+async fn replay(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<DeliveryView>>, ApiError> {
+    Ok(ok(DeliveryView::from(&manage::replay(&state, &id).await?)))
+}
+
+/// The event log, newest first.
+#[utoipa::path(get, path = "/api/admin/events", tag = "admin", security(("admin" = [])), params(EventFilter),
+    responses((status = 200, body = Envelope<EventList>), (status = 400, body = ErrorEnvelope)))]
+async fn events(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    ValidQuery(f): ValidQuery<EventFilter>,
+) -> Result<Json<Envelope<EventList>>, ApiError> {
+    let page = Page {
+        limit: f.limit.unwrap_or(50),
+        offset: f.offset.unwrap_or(0),
+    }
+    .validate()?;
+    let (rows, total) = db::events::list_events(
+        &state.db,
+        f.tenant_id.as_deref(),
+        f.r#type.as_deref(),
+        page.limit,
+        page.offset,
+    )
+    .await?;
+    Ok(ok(EventList {
+        events: rows.iter().map(EventView::from).collect(),
+        total,
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(deliveries))
+        .routes(routes!(attempts))
+        .routes(routes!(replay))
+        .routes(routes!(events))
+}

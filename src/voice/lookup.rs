@@ -1,0 +1,109 @@
+//! Seed 004's tenant resolution: a number this deployment does not know is looked up at the
+//! provisioning service (`GET {PNS_PROVISIONING_SERVICE_URL}{PNS_LOOKUP_PATH}/{phone}` with
+//! `X-Service-Key`). Both answer shapes are accepted — `{"tenantId": …}` as the seed's code reads it,
+//! and `{"success": true, "data": {"tenantId": …}}` as Switchboard's own lookup answers. Answers (also
+//! "unknown") are cached for a minute so a burst of calls costs one lookup; a failing lookup (timeout,
+//! error, garbage) is not cached and makes the caller hear the polite not-in-service message.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::domain::E164;
+
+const CACHE_FOR: Duration = Duration::from_secs(60);
+
+fn cache() -> &'static Mutex<HashMap<String, (Instant, Option<String>)>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, (Instant, Option<String>)>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("default HTTP client builds")
+    })
+}
+
+/// The tenant id in either answer shape.
+pub fn tenant_id_of(answer: &Value) -> Option<String> {
+    answer["tenantId"]
+        .as_str()
+        .or(answer["data"]["tenantId"].as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The tenant id the provisioning service gives for `number`; `None` when it is not configured,
+/// does not know the number, or cannot be asked right now.
+pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
+    let base = state.config.pns_provisioning_service_url.as_ref()?;
+    let key = format!("{}|{}", base, number);
+    if let Some((at, answer)) = cache().lock().get(&key).cloned()
+        && at.elapsed() < CACHE_FOR
+    {
+        return answer;
+    }
+    let url = format!(
+        "{}{}/{}",
+        base.as_str().trim_end_matches('/'),
+        state.config.pns_lookup_path,
+        url::form_urlencoded::byte_serialize(number.as_str().as_bytes()).collect::<String>()
+    );
+    let mut req = client().get(&url);
+    if let Some(k) = &state.config.internal_service_key {
+        req = req.header("X-Service-Key", k);
+    }
+    let answer = match req.send().await {
+        Ok(res) if res.status() == reqwest::StatusCode::NOT_FOUND => None,
+        Ok(res) if res.status().is_success() => match res.json::<Value>().await {
+            Ok(v) => tenant_id_of(&v),
+            Err(e) => {
+                tracing::warn!(%url, error = %e, "provisioning-service lookup answered garbage");
+                return None;
+            }
+        },
+        Ok(res) => {
+            tracing::warn!(%url, status = %res.status(), "provisioning-service lookup failed");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(%url, error = %e, "provisioning-service lookup failed");
+            return None;
+        }
+    };
+    let mut c = cache().lock();
+    if c.len() > 10_000 {
+        c.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+    }
+    c.insert(key, (Instant::now(), answer.clone()));
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_id_of;
+    use serde_json::json;
+
+    #[test]
+    fn both_answer_shapes() {
+        assert_eq!(
+            tenant_id_of(&json!({"tenantId": "t1"})).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(
+            tenant_id_of(&json!({"success": true, "data": {"tenantId": "t2"}})).as_deref(),
+            Some("t2")
+        );
+        assert_eq!(tenant_id_of(&json!({"success": false})), None);
+        assert_eq!(tenant_id_of(&json!({"tenantId": ""})), None);
+    }
+}
