@@ -85,6 +85,9 @@ impl AppState {
         crate::service::tenants::ensure_single_business_tenant(&state)
             .await
             .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.message))?;
+        crate::events::preset::ensure(&state)
+            .await
+            .context("as-call-service relay endpoint")?;
         Ok(state)
     }
 

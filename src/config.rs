@@ -74,6 +74,8 @@ raw_config! {
     as_call_service_url: "AS_CALL_SERVICE_URL",
     /// Seed-004 provisioning service base URL
     pns_provisioning_service_url: "PNS_PROVISIONING_SERVICE_URL",
+    /// Path of the provisioning service's number lookup [default: /phone-numbers/lookup]
+    pns_lookup_path: "PNS_LOOKUP_PATH",
     /// Shared key for X-Service-Key (internal API and seed-004 services)
     internal_service_key: "INTERNAL_SERVICE_KEY",
     /// HS256 key for tenant JWTs [default: generated once and stored in the database]
@@ -104,8 +106,50 @@ raw_config! {
     job_lease_secs: "JOB_LEASE_SECS",
     /// Pause between the sandbox's asynchronous status callbacks, ms [default: 500]
     sandbox_callback_delay_ms: "SANDBOX_CALLBACK_DELAY_MS",
+    /// How long a relay delivery waits for the receiver's answer, ms [default: 10000]
+    relay_timeout_ms: "RELAY_TIMEOUT_MS",
     /// SMS segments per second per sending number; 0 turns pacing off [default: 1]
     sms_segments_per_second: "SMS_SEGMENTS_PER_SECOND",
+    /// Signing secret (whsec_…) of the Stripe webhook endpoint; POST /api/webhooks/stripe answers 503 when unset
+    stripe_webhook_secret: "STRIPE_WEBHOOK_SECRET",
+    /// Hours a canceled tenant keeps its number before it is released [default: 72]
+    number_release_grace_hours: "NUMBER_RELEASE_GRACE_HOURS",
+    /// Usage cost estimate: US dollars per phone number per month [default: 1.00]
+    price_number_monthly: "PRICE_NUMBER_MONTHLY",
+    /// Usage cost estimate: US dollars per inbound call minute [default: 0.0085]
+    price_inbound_per_min: "PRICE_INBOUND_PER_MIN",
+    /// Usage cost estimate: US dollars per outbound call minute (forwarded legs too) [default: 0.013]
+    price_outbound_per_min: "PRICE_OUTBOUND_PER_MIN",
+    /// Usage cost estimate: US dollars per SMS segment, in or out [default: 0.0079]
+    price_sms_per_segment: "PRICE_SMS_PER_SEGMENT",
+    /// Usage cost estimate: US dollars per recording minute [default: 0.0025]
+    price_recording_per_min: "PRICE_RECORDING_PER_MIN",
+    /// Usage cost estimate: US dollars per transcription minute [default: 0.015]
+    price_transcription_per_min: "PRICE_TRANSCRIPTION_PER_MIN",
+    /// Directory where downloaded recordings are kept, one folder per tenant [default: ./recordings]
+    recordings_dir: "RECORDINGS_DIR",
+    /// Recording transcription: none, twilio (Twilio's own, voicemail only) or openai (an OpenAI-compatible API) [default: none]
+    transcription_provider: "TRANSCRIPTION_PROVIDER",
+    /// Base URL of the OpenAI-compatible transcription API ({URL}/v1/audio/transcriptions) [default: https://api.openai.com]
+    transcription_base_url: "TRANSCRIPTION_BASE_URL",
+    /// Bearer key for the transcription API
+    transcription_api_key: "TRANSCRIPTION_API_KEY",
+    /// Transcription model [default: whisper-1]
+    transcription_model: "TRANSCRIPTION_MODEL",
+    /// Base URL of an OpenAI-compatible chat-completions API that analyses recordings; unset: built-in rules
+    analysis_base_url: "ANALYSIS_BASE_URL",
+    /// Bearer key for the analysis API
+    analysis_api_key: "ANALYSIS_API_KEY",
+    /// Analysis model [default: gpt-4o-mini]
+    analysis_model: "ANALYSIS_MODEL",
+    /// SMTP server for staff e-mail (smtp://host:25, smtp://user:pass@host:587?tls=required, smtps://host:465); unset: no e-mail
+    smtp_url: "SMTP_URL",
+    /// Sender of staff e-mail, e.g. "Switchboard <noreply@example.com>" (required with SMTP_URL)
+    smtp_from: "SMTP_FROM",
+    /// Outbound calls per second per tenant (Twilio's default limit is 1); 0 turns pacing off [default: 1]
+    outbound_calls_per_second: "OUTBOUND_CALLS_PER_SECOND",
+    /// Built-in sandbox only: how many first downloads of each recording's media answer 404, as Twilio's do briefly [default: 0]
+    sandbox_media_not_ready_for: "SANDBOX_MEDIA_NOT_READY_FOR",
 }
 
 /// Names of settings whose values are secrets (redacted by `switchboard config`).
@@ -113,6 +157,9 @@ pub const SECRET_VARS: &[&str] = &[
     "TWILIO_AUTH_TOKEN",
     "TWILIO_API_KEY_SECRET",
     "INTERNAL_SERVICE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "TRANSCRIPTION_API_KEY",
+    "ANALYSIS_API_KEY",
     "JWT_SECRET",
     "ADMIN_TOKEN",
 ];
@@ -158,6 +205,7 @@ pub struct Config {
     pub as_call_service_url: Option<Url>,
     pub pns_provisioning_service_url: Option<Url>,
     pub internal_service_key: Option<String>,
+    pub pns_lookup_path: String,
     pub jwt_secret: Option<String>,
     pub admin_token: Option<String>,
     pub default_time_zone: TimeZoneName,
@@ -173,6 +221,219 @@ pub struct Config {
     pub job_lease: Duration,
     pub sandbox_callback_delay: Duration,
     pub sms_segments_per_second: f64,
+    pub relay_timeout: Duration,
+    pub stripe_webhook_secret: Option<String>,
+    /// How long a canceled tenant keeps its number.
+    pub number_release_grace: Duration,
+    /// Unit prices of the usage cost estimate (`PRICE_*`).
+    pub prices: PriceTable,
+    /// Where downloaded recordings are kept (`RECORDINGS_DIR`).
+    pub recordings_dir: std::path::PathBuf,
+    pub transcription: TranscriptionConfig,
+    /// The chat-completions endpoint that analyses recordings; `None`: built-in rules.
+    pub analysis: Option<AnalysisConfig>,
+    /// Staff e-mail; `None`: no e-mail is queued.
+    pub smtp: Option<SmtpConfig>,
+    /// Outbound calls per second per tenant; 0 = unpaced.
+    pub outbound_calls_per_second: f64,
+    /// Sandbox media GETs per recording that answer 404 before the media is served.
+    pub sandbox_media_not_ready_for: u32,
+}
+
+/// Who turns recordings into text (`TRANSCRIPTION_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptionProvider {
+    None,
+    /// Twilio's own transcription (`<Record transcribe>`), posted to the transcription callback.
+    Twilio,
+    /// An OpenAI-compatible `/v1/audio/transcriptions` endpoint.
+    OpenAi,
+}
+
+impl TranscriptionProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TranscriptionProvider::None => "none",
+            TranscriptionProvider::Twilio => "twilio",
+            TranscriptionProvider::OpenAi => "openai",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TranscriptionConfig {
+    pub provider: TranscriptionProvider,
+    pub base_url: Url,
+    pub api_key: Option<String>,
+    pub model: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalysisConfig {
+    pub base_url: Url,
+    pub api_key: Option<String>,
+    pub model: String,
+}
+
+/// `SMTP_URL` in lettre's connection-URL form and the `SMTP_FROM` mailbox.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub url: String,
+    pub from: String,
+}
+
+pub const DEFAULT_TRANSCRIPTION_MODEL: &str = "whisper-1";
+pub const DEFAULT_ANALYSIS_MODEL: &str = "gpt-4o-mini";
+
+fn transcription(raw: &RawConfig) -> Result<TranscriptionConfig, ConfigError> {
+    let provider = match present(&raw.transcription_provider)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("none" | "off") => TranscriptionProvider::None,
+        Some("twilio") => TranscriptionProvider::Twilio,
+        Some("openai") => TranscriptionProvider::OpenAi,
+        Some(other) => {
+            return Err(fail(
+                "TRANSCRIPTION_PROVIDER",
+                other,
+                "must be none, twilio or openai",
+            ));
+        }
+    };
+    Ok(TranscriptionConfig {
+        provider,
+        base_url: http_url("TRANSCRIPTION_BASE_URL", &raw.transcription_base_url)?
+            .unwrap_or_else(|| Url::parse("https://api.openai.com").expect("static URL")),
+        api_key: secret(&raw.transcription_api_key),
+        model: present(&raw.transcription_model)
+            .unwrap_or(DEFAULT_TRANSCRIPTION_MODEL)
+            .to_string(),
+    })
+}
+
+fn analysis(raw: &RawConfig) -> Result<Option<AnalysisConfig>, ConfigError> {
+    Ok(
+        http_url("ANALYSIS_BASE_URL", &raw.analysis_base_url)?.map(|base_url| AnalysisConfig {
+            base_url,
+            api_key: secret(&raw.analysis_api_key),
+            model: present(&raw.analysis_model)
+                .unwrap_or(DEFAULT_ANALYSIS_MODEL)
+                .to_string(),
+        }),
+    )
+}
+
+/// Checked by hand rather than by lettre, whose TLS set-up needs a crypto provider installed.
+fn smtp(raw: &RawConfig) -> Result<Option<SmtpConfig>, ConfigError> {
+    let Some(s) = present(&raw.smtp_url) else {
+        if let Some(from) = present(&raw.smtp_from) {
+            return Err(fail(
+                "SMTP_URL",
+                "",
+                format!("is required with SMTP_FROM={from:?}"),
+            ));
+        }
+        return Ok(None);
+    };
+    let shown = redact_url(s);
+    let url = Url::parse(s).map_err(|e| fail("SMTP_URL", &shown, format!("is not a URL ({e})")))?;
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let scheme_ok = matches!(
+        (url.scheme(), tls.as_deref()),
+        ("smtp", None | Some("required" | "opportunistic")) | ("smtps", None)
+    );
+    if !scheme_ok || url.host_str().is_none_or(str::is_empty) {
+        return Err(fail(
+            "SMTP_URL",
+            &shown,
+            "must be smtp://host[:port][?tls=required|opportunistic] or smtps://host[:port], with user:password@ for authentication",
+        ));
+    }
+    let from = present(&raw.smtp_from)
+        .ok_or_else(|| fail("SMTP_FROM", "", "is required with SMTP_URL"))?;
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(fail(
+            "SMTP_FROM",
+            from,
+            "is not an e-mail address such as \"Switchboard <noreply@example.com>\"",
+        ));
+    }
+    Ok(Some(SmtpConfig {
+        url: s.to_string(),
+        from: from.to_string(),
+    }))
+}
+
+/// Unit prices for usage cost estimates, in millionths of a US dollar, so that quantity × price is
+/// exact integer arithmetic (a float would drift on sums of many sub-cent prices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceTable {
+    pub number_monthly: i64,
+    pub inbound_per_min: i64,
+    pub outbound_per_min: i64,
+    pub sms_per_segment: i64,
+    pub recording_per_min: i64,
+    pub transcription_per_min: i64,
+}
+
+impl PriceTable {
+    /// Seed 002's table ("Twilio Pricing (as of 2024)"), the default.
+    pub const SEED_002: PriceTable = PriceTable {
+        number_monthly: 1_000_000,
+        inbound_per_min: 8_500,
+        outbound_per_min: 13_000,
+        sms_per_segment: 7_900,
+        recording_per_min: 2_500,
+        transcription_per_min: 15_000,
+    };
+}
+
+/// Millionths of a dollar as a plain decimal ("0.0085", "1"), for `switchboard config`.
+pub fn format_price(micros: i64) -> String {
+    let s = format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000);
+    let s = s.trim_end_matches('0');
+    s.strip_suffix('.').unwrap_or(s).to_string()
+}
+
+/// A price in US dollars ("0.0085", "$1.00") as millionths of a dollar: at most six decimal places
+/// (finer than any Twilio price), at most $1000.
+fn price(var: &'static str, v: &Option<String>, default: i64) -> Result<i64, ConfigError> {
+    let Some(s) = present(v) else {
+        return Ok(default);
+    };
+    let bad = || {
+        fail(
+            var,
+            s,
+            "is not a price in US dollars such as 0.0085 (at most 6 decimal places, at most 1000)",
+        )
+    };
+    let digits = s.strip_prefix('$').unwrap_or(s);
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() && frac.is_empty()
+        || !all_digits(whole)
+        || !all_digits(frac)
+        || frac.len() > 6
+        || whole.len() > 4
+    {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let frac: i64 = format!("{frac:0<6}").parse().map_err(|_| bad())?;
+    let micros = whole * 1_000_000 + frac;
+    if micros > 1_000 * 1_000_000 {
+        return Err(bad());
+    }
+    Ok(micros)
 }
 
 fn fail(var: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -378,6 +639,15 @@ impl Config {
                 &raw.pns_provisioning_service_url,
             )?,
             internal_service_key: secret(&raw.internal_service_key),
+            pns_lookup_path: match present(&raw.pns_lookup_path) {
+                None => "/phone-numbers/lookup".to_string(),
+                Some(p) if p.starts_with('/') && !p.contains(['?', '#']) => {
+                    p.trim_end_matches('/').to_string()
+                }
+                Some(p) => {
+                    return Err(fail("PNS_LOOKUP_PATH", p, "must be a path starting with /"));
+                }
+            },
             jwt_secret: match secret(&raw.jwt_secret) {
                 Some(s) if s.len() < 16 => {
                     return Err(fail(
@@ -459,6 +729,75 @@ impl Config {
                 0.0,
                 10_000.0,
             )?,
+            relay_timeout: Duration::from_millis(number(
+                "RELAY_TIMEOUT_MS",
+                &raw.relay_timeout_ms,
+                10_000u64,
+                100,
+                60_000,
+            )?),
+            stripe_webhook_secret: secret(&raw.stripe_webhook_secret),
+            number_release_grace: Duration::from_secs(
+                3600 * number(
+                    "NUMBER_RELEASE_GRACE_HOURS",
+                    &raw.number_release_grace_hours,
+                    72u64,
+                    0,
+                    24 * 365,
+                )?,
+            ),
+            prices: PriceTable {
+                number_monthly: price(
+                    "PRICE_NUMBER_MONTHLY",
+                    &raw.price_number_monthly,
+                    PriceTable::SEED_002.number_monthly,
+                )?,
+                inbound_per_min: price(
+                    "PRICE_INBOUND_PER_MIN",
+                    &raw.price_inbound_per_min,
+                    PriceTable::SEED_002.inbound_per_min,
+                )?,
+                outbound_per_min: price(
+                    "PRICE_OUTBOUND_PER_MIN",
+                    &raw.price_outbound_per_min,
+                    PriceTable::SEED_002.outbound_per_min,
+                )?,
+                sms_per_segment: price(
+                    "PRICE_SMS_PER_SEGMENT",
+                    &raw.price_sms_per_segment,
+                    PriceTable::SEED_002.sms_per_segment,
+                )?,
+                recording_per_min: price(
+                    "PRICE_RECORDING_PER_MIN",
+                    &raw.price_recording_per_min,
+                    PriceTable::SEED_002.recording_per_min,
+                )?,
+                transcription_per_min: price(
+                    "PRICE_TRANSCRIPTION_PER_MIN",
+                    &raw.price_transcription_per_min,
+                    PriceTable::SEED_002.transcription_per_min,
+                )?,
+            },
+            recordings_dir: std::path::PathBuf::from(
+                present(&raw.recordings_dir).unwrap_or("./recordings"),
+            ),
+            transcription: transcription(raw)?,
+            analysis: analysis(raw)?,
+            smtp: smtp(raw)?,
+            outbound_calls_per_second: number(
+                "OUTBOUND_CALLS_PER_SECOND",
+                &raw.outbound_calls_per_second,
+                1.0f64,
+                0.0,
+                1_000.0,
+            )?,
+            sandbox_media_not_ready_for: number(
+                "SANDBOX_MEDIA_NOT_READY_FOR",
+                &raw.sandbox_media_not_ready_for,
+                0u32,
+                0,
+                1_000,
+            )?,
         })
     }
 
@@ -488,7 +827,7 @@ pub fn describe(raw: &RawConfig, cfg: &Config) -> Vec<(String, String)> {
             SECRET_VARS.contains(&var),
         ) {
             (Some(_), true) => "(set, redacted)".to_string(),
-            (Some(v), false) if var == "DATABASE_URL" => redact_url(v),
+            (Some(v), false) if var == "DATABASE_URL" || var == "SMTP_URL" => redact_url(v),
             (Some(v), false) => v.to_string(),
             (None, _) => effective_default(var, cfg),
         };
@@ -527,7 +866,26 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "JOB_POLL_INTERVAL_MS" => cfg.job_poll_interval.as_millis().to_string(),
         "JOB_LEASE_SECS" => cfg.job_lease.as_secs().to_string(),
         "SANDBOX_CALLBACK_DELAY_MS" => cfg.sandbox_callback_delay.as_millis().to_string(),
+        "PNS_LOOKUP_PATH" => cfg.pns_lookup_path.clone(),
+        "RELAY_TIMEOUT_MS" => cfg.relay_timeout.as_millis().to_string(),
         "SMS_SEGMENTS_PER_SECOND" => cfg.sms_segments_per_second.to_string(),
+        "STRIPE_WEBHOOK_SECRET" => "(unset: Stripe webhook disabled)".into(),
+        "NUMBER_RELEASE_GRACE_HOURS" => (cfg.number_release_grace.as_secs() / 3600).to_string(),
+        "PRICE_NUMBER_MONTHLY" => format_price(cfg.prices.number_monthly),
+        "PRICE_INBOUND_PER_MIN" => format_price(cfg.prices.inbound_per_min),
+        "PRICE_OUTBOUND_PER_MIN" => format_price(cfg.prices.outbound_per_min),
+        "PRICE_SMS_PER_SEGMENT" => format_price(cfg.prices.sms_per_segment),
+        "PRICE_RECORDING_PER_MIN" => format_price(cfg.prices.recording_per_min),
+        "PRICE_TRANSCRIPTION_PER_MIN" => format_price(cfg.prices.transcription_per_min),
+        "RECORDINGS_DIR" => cfg.recordings_dir.display().to_string(),
+        "TRANSCRIPTION_PROVIDER" => cfg.transcription.provider.as_str().into(),
+        "TRANSCRIPTION_BASE_URL" => cfg.transcription.base_url.to_string(),
+        "TRANSCRIPTION_MODEL" => cfg.transcription.model.clone(),
+        "ANALYSIS_BASE_URL" => "(unset: built-in rules)".into(),
+        "ANALYSIS_MODEL" => DEFAULT_ANALYSIS_MODEL.into(),
+        "SMTP_URL" => "(unset: no staff e-mail)".into(),
+        "OUTBOUND_CALLS_PER_SECOND" => cfg.outbound_calls_per_second.to_string(),
+        "SANDBOX_MEDIA_NOT_READY_FOR" => cfg.sandbox_media_not_ready_for.to_string(),
         _ => "(unset)".into(),
     }
 }
@@ -620,6 +978,32 @@ mod tests {
     }
 
     #[test]
+    fn prices_default_to_seed_002_and_read_dollars_exactly() {
+        assert_eq!(Config::defaults().prices, PriceTable::SEED_002);
+        let c = Config::from_raw(&raw(|r| {
+            r.price_inbound_per_min = Some("0.01".into());
+            r.price_number_monthly = Some("$1.15".into());
+            r.price_sms_per_segment = Some(".000001".into());
+            r.price_recording_per_min = Some("0".into());
+        }))
+        .unwrap();
+        assert_eq!(c.prices.inbound_per_min, 10_000);
+        assert_eq!(c.prices.number_monthly, 1_150_000);
+        assert_eq!(c.prices.sms_per_segment, 1);
+        assert_eq!(c.prices.recording_per_min, 0);
+        assert_eq!(c.prices.outbound_per_min, 13_000, "unset keeps the default");
+        for bad in ["-1", "0.0000001", "abc", "1,5", "1001", ".", "1.2.3"] {
+            let err = Config::from_raw(&raw(|r| r.price_outbound_per_min = Some(bad.into())))
+                .unwrap_err();
+            assert_eq!(err.var, "PRICE_OUTBOUND_PER_MIN", "{bad}");
+        }
+        assert_eq!(format_price(8_500), "0.0085");
+        assert_eq!(format_price(1_000_000), "1");
+        assert_eq!(format_price(13_000), "0.013");
+        assert_eq!(format_price(0), "0");
+    }
+
+    #[test]
     fn describe_redacts_secrets() {
         let r = raw(|r| {
             r.jwt_secret = Some("a-very-long-secret-value".into());
@@ -631,5 +1015,70 @@ mod tests {
         assert!(!text.contains("a-very-long-secret-value"));
         assert!(!text.contains(":pw@"));
         assert!(text.contains("(set, redacted)"));
+    }
+
+    #[test]
+    fn recording_settings_default_off_and_validate() {
+        let c = Config::defaults();
+        assert_eq!(c.transcription.provider, TranscriptionProvider::None);
+        assert!(c.analysis.is_none() && c.smtp.is_none());
+        assert_eq!(c.outbound_calls_per_second, 1.0);
+        assert_eq!(c.recordings_dir, std::path::PathBuf::from("./recordings"));
+        let ok = Config::from_raw(&raw(|r| {
+            r.transcription_provider = Some("OpenAI".into());
+            r.analysis_base_url = Some("http://127.0.0.1:8080".into());
+            r.smtp_url = Some("smtp://u:p%40ss@mail.example.com:587?tls=required".into());
+            r.smtp_from = Some("Switchboard <noreply@example.com>".into());
+        }))
+        .unwrap();
+        assert_eq!(ok.transcription.provider, TranscriptionProvider::OpenAi);
+        assert_eq!(ok.transcription.model, DEFAULT_TRANSCRIPTION_MODEL);
+        assert_eq!(ok.analysis.unwrap().model, DEFAULT_ANALYSIS_MODEL);
+        assert!(ok.smtp.is_some());
+        let cases: Vec<(RawConfig, &str)> = vec![
+            (
+                raw(|r| r.transcription_provider = Some("whisper".into())),
+                "TRANSCRIPTION_PROVIDER",
+            ),
+            (
+                raw(|r| r.analysis_base_url = Some("ftp://x".into())),
+                "ANALYSIS_BASE_URL",
+            ),
+            (
+                raw(|r| r.smtp_url = Some("smtp://mail.example.com".into())),
+                "SMTP_FROM",
+            ),
+            (
+                raw(|r| r.smtp_from = Some("a@example.com".into())),
+                "SMTP_URL",
+            ),
+            (
+                raw(|r| {
+                    r.smtp_url = Some("http://mail.example.com".into());
+                    r.smtp_from = Some("a@example.com".into());
+                }),
+                "SMTP_URL",
+            ),
+            (
+                raw(|r| {
+                    r.smtp_url = Some("smtp://mail.example.com".into());
+                    r.smtp_from = Some("not an address".into());
+                }),
+                "SMTP_FROM",
+            ),
+            (
+                raw(|r| r.outbound_calls_per_second = Some("-1".into())),
+                "OUTBOUND_CALLS_PER_SECOND",
+            ),
+        ];
+        for (r, var) in cases {
+            assert_eq!(Config::from_raw(&r).unwrap_err().var, var);
+        }
+        let r = raw(|r| {
+            r.smtp_url = Some("smtp://user:hunter2@mail.example.com".into());
+            r.smtp_from = Some("a@example.com".into());
+        });
+        let text = format!("{:?}", describe(&r, &Config::from_raw(&r).unwrap()));
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

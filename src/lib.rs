@@ -4,6 +4,7 @@
 //! → `service` (operations shared by API and CLI) → `http` (axum routers) and `cli` (subcommands);
 //! `jobs` is the durable outbox every side effect goes through; `app` wires it together.
 
+pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -12,9 +13,12 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod messaging;
+pub mod numbers;
+pub mod recordings;
 pub mod service;
 pub mod telemetry;
 pub mod twilio;
@@ -27,4 +31,8 @@ pub fn register_job_handlers(registry: &mut jobs::JobRegistry) {
     use std::sync::Arc;
     registry.register(Arc::new(messaging::sender::SendNotification));
     registry.register(Arc::new(messaging::text_back::MissedCallTextBack));
+    registry.register(Arc::new(events::deliver::Deliver));
+    registry.register(Arc::new(service::reminders::ReminderJob));
+    numbers::register(registry);
+    recordings::register(registry);
 }

@@ -74,6 +74,7 @@ impl TwilioContext {
                 sc.account_sid = account_sid.clone();
                 sc.auth_token = auth_token.clone();
                 sc.callback_delay = config.sandbox_callback_delay;
+                sc.media_not_ready_for = config.sandbox_media_not_ready_for;
                 let sandbox = Sandbox::new(sc);
                 let mut cc = TwilioClientConfig::new(
                     account_sid.clone(),

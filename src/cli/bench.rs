@@ -50,6 +50,8 @@ pub enum BenchCmd {
     Voice(VoiceArgs),
     /// Drain queued notifications to the embedded sandbox: throughput, or the per-sender pace.
     Sms(super::bench_sms::SmsArgs),
+    /// Time the analytics request of a tenant with many calls (100,000 by default).
+    Analytics(AnalyticsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +78,7 @@ pub async fn run(config: Config, cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Voice(args) => voice(&config, args).await,
         BenchCmd::Sms(args) => super::bench_sms::run(args).await,
+        BenchCmd::Analytics(args) => analytics(args).await,
     }
 }
 
@@ -473,6 +476,632 @@ impl Report {
             self.call_rows, self.requests
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// `switchboard bench analytics`: how long the analytics request takes for a tenant with many calls.
+//
+// It seeds one tenant (America/New_York, so the range crosses the March DST change) with `--calls`
+// calls over 90 days, the missed calls' text-backs, and inbound texts with some replies, plus a
+// neighbour tenant with a tenth as many calls (so the tenant filter has something to filter), all with
+// batched multi-row INSERTs in one transaction. Then it times `GET /api/telephony/analytics` over real
+// HTTP (day, week and month buckets over the whole 90 days), `GET /api/telephony/usage` for one month,
+// and one full CSV export of the calls, and checks the answer counted every seeded call.
+
+/// The seeded range: 90 local days from Monday 2026-01-05 (to 2026-04-04 inclusive).
+const SEED_FIRST_DAY: jiff::civil::Date = jiff::civil::Date::constant(2026, 1, 5);
+const SEED_DAYS: i64 = 90;
+const SEED_ZONE: &str = "America/New_York";
+/// Rows per INSERT statement: 400 × 19 columns stays under SQLite's 32,766 bound parameters.
+const SEED_BATCH: usize = 400;
+const REASONS: [&str; 6] = [
+    "SETUP_APPOINTMENT",
+    "CANCEL_APPOINTMENT",
+    "MODIFY_APPOINTMENT",
+    "GET_HOURS",
+    "GET_PRICING",
+    "OTHER",
+];
+
+#[derive(Args, Debug)]
+pub struct AnalyticsArgs {
+    /// Calls of the measured tenant (its neighbour gets a tenth as many).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(10..=2_000_000))]
+    pub calls: u64,
+    /// Timed requests per figure; the median is reported.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub runs: u64,
+    /// A PostgreSQL server (postgres://…) on which a throwaway database is created and then dropped
+    /// [default: a SQLite file in a temporary directory; DATABASE_URL is ignored]
+    #[arg(long = "database-url")]
+    pub database_url: Option<String>,
+}
+
+/// SplitMix64: a deterministic generator, so every run seeds the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> i64 {
+        (self.next() % n.max(1)) as i64
+    }
+    fn chance(&mut self, percent: i64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+struct SeedCall {
+    id: String,
+    tenant_id: String,
+    call_sid: String,
+    direction: &'static str,
+    from_number: String,
+    to_number: String,
+    status: &'static str,
+    call_reason: Option<&'static str>,
+    recording_url: Option<String>,
+    voicemail: bool,
+    missed: bool,
+    forwarded_to: Option<String>,
+    start_time: i64,
+    answered_at: Option<i64>,
+    end_time: Option<i64>,
+    duration_seconds: Option<i64>,
+}
+
+struct SeedNotification {
+    id: String,
+    tenant_id: String,
+    recipient: String,
+    status: &'static str,
+    kind: &'static str,
+    related_call_sid: Option<String>,
+    sent_at: Option<i64>,
+    created_at: i64,
+}
+
+struct SeedMessage {
+    id: String,
+    tenant_id: String,
+    direction: &'static str,
+    customer: String,
+    business: String,
+    notification_id: Option<String>,
+    created_at: i64,
+}
+
+#[derive(Default)]
+struct Seeded {
+    calls: Vec<SeedCall>,
+    notifications: Vec<SeedNotification>,
+    messages: Vec<SeedMessage>,
+}
+
+impl Seeded {
+    /// `calls` calls of `tenant_id` (number `business`) over the seeded range, with the text-backs of
+    /// the missed ones and a tenth as many inbound texts, 60% of them answered by the host app.
+    fn add_tenant(
+        &mut self,
+        rng: &mut Rng,
+        tenant_id: &str,
+        business: &str,
+        calls: u64,
+    ) -> anyhow::Result<()> {
+        let tz = jiff::tz::TimeZone::get(SEED_ZONE)?;
+        let day_starts: Vec<i64> = (0..SEED_DAYS)
+            .map(|d| {
+                let date = SEED_FIRST_DAY.checked_add(jiff::Span::new().days(d))?;
+                Ok(date.to_zoned(tz.clone())?.timestamp().as_millisecond())
+            })
+            .collect::<Result<_, jiff::Error>>()?;
+        let at = |rng: &mut Rng| {
+            let day = day_starts[rng.below(SEED_DAYS as u64) as usize];
+            // Mostly opening hours, some at any time of day.
+            let minute = if rng.chance(90) {
+                8 * 60 + rng.below(11 * 60)
+            } else {
+                rng.below(24 * 60)
+            };
+            day + minute * 60_000 + rng.below(60_000)
+        };
+        let customers = (calls / 3).max(1);
+        let customer = |rng: &mut Rng| format!("+1917{:07}", rng.below(customers));
+        for _ in 0..calls {
+            let start = at(rng);
+            let caller = customer(rng);
+            let mut c = SeedCall {
+                id: crate::domain::new_id(),
+                tenant_id: tenant_id.to_string(),
+                call_sid: format!("CA{}", uuid::Uuid::new_v4().simple()),
+                direction: "inbound",
+                from_number: caller.clone(),
+                to_number: business.to_string(),
+                status: "completed",
+                call_reason: None,
+                recording_url: None,
+                voicemail: false,
+                missed: false,
+                forwarded_to: None,
+                start_time: start,
+                answered_at: None,
+                end_time: None,
+                duration_seconds: None,
+            };
+            if rng.chance(10) {
+                c.direction = "outbound";
+                (c.from_number, c.to_number) = (business.to_string(), caller);
+                if rng.chance(80) {
+                    let talk = 30 + rng.below(870);
+                    c.answered_at = Some(start + 8_000);
+                    c.duration_seconds = Some(talk + 8);
+                    c.end_time = Some(start + (talk + 8) * 1000);
+                } else {
+                    c.status = "no-answer";
+                    c.duration_seconds = Some(0);
+                    c.end_time = Some(start + 30_000);
+                }
+            } else {
+                if rng.chance(70) {
+                    c.call_reason = Some(REASONS[rng.below(6) as usize]);
+                }
+                if rng.chance(70) {
+                    let ring = 3 + rng.below(15);
+                    let talk = 20 + rng.below(580);
+                    c.answered_at = Some(start + ring * 1000);
+                    c.duration_seconds = Some(ring + talk);
+                    c.end_time = Some(start + (ring + talk) * 1000);
+                    c.forwarded_to = Some("+16465550100".into());
+                } else {
+                    c.missed = true;
+                    c.voicemail = rng.chance(60);
+                    let secs = if c.voicemail {
+                        25 + rng.below(90)
+                    } else {
+                        20 + rng.below(10)
+                    };
+                    c.duration_seconds = Some(secs);
+                    c.end_time = Some(start + secs * 1000);
+                    if c.voicemail {
+                        c.recording_url = Some(format!(
+                            "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{}",
+                            uuid::Uuid::new_v4().simple()
+                        ));
+                    }
+                    let end = start + secs * 1000;
+                    let status = match rng.below(20) {
+                        0 => "FAILED",
+                        1 => "UNDELIVERED",
+                        _ => "DELIVERED",
+                    };
+                    self.notifications.push(SeedNotification {
+                        id: crate::domain::new_id(),
+                        tenant_id: tenant_id.to_string(),
+                        recipient: c.from_number.clone(),
+                        status,
+                        kind: "missed_call_text_back",
+                        related_call_sid: Some(c.call_sid.clone()),
+                        sent_at: (status != "FAILED").then(|| end + (2 + rng.below(28)) * 1000),
+                        created_at: end,
+                    });
+                }
+            }
+            self.calls.push(c);
+        }
+        for _ in 0..(calls / 10).max(1) {
+            let created = at(rng);
+            let who = customer(rng);
+            self.messages.push(SeedMessage {
+                id: crate::domain::new_id(),
+                tenant_id: tenant_id.to_string(),
+                direction: "inbound",
+                customer: who.clone(),
+                business: business.to_string(),
+                notification_id: None,
+                created_at: created,
+            });
+            if rng.chance(60) {
+                let sent = created + (1 + rng.below(36 * 60)) * 60_000;
+                let n = SeedNotification {
+                    id: crate::domain::new_id(),
+                    tenant_id: tenant_id.to_string(),
+                    recipient: who.clone(),
+                    status: "DELIVERED",
+                    kind: "api",
+                    related_call_sid: None,
+                    sent_at: Some(sent),
+                    created_at: sent,
+                };
+                self.messages.push(SeedMessage {
+                    id: crate::domain::new_id(),
+                    tenant_id: tenant_id.to_string(),
+                    direction: "outbound",
+                    customer: who,
+                    business: business.to_string(),
+                    notification_id: Some(n.id.clone()),
+                    created_at: sent,
+                });
+                self.notifications.push(n);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `INSERT INTO table (columns) VALUES ($1, …), (…)` for `rows` rows of `width` values.
+fn multi_row_insert(table: &str, columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * width + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+const SEED_CALL_COLUMNS: &str = "id, tenant_id, call_sid, direction, from_number, to_number, status, strategy, \
+    call_reason, recording_url, voicemail, missed, forwarded_to, start_time, answered_at, end_time, duration_seconds, \
+    created_at, updated_at";
+const SEED_NOTIFICATION_COLUMNS: &str = "id, tenant_id, type, recipient, message, status, kind, related_call_sid, \
+    sent_at, delivered_at, created_at, updated_at";
+const SEED_MESSAGE_COLUMNS: &str = "id, tenant_id, message_sid, direction, customer, from_number, to_number, body, \
+    status, notification_id, created_at, updated_at";
+
+/// Writes `seeded` in one transaction, [`SEED_BATCH`] rows per statement.
+async fn insert_seeded(state: &AppState, seeded: &Seeded) -> anyhow::Result<()> {
+    let mut tx = state.db.begin().await?;
+    for chunk in seeded.calls.chunks(SEED_BATCH) {
+        // Table and column names are constants; every value is bound.
+        let sql = multi_row_insert("calls", SEED_CALL_COLUMNS, 19, chunk.len());
+        crate::with_tx!(&mut tx, |conn| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for c in chunk {
+                q = q
+                    .bind(&c.id)
+                    .bind(&c.tenant_id)
+                    .bind(&c.call_sid)
+                    .bind(c.direction)
+                    .bind(&c.from_number)
+                    .bind(&c.to_number)
+                    .bind(c.status)
+                    .bind("forward")
+                    .bind(c.call_reason)
+                    .bind(&c.recording_url)
+                    .bind(c.voicemail)
+                    .bind(c.missed)
+                    .bind(&c.forwarded_to)
+                    .bind(c.start_time)
+                    .bind(c.answered_at)
+                    .bind(c.end_time)
+                    .bind(c.duration_seconds)
+                    .bind(c.start_time)
+                    .bind(c.end_time.unwrap_or(c.start_time));
+            }
+            q.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    for chunk in seeded.notifications.chunks(SEED_BATCH) {
+        let sql = multi_row_insert("notifications", SEED_NOTIFICATION_COLUMNS, 12, chunk.len());
+        crate::with_tx!(&mut tx, |conn| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for n in chunk {
+                let delivered = (n.status == "DELIVERED").then_some(n.sent_at).flatten();
+                q = q
+                    .bind(&n.id)
+                    .bind(&n.tenant_id)
+                    .bind("SMS")
+                    .bind(&n.recipient)
+                    .bind("Sorry we missed your call!")
+                    .bind(n.status)
+                    .bind(n.kind)
+                    .bind(&n.related_call_sid)
+                    .bind(n.sent_at)
+                    .bind(delivered)
+                    .bind(n.created_at)
+                    .bind(n.sent_at.unwrap_or(n.created_at));
+            }
+            q.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    for chunk in seeded.messages.chunks(SEED_BATCH) {
+        let sql = multi_row_insert("messages", SEED_MESSAGE_COLUMNS, 12, chunk.len());
+        crate::with_tx!(&mut tx, |conn| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for m in chunk {
+                let inbound = m.direction == "inbound";
+                let (from, to) = if inbound {
+                    (&m.customer, &m.business)
+                } else {
+                    (&m.business, &m.customer)
+                };
+                q = q
+                    .bind(&m.id)
+                    .bind(&m.tenant_id)
+                    .bind(format!("SM{}", uuid::Uuid::new_v4().simple()))
+                    .bind(m.direction)
+                    .bind(&m.customer)
+                    .bind(from)
+                    .bind(to)
+                    .bind("Can I book a cut on Friday?")
+                    .bind(if inbound { "received" } else { "delivered" })
+                    .bind(&m.notification_id)
+                    .bind(m.created_at)
+                    .bind(m.created_at);
+            }
+            q.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Median, min and max of one figure, in milliseconds.
+struct Timing {
+    label: &'static str,
+    runs: Vec<Duration>,
+}
+
+impl Timing {
+    fn line(&self) -> String {
+        let mut v = self.runs.clone();
+        v.sort_unstable();
+        format!(
+            "{:<17} median {} ms  min {} ms  max {} ms",
+            format!("{}:", self.label),
+            ms(percentile(&v, 50.0)),
+            ms(v.first().copied().unwrap_or_default()),
+            ms(v.last().copied().unwrap_or_default())
+        )
+    }
+}
+
+struct AnalyticsBench {
+    backend: &'static str,
+    calls: usize,
+    neighbour_calls: usize,
+    notifications: usize,
+    messages: usize,
+    seed_time: Duration,
+    runs: usize,
+    timings: Vec<Timing>,
+    counted_calls: i64,
+    export_rows: usize,
+    export_bytes: usize,
+    export_time: Duration,
+}
+
+async fn analytics(args: AnalyticsArgs) -> anyhow::Result<()> {
+    let (scratch, db_url) =
+        Scratch::create(given_on_command_line(args.database_url.as_deref())).await?;
+    let outcome = tokio::select! {
+        r = bench_analytics(&args, &db_url) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    scratch.remove().await;
+    let r = outcome?;
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("backend:         {} ({build} build)", r.backend);
+    println!(
+        "seeded:          {} calls for the measured tenant, {} for a neighbour, {} notifications, {} messages in {:.1} s",
+        r.calls,
+        r.neighbour_calls,
+        r.notifications,
+        r.messages,
+        r.seed_time.as_secs_f64()
+    );
+    println!(
+        "range:           {} to {} ({SEED_ZONE}, {SEED_DAYS} days)",
+        SEED_FIRST_DAY,
+        SEED_FIRST_DAY
+            .checked_add(jiff::Span::new().days(SEED_DAYS - 1))
+            .unwrap_or(SEED_FIRST_DAY)
+    );
+    println!("runs:            {}", r.runs);
+    for t in &r.timings {
+        println!("{}", t.line());
+    }
+    println!(
+        "export calls:    {} rows, {:.1} MB in {:.2} s",
+        r.export_rows,
+        r.export_bytes as f64 / 1e6,
+        r.export_time.as_secs_f64()
+    );
+    println!(
+        "calls counted:   {} (expected {})",
+        r.counted_calls, r.calls
+    );
+    if r.counted_calls != r.calls as i64 || r.export_rows != r.calls {
+        bail!(
+            "benchmark failed: the analytics counted {} calls and the export had {} rows, for {} seeded",
+            r.counted_calls,
+            r.export_rows,
+            r.calls
+        );
+    }
+    Ok(())
+}
+
+async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<AnalyticsBench> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on 127.0.0.1")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let raw = RawConfig {
+        database_url: Some(db_url.to_string()),
+        app_url: Some(base.clone()),
+        log_level: Some("warn".into()),
+        // The timed requests must not be rate limited, however many runs are asked for.
+        rate_limit_max: Some("1000000".into()),
+        ..Default::default()
+    };
+    let state = AppState::build(
+        Config::from_raw(&raw)?,
+        Clock::System,
+        JobRegistry::default(),
+    )
+    .await?;
+    let backend = match state.db.kind() {
+        crate::config::DbKind::Sqlite => "sqlite",
+        crate::config::DbKind::Postgres => "postgres",
+    };
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app::serve_http(state.clone(), listener, shutdown.clone()));
+    let result = async {
+        let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.message);
+        let zone = crate::domain::TimeZoneName::parse("timeZone", SEED_ZONE)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let mut ids = Vec::new();
+        for (name, number) in [
+            ("Bench Salon", "+14155550100"),
+            ("Bench Neighbour", "+14155550101"),
+        ] {
+            let t = tenants::create(
+                &state,
+                CreateTenant {
+                    name: name.into(),
+                    time_zone: Some(zone.clone()),
+                    phone_number: Some(
+                        E164::parse("phoneNumber", number)
+                            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+                    ),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(fail)?;
+            ids.push((t.id, number));
+        }
+        let mut rng = Rng(42);
+        let mut seeded = Seeded::default();
+        seeded.add_tenant(&mut rng, &ids[0].0, ids[0].1, args.calls)?;
+        let calls = seeded.calls.len();
+        seeded.add_tenant(&mut rng, &ids[1].0, ids[1].1, (args.calls / 10).max(1))?;
+        let started = Instant::now();
+        insert_seeded(&state, &seeded).await?;
+        let seed_time = started.elapsed();
+        if let crate::db::Db::Postgres(p) = &state.db {
+            // What autovacuum would do soon after a bulk load: fresh statistics for the planner.
+            sqlx::query("ANALYZE").execute(p).await?;
+        }
+
+        let now = jiff::Timestamp::now().as_second();
+        let token = state.jwt.issue(&ids[0].0, now, 3600);
+        let client = reqwest::Client::builder().timeout(CLIENT_TIMEOUT).build()?;
+        let last_day = SEED_FIRST_DAY.checked_add(jiff::Span::new().days(SEED_DAYS - 1))?;
+        let range = format!("from={SEED_FIRST_DAY}&to={last_day}");
+        let figures = [
+            (
+                "analytics day",
+                format!("/api/telephony/analytics?{range}&granularity=day"),
+            ),
+            (
+                "analytics week",
+                format!("/api/telephony/analytics?{range}&granularity=week"),
+            ),
+            (
+                "analytics month",
+                format!("/api/telephony/analytics?{range}&granularity=month"),
+            ),
+            (
+                "usage month",
+                "/api/telephony/usage?month=2026-03".to_string(),
+            ),
+        ];
+        let runs = usize::try_from(args.runs)?;
+        let mut timings = Vec::new();
+        let mut counted_calls = -1;
+        for (label, path) in figures {
+            let url = format!("{base}{path}");
+            // One untimed request first: connection set-up and cold caches are not the figure.
+            get_json(&client, &url, &token).await?;
+            let mut t = Timing {
+                label,
+                runs: Vec::with_capacity(runs),
+            };
+            for _ in 0..runs {
+                let t0 = Instant::now();
+                let body = get_json(&client, &url, &token).await?;
+                t.runs.push(t0.elapsed());
+                if label == "analytics day" {
+                    counted_calls = body["data"]["summary"]["calls"]["total"]
+                        .as_i64()
+                        .unwrap_or(-1);
+                }
+            }
+            timings.push(t);
+        }
+
+        let t0 = Instant::now();
+        let res = client
+            .get(format!("{base}/api/telephony/export?kind=calls"))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("export answered HTTP {}", res.status());
+        }
+        let csv = res.bytes().await?;
+        let export_time = t0.elapsed();
+        // CRLF-terminated records, minus the header (bodies of seeded calls hold no line breaks).
+        let export_rows = csv
+            .windows(2)
+            .filter(|w| w == b"\r\n")
+            .count()
+            .saturating_sub(1);
+
+        Ok(AnalyticsBench {
+            backend,
+            calls,
+            neighbour_calls: seeded.calls.len() - calls,
+            notifications: seeded.notifications.len(),
+            messages: seeded.messages.len(),
+            seed_time,
+            runs,
+            timings,
+            counted_calls,
+            export_rows,
+            export_bytes: csv.len(),
+            export_time,
+        })
+    }
+    .await;
+    shutdown.cancel();
+    let _ = server.await;
+    state.db.close().await;
+    result
+}
+
+/// GETs `url` with the tenant's token; the JSON body of a 200, or an error.
+async fn get_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let res = client.get(url).bearer_auth(token).send().await?;
+    let status = res.status();
+    let text = res.text().await?;
+    if status != reqwest::StatusCode::OK {
+        bail!("{url} answered HTTP {status}: {}", snippet(&text));
+    }
+    Ok(serde_json::from_str(&text)?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 mod bench;
 mod bench_sms;
 mod calls;
+mod numbers;
 mod ops;
+mod recordings;
+mod report;
 mod twilio_cmds;
 
 use std::process::ExitCode;
@@ -63,6 +66,16 @@ pub enum Command {
     /// Inspect a tenant's call history.
     #[command(subcommand)]
     Calls(calls::CallsCmd),
+    /// A tenant's month: activity, usage and estimated cost.
+    Report(report::ReportArgs),
+    /// Search, buy, release and repair tenants' Twilio numbers.
+    #[command(subcommand)]
+    Numbers(numbers::NumbersCmd),
+    /// List a tenant's recordings, or write one's audio to a file.
+    #[command(subcommand)]
+    Recordings(recordings::RecordingsCmd),
+    /// Place an outbound call through a running Switchboard (POST /api/twilio/make-call).
+    Call(recordings::CallArgs),
     /// Run the Twilio sandbox on its own port (keeps its record across Switchboard restarts).
     Sandbox(twilio_cmds::SandboxArgs),
     /// Play a caller or texter against a running Switchboard.
@@ -146,6 +159,10 @@ async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Resu
         Command::Apikey(cmd) => ops::apikey(config, cmd).await,
         Command::Jobs(cmd) => ops::jobs(config, cmd).await,
         Command::Calls(cmd) => calls::calls(config, cmd).await,
+        Command::Report(args) => report::report(config, args).await,
+        Command::Numbers(cmd) => numbers::numbers(config, cmd).await,
+        Command::Recordings(cmd) => recordings::recordings(config, cmd).await,
+        Command::Call(args) => recordings::call(config, args).await,
         Command::Sandbox(args) => twilio_cmds::sandbox(config, port_given, args).await,
         Command::Simulate(cmd) => twilio_cmds::simulate(config, cmd).await,
         Command::Bench(cmd) => bench::run(config, cmd).await,

@@ -31,6 +31,14 @@ pub enum TenantCmd {
     /// Show or change a tenant's routing policy.
     #[command(subcommand)]
     Routing(super::calls::RoutingCmd),
+    /// Set a tenant's subscription status (ACTIVE, TRIALING, CANCELED, …): ACTIVE/TRIALING provision
+    /// a number, CANCELED releases it after NUMBER_RELEASE_GRACE_HOURS.
+    Subscription {
+        /// Tenant id or slug.
+        tenant: String,
+        /// ACTIVE, TRIALING, PAST_DUE, CANCELED, UNPAID, PAUSED, INCOMPLETE, INCOMPLETE_EXPIRED or NONE.
+        status: String,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -249,6 +257,9 @@ pub async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()> {
             print_json(&tenants::TenantView::from(&t))
         }
         TenantCmd::Routing(cmd) => super::calls::routing(&state, cmd).await,
+        TenantCmd::Subscription { tenant, status } => {
+            super::numbers::subscription(&state, &tenant, &status).await
+        }
     }
 }
 

@@ -8,10 +8,13 @@
 //! input; that is what each `AssertSqlSafe` asserts. Values always go through `.bind`.
 
 pub mod api_keys;
+pub mod appointments;
 pub mod calls;
+pub mod events;
 pub mod messages;
 pub mod notifications;
 pub mod opt_outs;
+pub mod recordings;
 pub mod settings;
 pub mod staff;
 pub mod tenants;

@@ -3,7 +3,10 @@
 //! Stored as JSON on the tenant row. Unknown keys are rejected so a typo ("stratgy") is a 400, not a
 //! silently ignored setting. Later capabilities (AI hand-off, gather menus) add fields here.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{E164, ValidationError, text};
@@ -119,6 +122,256 @@ impl ReasonKeywords {
     }
 }
 
+/// How a call reaches the AI voice agent (strategy `ai_assistant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AiConnector {
+    /// `<Connect><Stream>` to the agent's WebSocket (`url`, `parameters`).
+    Stream,
+    /// `<Dial>` the agent's phone number (`number`) or SIP URI (`sip`).
+    Dial,
+    /// Ask the provider's API for the call's TwiML (`url`, `apiKey`, `assistantId`, `metadata`,
+    /// `timeoutMs`), the way Vapi's phone-call-provider bypass works.
+    ProviderTwiml,
+}
+
+/// Default wait for a `provider_twiml` answer: short, because the caller hears silence meanwhile
+/// and Twilio gives the whole webhook 15 s.
+pub const AI_DEFAULT_TIMEOUT_MS: u32 = 3000;
+/// Parameter names Switchboard always sends on a stream; a configured parameter may not shadow them.
+pub const AI_STREAM_BUILTIN_PARAMETERS: [&str; 5] =
+    ["tenantId", "callId", "callSid", "caller", "businessName"];
+
+/// The AI hand-off's connection settings. One flat object (rather than one shape per connector) so
+/// a mistake is a 400 naming the exact field, such as `routingPolicy.aiAssistant.url`; fields of
+/// another connector are refused rather than ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AiAssistant {
+    pub connector: AiConnector,
+    /// `stream`: the agent's `wss://` URL. `provider_twiml`: the provider endpoint, `https://` (plain
+    /// `http://` only to a loopback host, for local development and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `stream`: extra `<Parameter>`s (name → value), after Switchboard's own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    /// `dial`: the agent's phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<E164>,
+    /// `dial`: the agent's SIP URI (`sip:agent@example.com`), instead of `number`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip: Option<String>,
+    /// `dial`: caller id shown to the agent; absent: the tenant's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<E164>,
+    /// `provider_twiml`: sent as `Authorization: Bearer <apiKey>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// `provider_twiml`: the provider's assistant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assistant_id: Option<String>,
+    /// `provider_twiml`: a JSON object merged into the request's `metadata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    /// `provider_twiml`: how long to wait for the provider, 500 to 10000 ms (default 3000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u32>,
+}
+
+impl AiAssistant {
+    /// The provider timeout in force.
+    pub fn timeout_ms(&self) -> u32 {
+        self.timeout_ms.unwrap_or(AI_DEFAULT_TIMEOUT_MS)
+    }
+
+    fn validate(&self, field: &str) -> Result<(), ValidationError> {
+        let f = |name: &str| format!("{field}.{name}");
+        let unused = |name: &str| {
+            ValidationError::new(
+                f(name),
+                format!("is not used by the {} connector", self.connector_name()),
+            )
+        };
+        let stream = self.connector == AiConnector::Stream;
+        let dial = self.connector == AiConnector::Dial;
+        let provider = self.connector == AiConnector::ProviderTwiml;
+        for (name, set, allowed) in [
+            ("url", self.url.is_some(), stream || provider),
+            ("parameters", !self.parameters.is_empty(), stream),
+            ("number", self.number.is_some(), dial),
+            ("sip", self.sip.is_some(), dial),
+            ("callerId", self.caller_id.is_some(), dial),
+            ("apiKey", self.api_key.is_some(), provider),
+            ("assistantId", self.assistant_id.is_some(), provider),
+            ("metadata", self.metadata.is_some(), provider),
+            ("timeoutMs", self.timeout_ms.is_some(), provider),
+        ] {
+            if set && !allowed {
+                return Err(unused(name));
+            }
+        }
+        match self.connector {
+            AiConnector::Stream => {
+                let url = self.url.as_deref().ok_or_else(|| {
+                    ValidationError::new(f("url"), "is required for the stream connector")
+                })?;
+                check_url(
+                    &f("url"),
+                    url,
+                    |u| u.scheme() == "wss",
+                    "must be a wss:// URL",
+                )?;
+                if self.parameters.len() > 20 {
+                    return Err(ValidationError::new(
+                        f("parameters"),
+                        "at most 20 parameters",
+                    ));
+                }
+                for (name, value) in &self.parameters {
+                    let field = f(&format!("parameters.{name}"));
+                    if name.is_empty()
+                        || name.len() > 64
+                        || !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    {
+                        return Err(ValidationError::new(
+                            field,
+                            "names must be 1-64 letters, digits, '-', '_' or '.'",
+                        ));
+                    }
+                    if AI_STREAM_BUILTIN_PARAMETERS.contains(&name.as_str()) {
+                        return Err(ValidationError::new(
+                            field,
+                            "is set by Switchboard and cannot be configured",
+                        ));
+                    }
+                    text::required(&field, value, 500)?;
+                }
+            }
+            AiConnector::Dial => match (&self.number, &self.sip) {
+                (None, None) => {
+                    return Err(ValidationError::new(
+                        f("number"),
+                        "number or sip is required for the dial connector",
+                    ));
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ValidationError::new(
+                        f("sip"),
+                        "give number or sip, not both",
+                    ));
+                }
+                (None, Some(sip)) => check_sip(&f("sip"), sip)?,
+                (Some(_), None) => {}
+            },
+            AiConnector::ProviderTwiml => {
+                let url = self.url.as_deref().ok_or_else(|| {
+                    ValidationError::new(f("url"), "is required for the provider_twiml connector")
+                })?;
+                check_url(
+                    &f("url"),
+                    url,
+                    |u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)),
+                    "must be an https:// URL (http:// only to localhost)",
+                )?;
+                if let Some(k) = &self.api_key
+                    && (k.is_empty() || k.len() > 512 || k.chars().any(|c| !c.is_ascii_graphic()))
+                {
+                    return Err(ValidationError::new(
+                        f("apiKey"),
+                        "must be 1-512 printable characters without spaces",
+                    ));
+                }
+                if let Some(a) = &self.assistant_id {
+                    text::required(&f("assistantId"), a, 200)?;
+                }
+                if let Some(m) = &self.metadata {
+                    if !m.is_object() {
+                        return Err(ValidationError::new(f("metadata"), "must be a JSON object"));
+                    }
+                    if m.to_string().len() > 4096 {
+                        return Err(ValidationError::new(
+                            f("metadata"),
+                            "must be at most 4096 bytes of JSON",
+                        ));
+                    }
+                }
+                if !(500..=10_000).contains(&self.timeout_ms()) {
+                    return Err(ValidationError::new(
+                        f("timeoutMs"),
+                        "must be between 500 and 10000",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn connector_name(&self) -> &'static str {
+        match self.connector {
+            AiConnector::Stream => "stream",
+            AiConnector::Dial => "dial",
+            AiConnector::ProviderTwiml => "provider_twiml",
+        }
+    }
+}
+
+fn check_url(
+    field: &str,
+    raw: &str,
+    scheme_ok: impl Fn(&url::Url) -> bool,
+    scheme_msg: &str,
+) -> Result<(), ValidationError> {
+    if raw.len() > 2048 {
+        return Err(ValidationError::new(
+            field,
+            "must be at most 2048 characters",
+        ));
+    }
+    let u =
+        url::Url::parse(raw).map_err(|_| ValidationError::new(field, "must be an absolute URL"))?;
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(ValidationError::new(field, "must name a host"));
+    }
+    if !scheme_ok(&u) {
+        return Err(ValidationError::new(field, scheme_msg));
+    }
+    Ok(())
+}
+
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `sip:user@host[:port][;params]`: Twilio dials only `sip:` URIs; the characters are limited so the
+/// value cannot break out of the TwiML noun or smuggle whitespace.
+fn check_sip(field: &str, sip: &str) -> Result<(), ValidationError> {
+    let ok = sip.len() <= 255
+        && sip.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("sip:"))
+        && sip[4..]
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && !host.is_empty())
+        && sip[4..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()%;:&=+$,@?/[]".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must be a SIP URI like sip:agent@example.com (at most 255 characters)",
+        ))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RoutingPolicy {
@@ -148,6 +401,8 @@ pub struct RoutingPolicy {
     pub gather_prompt: Option<String>,
     /// Keyword overrides for classifying the caller's words.
     pub reason_keywords: ReasonKeywords,
+    /// The AI voice agent; required when a strategy is `ai_assistant`.
+    pub ai_assistant: Option<AiAssistant>,
 }
 
 impl Default for RoutingPolicy {
@@ -167,6 +422,7 @@ impl Default for RoutingPolicy {
             gather_after_greeting: false,
             gather_prompt: None,
             reason_keywords: ReasonKeywords::default(),
+            ai_assistant: None,
         }
     }
 }
@@ -224,6 +480,18 @@ impl RoutingPolicy {
                 f("externalNumber"),
                 "is required when a strategy is forward_external",
             ));
+        }
+        let uses_ai = self.strategy == Strategy::AiAssistant
+            || self.after_hours_strategy == Strategy::AiAssistant;
+        match &self.ai_assistant {
+            Some(ai) => ai.validate(&f("aiAssistant"))?,
+            None if uses_ai => {
+                return Err(ValidationError::new(
+                    f("aiAssistant"),
+                    "is required when a strategy is ai_assistant",
+                ));
+            }
+            None => {}
         }
         Ok(())
     }

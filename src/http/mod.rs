@@ -6,7 +6,11 @@ pub mod client_ip;
 pub mod envelope;
 pub mod extract;
 pub mod health;
+pub mod internal;
+pub mod internal_sms;
+pub mod numbers;
 pub mod rate_limit;
+pub mod stripe;
 pub mod tenant;
 pub mod twilio_webhook;
 
@@ -73,6 +77,11 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(admin::routes().layer(limited.clone()))
+        .merge(numbers::routes().layer(limited.clone()))
+        // Authenticated by Stripe's signature and the service key: not limited per client IP.
+        .merge(stripe::routes())
+        .merge(internal::routes())
+        .merge(internal_sms::routes())
         .merge(tenant::routes().layer(limited))
 }
 
@@ -88,6 +97,7 @@ pub fn router(state: AppState) -> Router {
     // Twilio webhooks answer TwiML, not JSON: outside the OpenAPI document and the IP rate limit.
     let mut api_router = api_router
         .merge(crate::voice::routes())
+        .merge(crate::recordings::routes())
         .merge(crate::messaging::routes());
     if let Some(sandbox) = &state.twilio.sandbox {
         // Twilio's own REST dialect (described by Twilio's OpenAPI file, not ours).

@@ -1,10 +1,12 @@
 //! Operations shared by the admin API and the CLI, so both validate and write the same way.
 //! Request and view types here are the API's JSON shapes (camelCase); stored rows live in `db`.
 
+pub mod appointments;
 pub mod calls;
 pub mod demo;
 pub mod keys;
 pub mod notifications;
+pub mod reminders;
 pub mod staff;
 pub mod tenants;
 

@@ -235,12 +235,20 @@ pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Ten
     }
     check(&t)?;
     t.updated_at = state.clock.now_ms();
-    db::tenants::update(&state.db, &t)
+    // The subscription change and the number provisioning (or release) job it causes commit in one
+    // transaction: never a change without its job, never a job for a change that rolled back.
+    let mut tx = state.db.begin().await?;
+    db::tenants::update_tx(&mut tx, &t)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found("tenant"),
             other => conflict(other),
         })?;
+    if let Some(status) = req.subscription_status {
+        crate::numbers::subscription_changed(state, &mut tx, &t.id, status).await?;
+    }
+    tx.commit().await?;
+    state.job_wakeup.notify_waiters();
     Ok(t)
 }
 

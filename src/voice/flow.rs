@@ -114,6 +114,14 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         Err(e) => return apology(e),
     };
     match start_call(&state, &tenant, &req, call_sid).await {
+        // The hand-off may ask the provider's API, so it runs here rather than in `first_step`.
+        Ok(call) if parse_strategy(&call.strategy) == Strategy::AiAssistant => {
+            match super::ai::hand_off(&state, &tenant, &call).await {
+                Some(twiml) => twiml,
+                None => after_failed_hand_off(&tenant, &call, &RecordingHooks::new(&state.config))
+                    .into_response(),
+            }
+        }
         Ok(call) => first_step(&tenant, &call, &RecordingHooks::new(&state.config)).into_response(),
         Err(e) => apology(e),
     }
@@ -240,6 +248,19 @@ fn first_step(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -> VoiceResp
             )
         }
     }
+}
+
+/// The tenant's normal route when an AI hand-off failed: the greeting, then the plan's targets in
+/// order (staff, else the external number; not after hours), else the policy's fallback.
+fn after_failed_hand_off(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -> VoiceResponse {
+    let ringing = !call.after_hours && !call.targets().is_empty();
+    let hold = if ringing {
+        "Please hold while we connect you."
+    } else {
+        ""
+    };
+    let text = render::greeting(tenant, call.after_hours, hold);
+    route_on(tenant, call, Some(text.trim_end()), hooks)
 }
 
 /// After the menu (or when nobody answered): ring the plan's targets from `call.route_index`, or the

@@ -17,8 +17,11 @@ use crate::domain::E164;
 
 const CACHE_FOR: Duration = Duration::from_secs(60);
 
-fn cache() -> &'static Mutex<HashMap<String, (Instant, Option<String>)>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, (Instant, Option<String>)>>> = OnceLock::new();
+/// Looked-up number → (when, tenant id or "unknown").
+type Cache = Mutex<HashMap<String, (Instant, Option<String>)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 

@@ -6,7 +6,10 @@
 //! conditions (unknown number, unknown call) are answered with polite TwiML and HTTP 200, never an
 //! error status, because Twilio turns those into "an application error has occurred".
 
+mod ai;
 mod flow;
+mod lookup;
+pub mod outbound;
 pub mod plan;
 pub mod reason;
 pub mod render;
@@ -45,10 +48,15 @@ pub fn routes() -> Router<AppState> {
         r = r.route(p, post(flow::incoming).get(flow::incoming));
     }
     for p in STATUS_PATHS {
-        r = r.route(
-            p,
-            post(status::status_callback).get(status::status_callback),
-        );
+        // `GET /api/twilio/status` is seed 002's configuration check (crate::http::numbers); seed
+        // 003's status callback there is a POST.
+        let method = post(status::status_callback);
+        let method = if p == "/api/twilio/status" {
+            method
+        } else {
+            method.get(status::status_callback)
+        };
+        r = r.route(p, method);
     }
     for p in DIAL_ACTION_PATHS {
         r = r.route(p, post(flow::dial_action).get(flow::dial_action));

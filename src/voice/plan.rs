@@ -60,9 +60,16 @@ pub fn plan(tenant: &Tenant, staff: &[Staff], now: Timestamp, rotation: u64) -> 
     };
     let strategy = match wanted {
         Strategy::Forward | Strategy::ForwardExternal if targets.is_empty() => Strategy::Voicemail,
-        // AI hand-off arrives with the integrations work; until then such calls are forwarded.
-        Strategy::AiAssistant if targets.is_empty() => Strategy::Voicemail,
-        Strategy::AiAssistant => Strategy::Forward,
+        // A hand-off keeps its targets even when empty: they are where a failed hand-off falls back
+        // to (voicemail when there are none). A policy stored before the hand-off was configurable
+        // has no connector, so such calls are forwarded as they were then.
+        Strategy::AiAssistant if policy.ai_assistant.is_none() => {
+            if targets.is_empty() {
+                Strategy::Voicemail
+            } else {
+                Strategy::Forward
+            }
+        }
         other => other,
     };
     Plan {
@@ -95,6 +102,7 @@ pub fn parse_strategy(s: &str) -> Strategy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::routing::{AiAssistant, AiConnector};
     use crate::domain::{
         BusinessHours, E164, RoutingPolicy, Slug, SubscriptionStatus, Templates, TimeZoneName,
     };
@@ -232,5 +240,76 @@ mod tests {
         );
         assert_eq!(p.strategy, Strategy::Gather);
         assert_eq!(p.targets, ["+14155550101"]);
+    }
+
+    fn ai_policy(strategy: Strategy, after_hours: Strategy) -> RoutingPolicy {
+        RoutingPolicy {
+            strategy,
+            after_hours_strategy: after_hours,
+            ai_assistant: Some(AiAssistant {
+                connector: AiConnector::Stream,
+                url: Some("wss://agent.example/stream".into()),
+                parameters: Default::default(),
+                number: None,
+                sip: None,
+                caller_id: None,
+                api_key: None,
+                assistant_id: None,
+                metadata: None,
+                timeout_ms: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ai_assistant_stays_in_the_plan_with_fallback_targets() {
+        let team = [staff("a", "+14155550101", true)];
+        let policy = ai_policy(Strategy::AiAssistant, Strategy::Voicemail);
+        let p = plan(&tenant(policy.clone()), &team, open_time(), 0);
+        assert_eq!(p.strategy, Strategy::AiAssistant);
+        assert_eq!(p.targets, ["+14155550101"], "staff to fall back to");
+        // Nobody on duty: the external number is the fallback; without one, still a hand-off
+        // (whose fallback is then voicemail).
+        let ext = RoutingPolicy {
+            external_number: Some(E164::parse("e", "+14155550199").unwrap()),
+            ..policy.clone()
+        };
+        let p = plan(&tenant(ext), &[], open_time(), 0);
+        assert_eq!(
+            (p.strategy, p.targets),
+            (Strategy::AiAssistant, vec!["+14155550199".to_string()])
+        );
+        let p = plan(&tenant(policy), &[], open_time(), 0);
+        assert_eq!(p.strategy, Strategy::AiAssistant);
+        assert!(p.targets.is_empty());
+    }
+
+    #[test]
+    fn ai_after_hours_and_staff_in_hours() {
+        let team = [staff("a", "+14155550101", true)];
+        let policy = ai_policy(Strategy::Forward, Strategy::AiAssistant);
+        let open = plan(&tenant(policy.clone()), &team, open_time(), 0);
+        assert_eq!(open.strategy, Strategy::Forward);
+        let closed = plan(&tenant(policy), &team, closed_time(), 0);
+        assert_eq!(
+            (closed.strategy, closed.after_hours),
+            (Strategy::AiAssistant, true)
+        );
+    }
+
+    #[test]
+    fn unconfigured_ai_assistant_is_forwarded_as_before() {
+        let legacy = RoutingPolicy {
+            strategy: Strategy::AiAssistant,
+            ..Default::default()
+        };
+        let team = [staff("a", "+14155550101", true)];
+        let p = plan(&tenant(legacy.clone()), &team, open_time(), 0);
+        assert_eq!(p.strategy, Strategy::Forward);
+        assert_eq!(
+            plan(&tenant(legacy), &[], open_time(), 0).strategy,
+            Strategy::Voicemail
+        );
     }
 }

@@ -3,11 +3,12 @@
 //! whatever public URL the deployment has.
 
 use switchboard_twilio::twiml::{
-    Dial, DialRecord, Gather, GatherInput, HttpMethod, Number, Record, Say, SpeechTimeout,
-    VoiceResponse,
+    Dial, DialRecord, Gather, GatherInput, HttpMethod, Number, Record, RecordingEvent, Say,
+    SpeechTimeout, VoiceResponse,
 };
 
 use crate::db::tenants::Tenant;
+use crate::recordings::RecordingHooks;
 
 use super::reason::DEFAULT_MENU;
 
@@ -66,8 +67,9 @@ pub fn greeting(tenant: &Tenant, after_hours: bool, continues_with: &str) -> Str
     }
 }
 
-/// Rings `target` for the policy's timeout, showing the business number, reporting to the dial action.
-pub fn dial(tenant: &Tenant, call_sid: &str, target: &str) -> Dial {
+/// Rings `target` for the policy's timeout, showing the business number, reporting to the dial action;
+/// with `recordCalls`, records the conversation and reports the recording to `hooks`.
+pub fn dial(tenant: &Tenant, call_sid: &str, target: &str, hooks: &RecordingHooks) -> Dial {
     let policy = &tenant.routing_policy;
     let mut d = Dial::new()
         .timeout(policy.dial_timeout_secs)
@@ -78,28 +80,41 @@ pub fn dial(tenant: &Tenant, call_sid: &str, target: &str) -> Dial {
         d = d.caller_id(n.to_string());
     }
     if policy.record_calls {
-        d = d.record(DialRecord::RecordFromAnswerDual);
+        d = d
+            .record(DialRecord::RecordFromAnswerDual)
+            .recording_status_callback(hooks.status_callback.clone())
+            .recording_status_callback_event(vec![
+                RecordingEvent::Completed,
+                RecordingEvent::Absent,
+            ])
+            .recording_status_callback_method(HttpMethod::Post);
     }
     d
 }
 
-/// The voicemail prompt and `<Record>`.
-pub fn voicemail(tenant: &Tenant, resp: VoiceResponse) -> VoiceResponse {
+/// The voicemail prompt and `<Record>`, reporting the recording (and, with Twilio as the
+/// transcription provider, its transcription) to `hooks`.
+pub fn voicemail(tenant: &Tenant, resp: VoiceResponse, hooks: &RecordingHooks) -> VoiceResponse {
     let prompt = tenant
         .templates
         .voicemail_prompt
         .as_deref()
         .map(|t| fill(t, tenant))
         .unwrap_or_else(|| "Please leave a message after the beep, and we will get back to you as soon as possible.".into());
-    resp.say(say(tenant, prompt)).record(
-        Record::new()
-            .action(VOICEMAIL_ACTION)
-            .method(HttpMethod::Post)
-            .max_length(tenant.routing_policy.voicemail_max_length_secs)
-            .play_beep(true)
-            .timeout(5u32)
-            .finish_on_key("#"),
-    )
+    let mut record = Record::new()
+        .action(VOICEMAIL_ACTION)
+        .method(HttpMethod::Post)
+        .max_length(tenant.routing_policy.voicemail_max_length_secs)
+        .play_beep(true)
+        .timeout(5u32)
+        .finish_on_key("#")
+        .recording_status_callback(hooks.status_callback.clone())
+        .recording_status_callback_event(vec![RecordingEvent::Completed, RecordingEvent::Absent])
+        .recording_status_callback_method(HttpMethod::Post);
+    if let Some(cb) = &hooks.transcribe_callback {
+        record = record.transcribe(true).transcribe_callback(cb.clone());
+    }
+    resp.say(say(tenant, prompt)).record(record)
 }
 
 /// The reason menu: speech or one key, posting to the gather action even when nothing was said, so

@@ -34,7 +34,8 @@ pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) 
     VoiceResponse::new().into_response()
 }
 
-async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
+/// Applies one status report; outbound calls also feed it what Twilio's REST API says (`outbound`).
+pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
     let (Some(call_sid), Some(status)) = (req.non_empty("CallSid"), req.non_empty("CallStatus"))
     else {
         tracing::warn!("call status callback without CallSid or CallStatus");

@@ -4,14 +4,24 @@
 mod support;
 
 mod admin;
+mod ai_handoff;
+mod analytics;
+mod appointments;
 mod auth;
 mod bench;
 mod call_logs;
 mod cli;
+mod events;
 mod http_basics;
 mod jobs;
+mod kill;
+mod messaging_history;
 mod messaging_send;
+mod numbers;
+mod outbound_calls;
 mod rate_limit;
+mod recordings;
+mod sms_inbound;
 mod storage;
 mod twilio_layer;
 mod voice;

@@ -1,8 +1,10 @@
 //! The operator API under `/api/admin`, authenticated by `Authorization: Bearer <ADMIN_TOKEN>`.
 //! With no `ADMIN_TOKEN` configured the whole API answers 403 `ADMIN_API_DISABLED`.
 
+mod analytics;
 mod jobs;
 mod keys;
+mod relay;
 mod staff;
 mod tenants;
 
@@ -52,4 +54,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(staff::routes())
         .merge(keys::routes())
         .merge(jobs::routes())
+        .merge(relay::routes())
+        .merge(analytics::routes())
 }

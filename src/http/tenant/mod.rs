@@ -2,10 +2,12 @@
 //! application routes). Every handler takes [`crate::auth::TenantAuth`] and scopes by its tenant:
 //! another tenant's ids simply do not exist (404).
 
+mod analytics;
 mod appointments;
 mod call_logs;
 mod messages;
 mod profile;
+mod recordings;
 mod sms;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -19,4 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(call_logs::routes())
         .merge(messages::routes())
         .merge(appointments::routes())
+        .merge(recordings::routes())
+        .merge(crate::voice::outbound::routes())
+        .merge(analytics::routes())
 }

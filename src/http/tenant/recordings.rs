@@ -1,0 +1,547 @@
+//! The tenant's recordings and voicemails: listings with transcripts, one recording by id or
+//! RecordingSid (seed 002's `GET /api/twilio/recordings/{sid}`), and the audio itself, streamed with
+//! its content type and HTTP range support (players seek with `Range: bytes=…`).
+//!
+//! Every query is scoped by the authenticated tenant: another tenant's recording (and its media) is a
+//! 404, exactly like one that does not exist.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::auth::TenantAuth;
+use crate::clock::rfc3339;
+use crate::db::recordings::{
+    self as store, CallParties, Recording, RecordingFilter, Transcription,
+};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::envelope::{Envelope, ok};
+use crate::http::extract::ValidQuery;
+use crate::recordings::{media_url, storage};
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 100;
+
+/// The page: `limit` default 50, at least 1, clamped to 100; `offset` default 0, not negative.
+fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit < 1 {
+        return Err(ApiError::validation("limit", "must be at least 1"));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::validation("offset", "must not be negative"));
+    }
+    Ok((limit.min(MAX_LIMIT), offset))
+}
+
+/// A recording's text and analysis.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptionView {
+    pub id: String,
+    /// `none`, `twilio` or `openai`.
+    pub provider: String,
+    /// Empty when there is no transcript (see `transcriptError`).
+    pub text: String,
+    pub transcript_error: Option<String>,
+    pub summary: String,
+    /// SETUP_APPOINTMENT, CANCEL_APPOINTMENT, MODIFY_APPOINTMENT, GET_HOURS, GET_PRICING or OTHER.
+    pub call_reason: String,
+    /// positive, neutral or negative.
+    pub sentiment: String,
+    /// `rules`, `llm`, or `llm+rules` when the model's answer was only partly usable.
+    pub analysis_source: String,
+    pub created_at: String,
+}
+
+impl From<&Transcription> for TranscriptionView {
+    fn from(t: &Transcription) -> Self {
+        TranscriptionView {
+            id: t.id.clone(),
+            provider: t.provider.clone(),
+            text: t.text.clone(),
+            transcript_error: t.transcript_error.clone(),
+            summary: t.summary.clone(),
+            call_reason: t.call_reason.clone(),
+            sentiment: t.sentiment.clone(),
+            analysis_source: t.analysis_source.clone(),
+            created_at: rfc3339(t.created_at),
+        }
+    }
+}
+
+/// One recording.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingView {
+    pub id: String,
+    /// Twilio's RecordingSid (RE…).
+    pub recording_sid: String,
+    pub call_sid: String,
+    /// The call log id (`/api/telephony/call-logs/{id}`).
+    pub call_id: String,
+    /// `voicemail` or `call`.
+    pub kind: String,
+    /// Twilio's RecordingSource (`RecordVerb`, `DialVerb`, `OutboundAPI`, …).
+    pub source: Option<String>,
+    /// Twilio's recording status: `completed`, `absent`, `failed`, `in-progress`.
+    pub status: String,
+    pub duration_seconds: Option<i64>,
+    pub channels: Option<i64>,
+    pub error_code: Option<i64>,
+    /// `waiting`, `pending` (being processed), `done` or `skipped` (absent or failed recordings).
+    pub processing: String,
+    pub processing_error: Option<String>,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// Where the audio is served (this API, same authentication), once downloaded.
+    pub media_url: Option<String>,
+    /// `inbound` or `outbound`.
+    pub direction: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub transcription: Option<TranscriptionView>,
+}
+
+fn view(
+    state: &AppState,
+    r: &Recording,
+    parties: Option<&CallParties>,
+    t: Option<&Transcription>,
+) -> RecordingView {
+    RecordingView {
+        id: r.id.clone(),
+        recording_sid: r.recording_sid.clone(),
+        call_sid: r.call_sid.clone(),
+        call_id: r.call_id.clone(),
+        kind: r.kind.clone(),
+        source: r.source.clone(),
+        status: r.status.clone(),
+        duration_seconds: r.duration_seconds,
+        channels: r.channels,
+        error_code: r.error_code,
+        processing: r.processing.clone(),
+        processing_error: r.processing_error.clone(),
+        content_type: r.content_type.clone(),
+        size_bytes: r.size_bytes,
+        media_url: r
+            .storage_key
+            .as_ref()
+            .map(|_| media_url(&state.config, &r.id)),
+        direction: parties.map(|p| p.direction.clone()),
+        from: parties.map(|p| p.from_number.clone()),
+        to: parties.map(|p| p.to_number.clone()),
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+        transcription: t.map(TranscriptionView::from),
+    }
+}
+
+/// Views of `rows` with their calls' parties and their transcriptions (two queries, not 2n).
+async fn views(
+    state: &AppState,
+    tenant_id: &str,
+    rows: &[Recording],
+) -> Result<Vec<RecordingView>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut call_ids: Vec<String> = rows.iter().map(|r| r.call_id.clone()).collect();
+    call_ids.sort();
+    call_ids.dedup();
+    let ts: HashMap<String, Transcription> = store::transcriptions_for(&state.db, tenant_id, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.recording_id.clone(), t))
+        .collect();
+    let parties: HashMap<String, CallParties> = store::parties_for(&state.db, tenant_id, &call_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|r| view(state, r, parties.get(&r.call_id), ts.get(&r.id)))
+        .collect())
+}
+
+/// Query of the recordings listing.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecordingQuery {
+    /// `voicemail` or `call`.
+    pub kind: Option<String>,
+    /// Only the recordings of this call.
+    pub call_sid: Option<String>,
+    /// Page size, default 50; values above 100 are treated as 100.
+    pub limit: Option<i64>,
+    /// Recordings to skip, default 0.
+    pub offset: Option<i64>,
+}
+
+/// `{"recordings": [...], "total", "limit", "offset"}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingList {
+    pub recordings: Vec<RecordingView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The tenant's recordings (voicemails and recorded calls), newest first, with their transcriptions.
+#[utoipa::path(get, path = "/api/telephony/recordings", tag = "telephony", security(("tenant" = [])), params(RecordingQuery),
+    responses((status = 200, body = Envelope<RecordingList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn list(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<RecordingQuery>,
+) -> Result<Json<Envelope<RecordingList>>, ApiError> {
+    let kind = match q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) if k.eq_ignore_ascii_case(store::VOICEMAIL) => Some(store::VOICEMAIL.to_string()),
+        Some(k) if k.eq_ignore_ascii_case(store::CALL) => Some(store::CALL.to_string()),
+        Some(_) => return Err(ApiError::validation("kind", "must be voicemail or call")),
+    };
+    let filter = RecordingFilter {
+        kind,
+        call_sid: q
+            .call_sid
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        completed_only: false,
+    };
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let (rows, total) = store::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
+    Ok(ok(RecordingList {
+        recordings: views(&state, &auth.tenant.id, &rows).await?,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+async fn one(state: &AppState, auth: &TenantAuth, id: &str) -> Result<RecordingView, ApiError> {
+    let rec = store::find(&state.db, &auth.tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("recording"))?;
+    Ok(views(state, &auth.tenant.id, std::slice::from_ref(&rec))
+        .await?
+        .remove(0))
+}
+
+/// One of the tenant's recordings, by id or RecordingSid, with its transcription.
+#[utoipa::path(get, path = "/api/telephony/recordings/{id}", tag = "telephony", security(("tenant" = [])),
+    params(("id" = String, Path, description = "Recording id or Twilio RecordingSid")),
+    responses((status = 200, body = Envelope<RecordingView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn show(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<RecordingView>>, ApiError> {
+    Ok(ok(one(&state, &auth, &id).await?))
+}
+
+/// Seed 002: a call recording by its Twilio RecordingSid (the recording id works too).
+#[utoipa::path(get, path = "/api/twilio/recordings/{sid}", tag = "telephony", security(("tenant" = [])),
+    params(("sid" = String, Path, description = "Twilio RecordingSid (RE…) or recording id")),
+    responses((status = 200, body = Envelope<RecordingView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn show_by_sid(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(sid): Path<String>,
+) -> Result<Json<Envelope<RecordingView>>, ApiError> {
+    Ok(ok(one(&state, &auth, &sid).await?))
+}
+
+/// What a `Range` header asks for, against an object of `len` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// No (usable) range: the whole object, 200.
+    Full,
+    /// Bytes `start..=end`, 206.
+    Part(u64, u64),
+    /// A range that starts past the end, 416.
+    Unsatisfiable,
+}
+
+/// Reads a single `bytes=` range (RFC 9110 §14.1.2). Malformed headers, other units and multiple
+/// ranges are ignored — serving the whole object is what the RFC allows for those.
+pub fn parse_range(header: Option<&str>, len: u64) -> ByteRange {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return ByteRange::Full;
+    };
+    if spec.contains(',') {
+        return ByteRange::Full;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return ByteRange::Full;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| s.parse::<u64>().ok();
+    match (a.is_empty(), b.is_empty()) {
+        // "-n": the last n bytes.
+        (true, false) => match num(b) {
+            Some(0) => ByteRange::Unsatisfiable,
+            Some(_) if len == 0 => ByteRange::Unsatisfiable,
+            Some(n) => ByteRange::Part(len - n.min(len), len - 1),
+            None => ByteRange::Full,
+        },
+        (false, _) => {
+            let Some(start) = num(a) else {
+                return ByteRange::Full;
+            };
+            let end = if b.is_empty() { Some(u64::MAX) } else { num(b) };
+            match end {
+                None => ByteRange::Full,
+                Some(end) if end < start => ByteRange::Full,
+                Some(_) if start >= len => ByteRange::Unsatisfiable,
+                Some(end) => ByteRange::Part(start, end.min(len - 1)),
+            }
+        }
+        (true, true) => ByteRange::Full,
+    }
+}
+
+/// The recording's audio, streamed; `Range` gives 206 with `Content-Range`.
+#[utoipa::path(get, path = "/api/telephony/recordings/{id}/media", tag = "telephony", security(("tenant" = [])),
+    params(("id" = String, Path, description = "Recording id or Twilio RecordingSid"),
+        ("Range" = Option<String>, Header, description = "One byte range, e.g. bytes=0-1023 or bytes=-500")),
+    responses(
+        (status = 200, description = "The whole recording (audio/x-wav)", content_type = "audio/x-wav", body = Vec<u8>),
+        (status = 206, description = "The requested byte range, with Content-Range", content_type = "audio/x-wav", body = Vec<u8>),
+        (status = 401, body = ErrorEnvelope),
+        (status = 404, description = "No such recording, another tenant's, or not downloaded yet", body = ErrorEnvelope),
+        (status = 416, description = "The range starts past the end"),
+    ))]
+async fn media(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let rec = store::find(&state.db, &auth.tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("recording"))?;
+    let not_stored = || ApiError::not_found("recording media (not downloaded yet)");
+    let key = rec.storage_key.as_deref().ok_or_else(not_stored)?;
+    let store = storage::from_config(&state.config);
+    let len = store
+        .len(key)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_stored)?;
+    let range = parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        len,
+    );
+    let content_type = rec.content_type.as_deref().unwrap_or("audio/x-wav");
+    let mut res = match range {
+        ByteRange::Unsatisfiable => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes */{len}")),
+            );
+            return Ok(with_common(r, content_type, &rec.recording_sid));
+        }
+        ByteRange::Part(start, end) => {
+            let body = Body::from_stream(
+                store
+                    .read(key, start, end)
+                    .await
+                    .map_err(ApiError::internal)?,
+            );
+            let mut r = (StatusCode::PARTIAL_CONTENT, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes {start}-{end}/{len}")),
+            );
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(end - start + 1));
+            r
+        }
+        ByteRange::Full => {
+            let body = if len == 0 {
+                Body::empty()
+            } else {
+                Body::from_stream(
+                    store
+                        .read(key, 0, len - 1)
+                        .await
+                        .map_err(ApiError::internal)?,
+                )
+            };
+            let mut r = (StatusCode::OK, body).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            r
+        }
+    };
+    res = with_common(res, content_type, &rec.recording_sid);
+    Ok(res)
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn with_common(mut r: Response, content_type: &str, sid: &str) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, header_value(content_type));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        header_value(&format!("inline; filename=\"{sid}.wav\"")),
+    );
+    r
+}
+
+/// Page of the voicemail listing.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VoicemailQuery {
+    /// Page size, default 50; values above 100 are treated as 100.
+    pub limit: Option<i64>,
+    /// Voicemails to skip, default 0.
+    pub offset: Option<i64>,
+}
+
+/// One voicemail with its transcript.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoicemailView {
+    /// The recording id.
+    pub id: String,
+    pub recording_sid: String,
+    pub call_sid: String,
+    pub call_id: String,
+    /// The caller.
+    pub from: Option<String>,
+    /// The business number called.
+    pub to: Option<String>,
+    pub duration_seconds: Option<i64>,
+    /// RFC 3339, when Twilio reported the recording.
+    pub received_at: String,
+    /// `pending` until transcribed and analysed, then `done`.
+    pub processing: String,
+    /// Null until processed (or when transcription is off).
+    pub transcript: Option<String>,
+    pub summary: Option<String>,
+    pub call_reason: Option<String>,
+    pub sentiment: Option<String>,
+    pub media_url: Option<String>,
+}
+
+/// `{"voicemails": [...], "total", "limit", "offset"}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoicemailList {
+    pub voicemails: Vec<VoicemailView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl From<RecordingView> for VoicemailView {
+    fn from(r: RecordingView) -> Self {
+        let t = r.transcription;
+        VoicemailView {
+            id: r.id,
+            recording_sid: r.recording_sid,
+            call_sid: r.call_sid,
+            call_id: r.call_id,
+            from: r.from,
+            to: r.to,
+            duration_seconds: r.duration_seconds,
+            received_at: r.created_at,
+            processing: r.processing,
+            transcript: t.as_ref().map(|t| t.text.clone()).filter(|s| !s.is_empty()),
+            summary: t.as_ref().map(|t| t.summary.clone()),
+            call_reason: t.as_ref().map(|t| t.call_reason.clone()),
+            sentiment: t.map(|t| t.sentiment),
+            media_url: r.media_url,
+        }
+    }
+}
+
+/// The tenant's voicemails (completed recordings left after the beep), newest first, with transcripts.
+#[utoipa::path(get, path = "/api/telephony/voicemails", tag = "telephony", security(("tenant" = [])), params(VoicemailQuery),
+    responses((status = 200, body = Envelope<VoicemailList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn voicemails(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<VoicemailQuery>,
+) -> Result<Json<Envelope<VoicemailList>>, ApiError> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let filter = RecordingFilter {
+        kind: Some(store::VOICEMAIL.into()),
+        call_sid: None,
+        completed_only: true,
+    };
+    let (rows, total) = store::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
+    Ok(ok(VoicemailList {
+        voicemails: views(&state, &auth.tenant.id, &rows)
+            .await?
+            .into_iter()
+            .map(VoicemailView::from)
+            .collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(show_by_sid))
+        .routes(routes!(media))
+        .routes(routes!(voicemails))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ByteRange::*, parse_range};
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 100), Full);
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Part(0, 9));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Part(90, 99));
+        assert_eq!(parse_range(Some("bytes=90-500"), 100), Part(90, 99));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Part(90, 99));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Part(0, 99));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-"), 0), Unsatisfiable);
+        for ignored in [
+            "items=0-1",
+            "bytes=5-1",
+            "bytes=a-b",
+            "bytes=0-1,5-9",
+            "bytes=-",
+            "bytes=1",
+        ] {
+            assert_eq!(parse_range(Some(ignored), 100), Full, "{ignored}");
+        }
+    }
+}
