@@ -430,22 +430,28 @@ pub struct Cursor {
     pub id: String,
 }
 
-/// The next page of a tenant's calls started in `[from, to)`, oldest first, after `after`.
-pub async fn calls_page(
+/// One keyset page of `table`'s rows for a tenant with `time_col` in `[from, to)`, oldest first,
+/// after `after`. `table`, `columns` and `time_col` are compile-time constants of the callers below.
+async fn keyset_page<R>(
     db: &Db,
+    (table, columns, time_col): (&str, &str, &str),
     tenant_id: &str,
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
     after: &Cursor,
     limit: i64,
-) -> Result<Vec<Call>, StoreError> {
+) -> Result<Vec<R>, StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
     let sql = format!(
-        "SELECT {} FROM calls WHERE tenant_id = $1 AND start_time >= $2 AND start_time < $3 \
-         AND start_time >= $4 AND (start_time > $4 OR id > $5) ORDER BY start_time, id LIMIT $6",
-        calls::COLUMNS
+        "SELECT {columns} FROM {table} WHERE tenant_id = $1 AND {time_col} >= $2 AND {time_col} < $3 \
+         AND {time_col} >= $4 AND ({time_col} > $4 OR id > $5) ORDER BY {time_col}, id LIMIT $6"
     );
     Ok(with_db!(db, |p| {
-        sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()))
+        sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(tenant_id)
             .bind(from)
             .bind(to)
@@ -457,6 +463,26 @@ pub async fn calls_page(
     })?)
 }
 
+/// The next page of a tenant's calls started in `[from, to)`, oldest first, after `after`.
+pub async fn calls_page(
+    db: &Db,
+    tenant_id: &str,
+    from: i64,
+    to: i64,
+    after: &Cursor,
+    limit: i64,
+) -> Result<Vec<Call>, StoreError> {
+    keyset_page(
+        db,
+        ("calls", calls::COLUMNS, "start_time"),
+        tenant_id,
+        (from, to),
+        after,
+        limit,
+    )
+    .await
+}
+
 /// The next page of a tenant's messages created in `[from, to)`, oldest first, after `after`.
 pub async fn messages_page(
     db: &Db,
@@ -466,20 +492,13 @@ pub async fn messages_page(
     after: &Cursor,
     limit: i64,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM messages WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 \
-         AND created_at >= $4 AND (created_at > $4 OR id > $5) ORDER BY created_at, id LIMIT $6",
-        messages::COLUMNS
-    );
-    Ok(with_db!(db, |p| {
-        sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(tenant_id)
-            .bind(from)
-            .bind(to)
-            .bind(after.at)
-            .bind(&after.id)
-            .bind(limit)
-            .fetch_all(p)
-            .await
-    })?)
+    keyset_page(
+        db,
+        ("messages", messages::COLUMNS, "created_at"),
+        tenant_id,
+        (from, to),
+        after,
+        limit,
+    )
+    .await
 }
