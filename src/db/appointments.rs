@@ -109,10 +109,7 @@ pub async fn get_by_external_for_update(
     tenant_id: &str,
     external_id: &str,
 ) -> Result<Option<Appointment>, StoreError> {
-    let lock = match tx.kind() {
-        crate::config::DbKind::Postgres => "FOR UPDATE",
-        crate::config::DbKind::Sqlite => "",
-    };
+    let lock = tx.row_lock();
     let sql = format!(
         "SELECT {COLUMNS} FROM appointments WHERE tenant_id = $1 AND external_id = $2 {lock}"
     );
@@ -140,10 +137,7 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Appointment>, StoreE
 /// An appointment by Switchboard id inside `tx`, locked on PostgreSQL until `tx` ends so an upsert
 /// of the same appointment waits for a reminder being queued (and vice versa).
 pub async fn get_by_id_tx(tx: &mut Tx, id: &str) -> Result<Option<Appointment>, StoreError> {
-    let lock = match tx.kind() {
-        crate::config::DbKind::Postgres => "FOR UPDATE",
-        crate::config::DbKind::Sqlite => "",
-    };
+    let lock = tx.row_lock();
     let sql = format!("SELECT {COLUMNS} FROM appointments WHERE id = $1 {lock}");
     Ok(with_tx!(tx, |c| {
         sqlx::query_as::<_, Appointment>(sqlx::AssertSqlSafe(sql.as_str()))

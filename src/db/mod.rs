@@ -163,4 +163,13 @@ impl Tx {
             Tx::Postgres(_) => DbKind::Postgres,
         }
     }
+
+    /// The clause that locks selected rows until the transaction ends: `FOR UPDATE` on PostgreSQL;
+    /// nothing on SQLite, whose `BEGIN IMMEDIATE` transactions already exclude other writers.
+    pub fn row_lock(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "",
+            Tx::Postgres(_) => "FOR UPDATE",
+        }
+    }
 }

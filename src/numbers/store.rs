@@ -5,7 +5,6 @@
 //! the two transactions could deadlock on PostgreSQL. SQLite's `BEGIN IMMEDIATE` serialises writers.
 
 use super::ProvisioningState;
-use crate::config::DbKind;
 use crate::db::{Db, Tx};
 use crate::error::StoreError;
 use crate::jobs::Job;
@@ -130,13 +129,6 @@ pub struct TenantNumber {
     pub twilio_number_sid: Option<String>,
 }
 
-fn lock_clause(kind: DbKind) -> &'static str {
-    match kind {
-        DbKind::Postgres => "FOR UPDATE",
-        DbKind::Sqlite => "",
-    }
-}
-
 pub async fn get(db: &Db, tenant_id: &str) -> Result<Option<Provisioning>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM number_provisioning WHERE tenant_id = $1");
     let row: Option<Row> = with_db!(db, |p| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(
@@ -169,7 +161,7 @@ pub async fn lock(
     tenant_id: &str,
     now: i64,
 ) -> Result<Option<(TenantNumber, Provisioning)>, StoreError> {
-    let lock = lock_clause(tx.kind());
+    let lock = tx.row_lock();
     let tenant_sql =
         format!("SELECT twilio_number, twilio_number_sid FROM tenants WHERE id = $1 {lock}");
     let tenant: Option<TenantNumber> = with_tx!(tx, |c| sqlx::query_as::<_, TenantNumber>(
