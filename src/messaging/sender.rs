@@ -322,6 +322,16 @@ async fn record_sent(
         db::notifications::save(&state.db, &fresh)
             .await
             .map_err(store_err)?;
+        // A callback that arrived before the SID was saved could not record the opt-out it implies.
+        if matches!(fresh.error_code, Some(21610) | Some(30004)) {
+            add_opt_out(
+                state,
+                &fresh.tenant_id,
+                &fresh.recipient,
+                &format!("twilio-{}", fresh.error_code.unwrap_or_default()),
+            )
+            .await?;
+        }
         *n = fresh;
     }
     Ok(())
