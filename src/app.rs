@@ -64,7 +64,7 @@ impl AppState {
         db.migrate().await.context("database migration failed")?;
         crate::register_job_handlers(&mut registry);
         let secret = match &config.jwt_secret {
-            Some(s) => s.clone(),
+            Some(s) => s.expose().to_string(),
             None => db::settings::get_or_init(&db, "jwt_secret", random_secret).await?,
         };
         let twilio = TwilioContext::from_config(&config)?;

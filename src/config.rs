@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use url::Url;
 
 use crate::domain::{E164, TimeZoneName};
+use crate::secret::Secret;
 
 /// A configuration value that cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct ConfigError {
 macro_rules! raw_config {
     ($( $(#[doc = $doc:literal])* $field:ident : $env:literal ),* $(,)?) => {
         /// Settings as given (flags override environment variables, which override `.env`).
-        #[derive(clap::Args, Debug, Clone, Default)]
+        #[derive(clap::Args, Clone, Default)]
         pub struct RawConfig {
             $( $(#[doc = $doc])* #[arg(long, env = $env, global = true, hide_env_values = true)] pub $field: Option<String>, )*
         }
@@ -34,6 +35,21 @@ macro_rules! raw_config {
             /// (environment variable, value) for every setting, in declaration order.
             pub fn entries(&self) -> Vec<(&'static str, Option<&str>)> {
                 vec![$( ($env, self.$field.as_deref()) ),*]
+            }
+        }
+
+        /// Shows which settings are given; the values of [`SECRET_VARS`] are redacted.
+        impl std::fmt::Debug for RawConfig {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut m = f.debug_map();
+                for (var, value) in self.entries() {
+                    match value {
+                        Some(_) if SECRET_VARS.contains(&var) => m.entry(&var, &"(redacted)"),
+                        Some(v) => m.entry(&var, &v),
+                        None => continue,
+                    };
+                }
+                m.finish()
             }
         }
     };
@@ -50,6 +66,8 @@ raw_config! {
     db_max_connections: "DB_MAX_CONNECTIONS",
     /// Public base URL Twilio calls (signatures and callback URLs) [default: http://localhost:PORT]
     app_url: "APP_URL",
+    /// Comma-separated other public base URLs Twilio may call (e.g. an old domain); webhook signatures are checked against APP_URL and these only [default: none]
+    app_url_aliases: "APP_URL_ALIASES",
     /// Twilio Account SID (AC…)
     twilio_account_sid: "TWILIO_ACCOUNT_SID",
     /// Twilio Auth Token (signs webhooks)
@@ -192,11 +210,16 @@ pub struct Config {
     pub db_kind: DbKind,
     pub db_max_connections: u32,
     pub app_url: Url,
+    /// Whether `APP_URL` was given: then it (and `app_url_aliases`) decide which URL Twilio signed,
+    /// never a client's `X-Forwarded-Host`.
+    pub app_url_explicit: bool,
+    /// `APP_URL_ALIASES`.
+    pub app_url_aliases: Vec<Url>,
     pub twilio_mode: TwilioMode,
     pub twilio_account_sid: Option<String>,
-    pub twilio_auth_token: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
     pub twilio_api_key_sid: Option<String>,
-    pub twilio_api_key_secret: Option<String>,
+    pub twilio_api_key_secret: Option<Secret>,
     pub twilio_phone_number: Option<E164>,
     pub twilio_phone_number_sid: Option<String>,
     pub twilio_api_base_url: Url,
@@ -204,10 +227,10 @@ pub struct Config {
     pub user_phone_number: Option<E164>,
     pub as_call_service_url: Option<Url>,
     pub pns_provisioning_service_url: Option<Url>,
-    pub internal_service_key: Option<String>,
+    pub internal_service_key: Option<Secret>,
     pub pns_lookup_path: String,
-    pub jwt_secret: Option<String>,
-    pub admin_token: Option<String>,
+    pub jwt_secret: Option<Secret>,
+    pub admin_token: Option<Secret>,
     pub default_time_zone: TimeZoneName,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -222,7 +245,7 @@ pub struct Config {
     pub sandbox_callback_delay: Duration,
     pub sms_segments_per_second: f64,
     pub relay_timeout: Duration,
-    pub stripe_webhook_secret: Option<String>,
+    pub stripe_webhook_secret: Option<Secret>,
     /// How long a canceled tenant keeps its number.
     pub number_release_grace: Duration,
     /// Unit prices of the usage cost estimate (`PRICE_*`).
@@ -264,22 +287,32 @@ impl TranscriptionProvider {
 pub struct TranscriptionConfig {
     pub provider: TranscriptionProvider,
     pub base_url: Url,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub model: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct AnalysisConfig {
     pub base_url: Url,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub model: String,
 }
 
 /// `SMTP_URL` in lettre's connection-URL form and the `SMTP_FROM` mailbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpConfig {
     pub url: String,
     pub from: String,
+}
+
+/// The URL may carry the mail account's password.
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &redact_url(&self.url))
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 pub const DEFAULT_TRANSCRIPTION_MODEL: &str = "whisper-1";
@@ -500,11 +533,39 @@ fn phone(var: &'static str, v: &Option<String>) -> Result<Option<E164>, ConfigEr
         .map_err(|e| fail(var, s, e.message))
 }
 
-fn secret(v: &Option<String>) -> Option<String> {
+fn given(v: &Option<String>) -> Option<String> {
     present(v).map(str::to_string)
 }
 
+fn secret(v: &Option<String>) -> Option<Secret> {
+    present(v).map(Secret::new)
+}
+
+/// Secrets that guard an endpoint must not be guessable; 16 characters is the floor for all of them.
+fn long_secret(var: &'static str, v: &Option<String>) -> Result<Option<Secret>, ConfigError> {
+    match present(v) {
+        Some(s) if s.chars().count() < 16 => {
+            Err(fail(var, "(redacted)", "must be at least 16 characters"))
+        }
+        other => Ok(other.map(Secret::new)),
+    }
+}
+
 impl Config {
+    /// The public base URLs Twilio may call this deployment on: `APP_URL`, then `APP_URL_ALIASES`.
+    pub fn public_base_urls(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.app_url).chain(&self.app_url_aliases)
+    }
+
+    /// The host names of [`Config::public_base_urls`], lower-case: URLs that tenant-supplied TwiML
+    /// may not name, because Twilio's request to them would be signed.
+    pub fn public_hosts(&self) -> Vec<String> {
+        self.public_base_urls()
+            .filter_map(|u| u.host_str())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    }
+
     pub fn from_raw(raw: &RawConfig) -> Result<Config, ConfigError> {
         let port = number("PORT", &raw.port, 3000u16, 1, 65535)?;
         let host = match present(&raw.host) {
@@ -529,11 +590,29 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         };
-        let app_url = match http_url("APP_URL", &raw.app_url)? {
-            Some(u) => u,
-            None => Url::parse(&format!("http://localhost:{port}")).expect("static URL"),
-        };
-        let twilio_account_sid = secret(&raw.twilio_account_sid);
+        let given_app_url = http_url("APP_URL", &raw.app_url)?;
+        let app_url_explicit = given_app_url.is_some();
+        let app_url = given_app_url.unwrap_or_else(|| {
+            Url::parse(&format!("http://localhost:{port}")).expect("static URL")
+        });
+        let mut app_url_aliases = Vec::new();
+        for item in present(&raw.app_url_aliases)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let u = http_url("APP_URL_ALIASES", &Some(item.to_string()))?.expect("non-empty");
+            app_url_aliases.push(u);
+        }
+        if !app_url_aliases.is_empty() && !app_url_explicit {
+            return Err(fail(
+                "APP_URL_ALIASES",
+                present(&raw.app_url_aliases).unwrap_or(""),
+                "needs APP_URL: aliases are other names of the public URL it sets",
+            ));
+        }
+        let twilio_account_sid = given(&raw.twilio_account_sid);
         if let Some(sid) = &twilio_account_sid
             && !(sid.len() == 34
                 && sid.starts_with("AC")
@@ -546,7 +625,26 @@ impl Config {
             ));
         }
         let twilio_auth_token = secret(&raw.twilio_auth_token);
-        let twilio_api_key_sid = secret(&raw.twilio_api_key_sid);
+        // One without the other is a half-done set-up, not a request for the sandbox: running the
+        // sandbox would accept webhooks signed with its public development token.
+        match (&twilio_account_sid, &twilio_auth_token) {
+            (Some(_), None) => {
+                return Err(fail(
+                    "TWILIO_AUTH_TOKEN",
+                    "",
+                    "is missing: TWILIO_ACCOUNT_SID is set, and the two go together (set both for live Twilio, neither for the built-in sandbox)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(fail(
+                    "TWILIO_ACCOUNT_SID",
+                    "",
+                    "is missing: TWILIO_AUTH_TOKEN is set, and the two go together (set both for live Twilio, neither for the built-in sandbox)",
+                ));
+            }
+            _ => {}
+        }
+        let twilio_api_key_sid = given(&raw.twilio_api_key_sid);
         if let Some(sid) = &twilio_api_key_sid
             && !sid.starts_with("SK")
         {
@@ -619,13 +717,15 @@ impl Config {
                 1000,
             )?,
             app_url,
+            app_url_explicit,
+            app_url_aliases,
             twilio_mode,
             twilio_account_sid,
             twilio_auth_token,
             twilio_api_key_sid,
             twilio_api_key_secret,
             twilio_phone_number: phone("TWILIO_PHONE_NUMBER", &raw.twilio_phone_number)?,
-            twilio_phone_number_sid: secret(&raw.twilio_phone_number_sid),
+            twilio_phone_number_sid: given(&raw.twilio_phone_number_sid),
             twilio_api_base_url,
             twilio_validate_signatures: boolean(
                 "TWILIO_VALIDATE_SIGNATURES",
@@ -638,7 +738,7 @@ impl Config {
                 "PNS_PROVISIONING_SERVICE_URL",
                 &raw.pns_provisioning_service_url,
             )?,
-            internal_service_key: secret(&raw.internal_service_key),
+            internal_service_key: long_secret("INTERNAL_SERVICE_KEY", &raw.internal_service_key)?,
             pns_lookup_path: match present(&raw.pns_lookup_path) {
                 None => "/phone-numbers/lookup".to_string(),
                 Some(p) if p.starts_with('/') && !p.contains(['?', '#']) => {
@@ -648,26 +748,8 @@ impl Config {
                     return Err(fail("PNS_LOOKUP_PATH", p, "must be a path starting with /"));
                 }
             },
-            jwt_secret: match secret(&raw.jwt_secret) {
-                Some(s) if s.len() < 16 => {
-                    return Err(fail(
-                        "JWT_SECRET",
-                        "(redacted)",
-                        "must be at least 16 characters",
-                    ));
-                }
-                other => other,
-            },
-            admin_token: match secret(&raw.admin_token) {
-                Some(s) if s.len() < 16 => {
-                    return Err(fail(
-                        "ADMIN_TOKEN",
-                        "(redacted)",
-                        "must be at least 16 characters",
-                    ));
-                }
-                other => other,
-            },
+            jwt_secret: long_secret("JWT_SECRET", &raw.jwt_secret)?,
+            admin_token: long_secret("ADMIN_TOKEN", &raw.admin_token)?,
             default_time_zone,
             log_format,
             log_level,

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod messaging;
 pub mod numbers;
 pub mod recordings;
+pub mod secret;
 pub mod service;
 pub mod telemetry;
 pub mod twilio;

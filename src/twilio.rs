@@ -42,11 +42,15 @@ impl TwilioContext {
         match config.twilio_mode {
             TwilioMode::Live => {
                 let account_sid = config.twilio_account_sid.clone().unwrap_or_default();
-                let auth_token = config.twilio_auth_token.clone().unwrap_or_default();
+                let auth_token = config
+                    .twilio_auth_token
+                    .as_ref()
+                    .map(|t| t.expose().to_string())
+                    .unwrap_or_default();
                 let auth = match (&config.twilio_api_key_sid, &config.twilio_api_key_secret) {
                     (Some(sid), Some(secret)) => TwilioAuth::ApiKey {
                         sid: sid.clone(),
-                        secret: secret.clone(),
+                        secret: secret.expose().to_string(),
                     },
                     _ => TwilioAuth::AuthToken(auth_token.clone()),
                 };
@@ -67,7 +71,8 @@ impl TwilioContext {
                     .unwrap_or_else(|| DEV_ACCOUNT_SID.to_string());
                 let auth_token = config
                     .twilio_auth_token
-                    .clone()
+                    .as_ref()
+                    .map(|t| t.expose().to_string())
                     .unwrap_or_else(|| DEV_AUTH_TOKEN.to_string());
                 let base = sandbox_base(&config.app_url);
                 let mut sc = SandboxConfig::development(base.clone());

@@ -174,10 +174,16 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     match &state.twilio.sandbox {
         Some(_) => {
             let base = crate::twilio::sandbox_base(&config.app_url);
+            // Never the auth token: a configured one is a real secret, and the development one is
+            // in the README.
+            let token = if state.twilio.auth_token == switchboard_twilio::sandbox::DEV_AUTH_TOKEN {
+                "the sandbox's development auth token"
+            } else {
+                "TWILIO_AUTH_TOKEN"
+            };
             tracing::info!(
-                "Twilio: built-in sandbox at {base} (no Twilio account needed); account {} / auth token {}",
+                "Twilio: built-in sandbox at {base} (no Twilio account needed); account {}, webhooks signed with {token}",
                 state.twilio.account_sid,
-                state.twilio.auth_token
             );
             if let Some(t) = crate::service::demo::seed_if_empty(&state)
                 .await

@@ -103,13 +103,18 @@ pub async fn sandbox(config: Config, port_given: bool, args: SandboxArgs) -> any
     let mut sc = SandboxConfig::development(public.clone());
     if let (Some(sid), Some(token)) = (&config.twilio_account_sid, &config.twilio_auth_token) {
         sc.account_sid = sid.clone();
-        sc.auth_token = token.clone();
+        sc.auth_token = token.expose().to_string();
     }
     sc.callback_delay = config.sandbox_callback_delay;
     println!("Twilio sandbox listening on {public}");
     println!("  TWILIO_API_BASE_URL={public}");
     println!("  TWILIO_ACCOUNT_SID={}", sc.account_sid);
-    println!("  TWILIO_AUTH_TOKEN={}", sc.auth_token);
+    // The development token is public (it is in the README); a configured one is never printed.
+    if sc.auth_token == DEV_AUTH_TOKEN {
+        println!("  TWILIO_AUTH_TOKEN={DEV_AUTH_TOKEN}");
+    } else {
+        println!("  TWILIO_AUTH_TOKEN=(the one configured here)");
+    }
     println!("  requests received: {public}sandbox/requests");
     let sandbox = Sandbox::new(sc);
     let shutdown = CancellationToken::new();
@@ -148,7 +153,7 @@ fn simulator(config: &Config, target: &Target) -> anyhow::Result<Simulator> {
         None => Url::parse(&format!("http://127.0.0.1:{}", config.port))?,
     };
     let (account_sid, auth_token) = match (&config.twilio_account_sid, &config.twilio_auth_token) {
-        (Some(s), Some(t)) => (s.clone(), t.clone()),
+        (Some(s), Some(t)) => (s.clone(), t.expose().to_string()),
         _ => (DEV_ACCOUNT_SID.to_string(), DEV_AUTH_TOKEN.to_string()),
     };
     let sandbox_base_url = (config.twilio_mode == TwilioMode::Sandbox)

@@ -225,7 +225,7 @@ async fn post(
         };
         let mut r = client().post(format!("{}{path}", endpoint.url)).json(&body);
         if let Some(key) = &state.config.internal_service_key {
-            r = r.header("X-Service-Key", key);
+            r = r.header("X-Service-Key", key.expose());
         }
         r
     } else {

@@ -63,7 +63,10 @@ impl FromRequestParts<AppState> for ServiceKey {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ApiError::unauthorized("missing X-Service-Key header"))?;
         // Comparing digests keeps the comparison constant-time in the key's length too.
-        let (a, b) = (Sha256::digest(given.trim()), Sha256::digest(expected));
+        let (a, b) = (
+            Sha256::digest(given.trim()),
+            Sha256::digest(expected.expose()),
+        );
         if bool::from(a.as_slice().ct_eq(b.as_slice())) {
             Ok(ServiceKey)
         } else {

@@ -1,17 +1,24 @@
 //! The extractor every Twilio webhook route takes: it rebuilds the URL Twilio signed, checks
 //! `X-Twilio-Signature`, and hands the handler the parameters only when the signature holds.
 //!
-//! Which URL did Twilio sign? The one it was configured with: `APP_URL` plus the request's path and
-//! query. Behind a configured trusted proxy, `X-Forwarded-Proto`/`X-Forwarded-Host` describe it
-//! instead (so one deployment can answer on several public names). Port and query-string variants are
-//! accepted by `switchboard_twilio::signature` exactly as Twilio's SDKs accept them.
+//! Which URL did Twilio sign? The one it was configured with. When `APP_URL` is set, that is
+//! `APP_URL` (or one of `APP_URL_ALIASES`) plus the request's path and query, and nothing a client
+//! sends can change it: an `X-Forwarded-Host` is ignored even from a trusted proxy, because the
+//! public names of a deployment are configuration, not input. Only without `APP_URL` does a trusted
+//! proxy's `X-Forwarded-Proto`/`X-Forwarded-Host` describe the public URL. Port and query-string
+//! variants are accepted by `switchboard_twilio::signature` exactly as Twilio's SDKs accept them.
 //!
-//! - form POST: HMAC over URL + sorted parameters;
+//! - form POST: HMAC over URL + sorted parameters; the parameters are the form body's only;
 //! - GET: the parameters are in the URL, which is signed alone;
 //! - JSON POST: URL (carrying `bodySHA256`) signed alone, plus the body's SHA-256.
 //!
-//! A failure answers 403 and logs a warning with the reason; the handler never runs, so nothing is
-//! written. Checks can only be switched off with `TWILIO_VALIDATE_SIGNATURES=false`.
+//! Twilio sends each parameter once. A request that repeats one, or that carries one both in the
+//! query string and in the body, is refused with 400 before anything else: the signature would
+//! cover both copies, and which copy a handler reads must never be the sender's choice (our own
+//! TwiML puts no query parameters into action URLs, so no legitimate callback has any).
+//!
+//! A signature failure answers 403 and logs a warning naming the URL checked; the handler never
+//! runs, so nothing is written. Checks can only be switched off with `TWILIO_VALIDATE_SIGNATURES=false`.
 
 use std::net::SocketAddr;
 
@@ -49,13 +56,17 @@ impl TwilioRequest {
     }
 }
 
-/// The URL Twilio called, as it appears from outside.
-pub fn public_url(state: &AppState, parts: &Parts) -> String {
+/// The URLs Twilio may have signed for this request, the preferred one first.
+pub fn signed_urls(state: &AppState, parts: &Parts) -> Vec<String> {
     let path_and_query = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
+    let join = |base: &url::Url| format!("{}{path_and_query}", base.as_str().trim_end_matches('/'));
+    if state.config.app_url_explicit {
+        return state.config.public_base_urls().map(join).collect();
+    }
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -75,19 +86,36 @@ pub fn public_url(state: &AppState, parts: &Parts) -> String {
             && (proto == "http" || proto == "https")
             && !host.is_empty()
         {
-            return format!("{proto}://{host}{path_and_query}");
+            return vec![format!("{proto}://{host}{path_and_query}")];
         }
     }
-    let base = state.config.app_url.as_str().trim_end_matches('/');
-    format!("{base}{path_and_query}")
+    vec![join(&state.config.app_url)]
+}
+
+/// 400 naming a parameter Twilio would never send twice.
+fn repeated(key: &str, where_: &str) -> ApiError {
+    tracing::warn!(
+        param = key,
+        where_,
+        "refused Twilio webhook: repeated parameter"
+    );
+    ApiError::validation(key, format!("must appear once; it is repeated {where_}"))
+}
+
+/// The first key that occurs twice in `pairs`, if any.
+fn first_repeated(pairs: &[(String, String)]) -> Option<&str> {
+    let mut keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
 fn reject(reason: &str, url: &str) -> ApiError {
     tracing::warn!(%url, reason, "rejected Twilio webhook: invalid signature");
+    // The URL is public (it is where Twilio calls us); naming it makes a proxy mix-up obvious.
     ApiError::new(
         StatusCode::FORBIDDEN,
         "INVALID_SIGNATURE",
-        "Twilio signature validation failed",
+        format!("Twilio signature validation failed for {url}"),
     )
 }
 
@@ -96,7 +124,7 @@ impl FromRequest<AppState> for TwilioRequest {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
-        let url = public_url(state, &parts);
+        let urls = signed_urls(state, &parts);
         let body = axum::body::to_bytes(body, state.config.body_limit_bytes)
             .await
             .map_err(|_| {
@@ -115,14 +143,27 @@ impl FromRequest<AppState> for TwilioRequest {
             .trim_start()
             .to_ascii_lowercase()
             .starts_with("application/json");
-        let params: Vec<(String, String)> = if parts.method == Method::GET {
+        let query: Vec<(String, String)> =
             url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
                 .into_owned()
-                .collect()
+                .collect();
+        if let Some(key) = first_repeated(&query) {
+            return Err(repeated(key, "in the query string"));
+        }
+        let params: Vec<(String, String)> = if parts.method == Method::GET {
+            query
         } else if is_json {
             Vec::new()
         } else {
-            url::form_urlencoded::parse(&body).into_owned().collect()
+            let form: Vec<(String, String)> =
+                url::form_urlencoded::parse(&body).into_owned().collect();
+            if let Some(key) = first_repeated(&form) {
+                return Err(repeated(key, "in the body"));
+            }
+            if let Some((key, _)) = form.iter().find(|(k, _)| query.iter().any(|(q, _)| q == k)) {
+                return Err(repeated(key, "in both the query string and the body"));
+            }
+            form
         };
         if state.config.twilio_validate_signatures {
             let sig = parts
@@ -130,17 +171,32 @@ impl FromRequest<AppState> for TwilioRequest {
                 .get("x-twilio-signature")
                 .and_then(|v| v.to_str().ok());
             let token = state.twilio.auth_token.as_str();
-            let result = if parts.method == Method::GET {
-                signature::validate(token, &url, &[], sig)
-            } else if is_json {
-                signature::validate_with_body(token, &url, &body, sig)
-            } else {
-                signature::validate(token, &url, &params, sig)
+            let check = |url: &str| {
+                if parts.method == Method::GET {
+                    signature::validate(token, url, &[], sig)
+                } else if is_json {
+                    signature::validate_with_body(token, url, &body, sig)
+                } else {
+                    signature::validate(token, url, &params, sig)
+                }
             };
-            if let Err(e) = result {
-                return Err(reject(&e.to_string(), &url));
+            let mut failure = None;
+            for url in &urls {
+                match check(url) {
+                    Ok(()) => {
+                        return Ok(TwilioRequest {
+                            params,
+                            body,
+                            url: url.clone(),
+                        });
+                    }
+                    Err(e) => failure = failure.or(Some(e)),
+                }
             }
+            let why = failure.map(|e| e.to_string()).unwrap_or_default();
+            return Err(reject(&why, &urls.join(" or ")));
         }
+        let url = urls.into_iter().next().unwrap_or_default();
         Ok(TwilioRequest { params, body, url })
     }
 }

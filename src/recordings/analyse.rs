@@ -283,7 +283,7 @@ async fn ask_model(
         .timeout(std::time::Duration::from_secs(60))
         .json(&body);
     if let Some(key) = &config.api_key {
-        req = req.bearer_auth(key);
+        req = req.bearer_auth(key.expose());
     }
     let res = req
         .send()

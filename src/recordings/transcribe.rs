@@ -159,7 +159,7 @@ pub async fn openai(
         .post(endpoint(&config.base_url, "audio/transcriptions"))
         .multipart(form);
     if let Some(key) = &config.api_key {
-        req = req.bearer_auth(key);
+        req = req.bearer_auth(key.expose());
     }
     let res = req.send().await.map_err(|e| ApiFailure::Transient {
         message: format!("transcription request failed: {e}"),

@@ -11,6 +11,7 @@
 //! * `provider_twiml`: POST JSON to the provider (modelled on Vapi's phone-call-provider bypass) and
 //!   answer the TwiML it returns, verbatim, once it is checked to be XML with a `<Response>` root.
 //!   Request body:
+//!   (see below for what it may contain)
 //!   `{"assistantId"?, "type": "inboundPhoneCall", "phoneCallProviderBypassEnabled": true,
 //!     "customer": {"number": From}, "phoneNumber": {"twilioPhoneNumber": tenant number},
 //!     "metadata": {…configured metadata, "tenantId", "callId", "callSid", "caller", "businessName"}}`
@@ -20,9 +21,16 @@
 //!   with `<` is the TwiML itself; otherwise it must be JSON with the TwiML as a string in `twiml`
 //!   or, as Vapi answers, `phoneCallProviderDetails.twiml`.
 //!
+//! The provider's document runs on the Twilio account every tenant shares, and the provider is the
+//! tenant's choice, so it is not answered verbatim: it passes the media-stream allow-list of
+//! `switchboard_twilio::twiml::untrusted` (`Say`, `Play`, `Pause`, `Hangup`,
+//! `<Connect><Stream url="wss://…">` with `<Parameter>`s) and is answered as rewritten by the
+//! builder. For the same reason the `dial` connector's `callerId` is used only when it is the
+//! tenant's own number or the caller's; anything else is replaced by the tenant's number (and noted).
+//!
 //! A non-2xx answer (redirects are not followed), a timeout (`timeoutMs`, default 3 s), a
-//! connection error, an answer over 256 kB, or TwiML that is not well-formed XML with a single
-//! `<Response>` root makes the call fall back to the tenant's normal route (see
+//! connection error, an answer over 256 kB, TwiML that is not well-formed XML with a single
+//! `<Response>` root, or TwiML the allow-list refuses makes the call fall back to the tenant's normal route (see
 //! `flow::after_failed_hand_off`). Every hand-off and its outcome is appended to the call's `notes`
 //! (e.g. `AI hand-off (provider_twiml): fell back: timeout after 3000 ms`) and logged.
 //!
@@ -39,6 +47,7 @@ use axum::response::{IntoResponse, Response};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::{Map, Value, json};
+use switchboard_twilio::twiml::untrusted::{self, Allowed};
 use switchboard_twilio::twiml::{
     CONTENT_TYPE, Connect, Dial, HttpMethod, Number, Sip, Stream, VoiceResponse,
 };
@@ -93,7 +102,7 @@ pub(super) async fn hand_off(state: &AppState, tenant: &Tenant, call: &Call) -> 
     let outcome = match ai.connector {
         AiConnector::Stream => stream(tenant, call, ai),
         AiConnector::Dial => dial(tenant, call, ai),
-        AiConnector::ProviderTwiml => provider_twiml(tenant, call, ai).await,
+        AiConnector::ProviderTwiml => provider_twiml(state, tenant, call, ai).await,
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let (note, twiml) = match outcome {
@@ -204,8 +213,21 @@ fn dial(tenant: &Tenant, call: &Call, ai: &AiAssistant) -> Outcome {
         .timeout(tenant.routing_policy.dial_timeout_secs)
         .action(render::dial_action(&call.call_sid))
         .method(HttpMethod::Post);
-    if let Some(id) = ai.caller_id.as_ref().or(tenant.twilio_number.as_ref()) {
-        d = d.caller_id(id.to_string());
+    let own = tenant.twilio_number.as_ref().map(|n| n.to_string());
+    let mut caller_id_note = String::new();
+    let caller_id = match &ai.caller_id {
+        Some(c) if Some(c.to_string()) == own || c.as_str() == call.from_number => {
+            Some(c.to_string())
+        }
+        Some(c) => {
+            tracing::warn!(tenant = %tenant.id, caller_id = %c, "AI dial callerId is neither the business's number nor the caller's; using the business's number");
+            caller_id_note = format!(" (callerId {c} ignored: not this business's number)");
+            own
+        }
+        None => own,
+    };
+    if let Some(id) = caller_id {
+        d = d.caller_id(id);
     }
     let (d, target) = match (&ai.number, &ai.sip) {
         (Some(n), _) => (d.number(Number::new(n.as_str())), n.to_string()),
@@ -213,7 +235,7 @@ fn dial(tenant: &Tenant, call: &Call, ai: &AiAssistant) -> Outcome {
         (None, None) => return Err("no number or sip configured".into()),
     };
     let twiml = VoiceResponse::new().dial(d).to_xml();
-    Ok((twiml, format!("dialling {target}")))
+    Ok((twiml, format!("dialling {target}{caller_id_note}")))
 }
 
 /// The documented request body (see the module header).
@@ -251,7 +273,12 @@ fn provider_request(tenant: &Tenant, call: &Call, ai: &AiAssistant) -> Value {
     body
 }
 
-async fn provider_twiml(tenant: &Tenant, call: &Call, ai: &AiAssistant) -> Outcome {
+async fn provider_twiml(
+    state: &AppState,
+    tenant: &Tenant,
+    call: &Call,
+    ai: &AiAssistant,
+) -> Outcome {
     let url = ai.url.as_deref().ok_or("no url configured")?;
     let timeout_ms = ai.timeout_ms();
     let failed = |e: reqwest::Error| {
@@ -290,7 +317,9 @@ async fn provider_twiml(tenant: &Tenant, call: &Call, ai: &AiAssistant) -> Outco
         }
         body.extend_from_slice(&chunk);
     }
-    let twiml = twiml_of(&body)?;
+    let ours = state.config.public_hosts();
+    let hosts: Vec<&str> = ours.iter().map(String::as_str).collect();
+    let twiml = twiml_of(&body, &hosts)?;
     Ok((
         twiml,
         format!("provider TwiML answered (HTTP {})", status.as_u16()),
@@ -298,8 +327,9 @@ async fn provider_twiml(tenant: &Tenant, call: &Call, ai: &AiAssistant) -> Outco
 }
 
 /// The TwiML in a provider's answer: the body itself when it is XML, else the `twiml` (or
-/// `phoneCallProviderDetails.twiml`) string of a JSON body; checked by [`check_twiml`].
-pub(crate) fn twiml_of(body: &[u8]) -> Result<String, String> {
+/// `phoneCallProviderDetails.twiml`) string of a JSON body; checked by [`check_twiml`], then
+/// rewritten from the media-stream allow-list (URLs may not name `forbidden_hosts`).
+pub(crate) fn twiml_of(body: &[u8], forbidden_hosts: &[&str]) -> Result<String, String> {
     let text = std::str::from_utf8(body).map_err(|_| "provider answer is not UTF-8")?;
     let text = text.trim_start_matches('\u{feff}').trim();
     let twiml = if text.starts_with('<') {
@@ -315,7 +345,8 @@ pub(crate) fn twiml_of(body: &[u8]) -> Result<String, String> {
             .to_string()
     };
     check_twiml(&twiml)?;
-    Ok(twiml)
+    untrusted::sanitize(&twiml, Allowed::MediaStream, forbidden_hosts)
+        .map_err(|e| format!("refused TwiML: {e}"))
 }
 
 /// Well-formed XML whose single root element is `<Response>`, within Twilio's size limit. A
@@ -381,6 +412,10 @@ pub(crate) fn check_twiml(xml: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn twiml_of(body: &[u8]) -> Result<String, String> {
+        super::twiml_of(body, &["switchboard.example"])
+    }
+
     #[test]
     fn accepts_a_response_document_raw_or_in_json() {
         let xml = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="wss://a/b"/></Connect></Response>"#;
@@ -393,11 +428,33 @@ mod tests {
         assert_eq!(twiml_of(wrapped.as_bytes()).unwrap(), xml);
         let vapi = json!({"id": "c1", "phoneCallProviderDetails": {"twiml": xml}}).to_string();
         assert_eq!(twiml_of(vapi.as_bytes()).unwrap(), xml);
-        assert!(
-            twiml_of(b"<Response/>").is_ok(),
-            "an empty response is valid"
+        assert_eq!(
+            twiml_of(b"<!-- hi --><Response><Say>a &amp; b</Say></Response>").unwrap(),
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say>a &amp; b</Say></Response>"#,
+            "rewritten by the builder: the comment is gone"
         );
-        assert!(twiml_of(b"<!-- hi --><Response><Say>a &amp; b</Say></Response>").is_ok());
+    }
+
+    #[test]
+    fn provider_documents_cannot_act_on_the_shared_account() {
+        for (body, why) in [
+            (
+                r#"<Response><Dial callerId="+14155550100">+14155550199</Dial></Response>"#,
+                "refused TwiML: <Dial> is not allowed",
+            ),
+            (
+                "<Response><Redirect>https://switchboard.example/api/webhooks/twilio/sms</Redirect></Response>",
+                "refused TwiML: <Redirect> is not allowed",
+            ),
+            (
+                r#"<Response><Connect action="https://x.example/a"><Stream url="wss://a/b"/></Connect></Response>"#,
+                "refused TwiML: <Connect> may not have the attribute action",
+            ),
+            ("<Response/>", "refused TwiML: the <Response> has no verbs"),
+        ] {
+            let err = twiml_of(body.as_bytes()).unwrap_err();
+            assert!(err.starts_with(why), "{body}: {err}");
+        }
     }
 
     #[test]

@@ -308,6 +308,23 @@ async fn load(state: &AppState, call_sid: &str) -> Result<Option<(Tx, Call, Tena
     Ok(Some((tx, call, tenant)))
 }
 
+/// A follow-up callback acts on the call in its path only when Twilio's own `CallSid` (signed, in
+/// the body) is that call: TwiML of another call, wherever it came from, cannot steer this one.
+/// Answers the 400 to send when it is not.
+fn unbound(path_sid: &str, req: &TwilioRequest) -> Option<Response> {
+    if !is_sid(path_sid) {
+        return Some(bad_request("CallSid", "must be a Twilio SID"));
+    }
+    match req.non_empty("CallSid") {
+        Some(sid) if sid == path_sid => None,
+        Some(_) => Some(bad_request(
+            "CallSid",
+            "does not match the call this callback belongs to",
+        )),
+        None => Some(bad_request("CallSid", "is required")),
+    }
+}
+
 /// `<Dial action>`: `completed`/`answered` end the call; anything else tries the next target, then
 /// the fallback, marks the call missed and enqueues the text-back.
 pub async fn dial_action(
@@ -315,8 +332,8 @@ pub async fn dial_action(
     Path(call_sid): Path<String>,
     req: TwilioRequest,
 ) -> Response {
-    if !is_sid(&call_sid) {
-        return bad_request("CallSid", "must be a Twilio SID");
+    if let Some(refusal) = unbound(&call_sid, &req) {
+        return refusal;
     }
     let dial_status = req
         .non_empty("DialCallStatus")
@@ -394,8 +411,8 @@ pub async fn gather_action(
     Path(call_sid): Path<String>,
     req: TwilioRequest,
 ) -> Response {
-    if !is_sid(&call_sid) {
-        return bad_request("CallSid", "must be a Twilio SID");
+    if let Some(refusal) = unbound(&call_sid, &req) {
+        return refusal;
     }
     match after_gather(&state, &call_sid, &req).await {
         Ok(resp) => resp.into_response(),

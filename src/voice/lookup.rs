@@ -63,7 +63,7 @@ pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
     );
     let mut req = client().get(&url);
     if let Some(k) = &state.config.internal_service_key {
-        req = req.header("X-Service-Key", k);
+        req = req.header("X-Service-Key", k.expose());
     }
     let answer = match req.send().await {
         Ok(res) if res.status() == reqwest::StatusCode::NOT_FOUND => None,

@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_twilio::rest::{CreateCall, TwilioError, WebhookMethod};
+use switchboard_twilio::twiml::untrusted::{self, Allowed};
 use switchboard_twilio::twiml::{Dial, Number, VoiceResponse};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -55,7 +56,9 @@ pub struct MakeCall {
     pub to: Option<String>,
     /// Spoken to the callee when they answer (at most 1000 characters).
     pub message: Option<String>,
-    /// Instead of `message`: the call's whole TwiML document (at most 4000 characters).
+    /// Instead of `message`: a TwiML `<Response>` of speech only (`Say`, `Play` of an https URL or
+    /// digits, `Pause`, `Hangup`; at most 4000 characters). Anything else is refused: the call runs on
+    /// the Twilio account every business shares.
     pub twiml: Option<String>,
     /// Record the whole call; the recording is processed like a voicemail's (without staff alerts).
     pub record: Option<bool>,
@@ -149,20 +152,13 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
     let message = message
         .map(|m| text::required("message", m, MAX_MESSAGE_CHARS))
         .transpose()?;
-    if let Some(t) = twiml {
-        if message.is_some() || assistant_id.is_some() {
-            return Err(ApiError::validation(
-                "twiml",
-                "give either twiml or message/assistantId, not both",
-            ));
-        }
-        if t.chars().count() > MAX_TWIML_CHARS || !t.contains("<Response") {
-            return Err(ApiError::validation(
-                "twiml",
-                "must be a TwiML <Response> document of at most 4000 characters",
-            ));
-        }
+    if twiml.is_some() && (message.is_some() || assistant_id.is_some()) {
+        return Err(ApiError::validation(
+            "twiml",
+            "give either twiml or message/assistantId, not both",
+        ));
     }
+    let twiml = twiml.map(|t| tenant_twiml(state, t)).transpose()?;
     let user_id = req
         .user_id
         .as_deref()
@@ -196,7 +192,7 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
     let record = req.record.unwrap_or(false);
     Ok(Order {
         to,
-        twiml: twiml.map(str::to_string),
+        twiml,
         record,
         request: CallRequestView {
             message: message.clone(),
@@ -209,6 +205,28 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
         message,
         assistant,
     })
+}
+
+/// A tenant's own call script, rewritten from the speech-only allow-list (see
+/// `switchboard_twilio::twiml::untrusted`): it must not reach Twilio as written.
+fn tenant_twiml(state: &AppState, raw: &str) -> Result<String, ApiError> {
+    if raw.chars().count() > MAX_TWIML_CHARS {
+        return Err(ApiError::validation(
+            "twiml",
+            "must be at most 4000 characters",
+        ));
+    }
+    let ours = state.config.public_hosts();
+    let hosts: Vec<&str> = ours.iter().map(String::as_str).collect();
+    let clean = untrusted::sanitize(raw, Allowed::Speech, &hosts)
+        .map_err(|e| ApiError::validation("twiml", e.0))?;
+    if clean.chars().count() > MAX_TWIML_CHARS {
+        return Err(ApiError::validation(
+            "twiml",
+            "must be at most 4000 characters once written out",
+        ));
+    }
+    Ok(clean)
 }
 
 /// The TwiML the callee hears: the recording notice, the message, then the assistant.

@@ -17,6 +17,8 @@ use crate::support::{TestApp, app};
 use crate::voice::{MONDAY_10AM_NY, NUMBER, salon, set_clock, signed_post};
 
 const ANN: &str = "+14155550101";
+/// The declaration the TwiML builder starts every document with.
+const DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 const CALLER: &str = "+14155550142";
 const AGENT: &str = "+14155550177";
 /// Monday 2026-11-23, 20:00 in New York: closed.
@@ -285,12 +287,12 @@ async fn dial_connector_rings_the_agent_number_then_staff_when_it_does_not_answe
 }
 
 #[tokio::test]
-async fn dial_connector_calls_a_sip_uri_with_the_configured_caller_id() {
+async fn dial_connector_calls_a_sip_uri_showing_the_caller_when_configured() {
     let app = app().start().await;
     ai_salon(
         &app,
         json!({"connector": "dial", "sip": "sip:agent@voice.example.com;transport=tls",
-               "callerId": "+14155550188"}),
+               "callerId": CALLER}),
     )
     .await;
     set_clock(&app, MONDAY_10AM_NY);
@@ -303,11 +305,67 @@ async fn dial_connector_calls_a_sip_uri_with_the_configured_caller_id() {
         "sip:agent@voice.example.com;transport=tls"
     );
     assert!(!dial.has("Number"), "{body}");
-    assert_eq!(dial.attr("callerId"), "+14155550188");
+    assert_eq!(
+        dial.attr("callerId"),
+        CALLER,
+        "the caller's own number may be shown"
+    );
 }
 
 #[tokio::test]
-async fn provider_twiml_gets_the_documented_request_and_is_answered_verbatim() {
+async fn dial_connector_never_shows_a_number_that_is_not_the_tenants_or_the_callers() {
+    let app = app().start().await;
+    // Another business's number on the shared Twilio account.
+    let other = "+14155550188";
+    ai_salon(
+        &app,
+        json!({"connector": "dial", "number": AGENT, "callerId": other}),
+    )
+    .await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let sid = "CA00000000000000000000000000000a07";
+    let body = ring(&app, sid).await;
+    assert_eq!(
+        parse(&body).child("Dial").attr("callerId"),
+        NUMBER,
+        "{body}"
+    );
+    assert_eq!(
+        notes(&call(&app, sid).await),
+        [format!(
+            "AI hand-off (dial): dialling {AGENT} (callerId {other} ignored: not this business's number)"
+        )]
+    );
+}
+
+#[tokio::test]
+async fn provider_twiml_that_would_act_on_the_shared_account_falls_back() {
+    let app = app().start().await;
+    let server = MockServer::start().await;
+    let evil = format!(
+        "<Response><Redirect>{}/api/webhooks/twilio/sms?Body=STOP</Redirect></Response>",
+        app.state.config.app_url.as_str().trim_end_matches('/')
+    );
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(evil))
+        .mount(&server)
+        .await;
+    ai_salon(&app, provider(&server, json!({}))).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let sid = "CA00000000000000000000000000000a08";
+    let body = ring(&app, sid).await;
+    assert_rings_ann(&body, sid);
+    assert!(!body.contains("Redirect"), "{body}");
+    assert_eq!(
+        notes(&call(&app, sid).await),
+        [
+            "AI hand-off (provider_twiml): fell back: refused TwiML: <Redirect> is not allowed (only Say, Play, Pause, Hangup and Connect/Stream)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn provider_twiml_gets_the_documented_request_and_is_answered_as_rewritten() {
     let app = app().start().await;
     let server = MockServer::start().await;
     let twiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Connect><Stream url=\"wss://vapi.example/s/1\"><Parameter name=\"x\" value=\"a&amp;b\"/></Stream></Connect><Pause length=\"2\"/></Response>";
@@ -333,7 +391,13 @@ async fn provider_twiml_gets_the_documented_request_and_is_answered_verbatim() {
     set_clock(&app, MONDAY_10AM_NY);
     let sid = "CA00000000000000000000000000000a04";
     let body = ring(&app, sid).await;
-    assert_eq!(body, twiml, "the provider's document, untouched");
+    assert_eq!(
+        body,
+        format!(
+            "{DECL}<Response><Connect><Stream url=\"wss://vapi.example/s/1\"><Parameter name=\"x\" value=\"a&amp;b\"/></Stream></Connect><Pause length=\"2\"/></Response>"
+        ),
+        "the provider's document, as the builder writes it"
+    );
     let c = call(&app, sid).await;
     assert_eq!(
         notes(&c),
@@ -399,11 +463,11 @@ async fn provider_json_answers_carry_the_twiml_in_twiml_or_vapis_field() {
     set_clock(&app, MONDAY_10AM_NY);
     assert_eq!(
         ring(&app, "CA00000000000000000000000000000a05").await,
-        first
+        format!("{DECL}{first}")
     );
     assert_eq!(
         ring(&app, "CA00000000000000000000000000000a06").await,
-        second
+        format!("{DECL}{second}")
     );
     let got = server.received_requests().await.unwrap();
     assert!(
@@ -569,7 +633,7 @@ async fn ai_after_hours_and_staff_in_hours() {
     // After hours: the AI agent.
     set_clock(&app, MONDAY_8PM_NY);
     let sid = "CA00000000000000000000000000000a11";
-    assert_eq!(ring(&app, sid).await, twiml);
+    assert_eq!(ring(&app, sid).await, format!("{DECL}{twiml}"));
     let c = call(&app, sid).await;
     assert_eq!((c.strategy.as_str(), c.after_hours), ("ai_assistant", true));
     // After hours, a failed hand-off does not ring staff: the closed greeting, then voicemail.

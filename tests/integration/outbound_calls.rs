@@ -123,6 +123,62 @@ async fn make_call_requires_a_phone_number_and_a_message() {
     assert_eq!(r.status, 401);
 }
 
+/// A tenant's own `twiml` runs on the Twilio account every tenant shares: only speech gets through,
+/// rewritten, and nothing that could show another number, dial elsewhere or make Twilio send a
+/// signed request to a URL of the tenant's choosing.
+#[tokio::test]
+async fn tenant_twiml_is_limited_to_speech_and_rewritten() {
+    let (app, _dir, _tenant, token) = setup(|_| {}).await;
+    let ours = app.state.config.app_url.host_str().unwrap().to_string();
+    let refused = [
+        (
+            r#"<Response><Dial callerId="+14155550188"><Number>+14155550199</Number></Dial></Response>"#.to_string(),
+            "<Dial> is not allowed",
+        ),
+        (
+            format!("<Response><Redirect>http://{ours}/api/webhooks/twilio/sms?From=%2B14155550123&amp;Body=STOP</Redirect></Response>"),
+            "<Redirect> is not allowed",
+        ),
+        (
+            format!("<Response><Play>https://{ours}/api/webhooks/twilio/sms?Body=STOP</Play></Response>"),
+            "may not point at this service",
+        ),
+        (
+            r#"<Response><Record recordingStatusCallback="https://x.example/cb"/></Response>"#.to_string(),
+            "<Record> is not allowed",
+        ),
+        (
+            r#"<Response><Gather action="https://x.example/g"><Say>Press 1</Say></Gather></Response>"#.to_string(),
+            "<Gather> is not allowed",
+        ),
+        (
+            r#"<Response><Say statusCallback="https://x.example/cb">Hi</Say></Response>"#.to_string(),
+            "may not have the attribute statusCallback",
+        ),
+        ("<Response/>".to_string(), "has no verbs"),
+        ("<Hangup/>".to_string(), "not a TwiML document"),
+    ];
+    for (twiml, why) in &refused {
+        let r = make_call(&app, &token, json!({"to": CUSTOMER, "twiml": twiml})).await;
+        assert_eq!((r.status, r.field()), (400, "twiml"), "{twiml}: {}", r.text);
+        let message = r.json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{twiml}: {message}");
+    }
+    assert!(creates(&app).is_empty(), "nothing reached Twilio");
+
+    let speech = r#"<?xml version="1.0"?><!-- reminder --><Response>
+        <Say voice="Polly.Joanna">Your table is ready &amp; waiting.</Say><Pause length="1"/>
+        <Play>https://cdn.example.com/chime.mp3</Play><Hangup/></Response>"#;
+    let r = make_call(&app, &token, json!({"to": CUSTOMER, "twiml": speech})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = creates(&app).remove(0);
+    assert_eq!(
+        sent.param("Twiml").unwrap(),
+        r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Joanna">Your table is ready &amp; waiting.</Say><Pause length="1"/><Play>https://cdn.example.com/chime.mp3</Play><Hangup/></Response>"#,
+        "the builder's document, not the tenant's text"
+    );
+}
+
 #[tokio::test]
 async fn a_recorded_outbound_call_is_logged_from_its_callbacks_and_its_recording_processed() {
     // Twilio's callbacks come well after its answer to the create; a little delay keeps it so here.

@@ -74,8 +74,7 @@ async fn signed_form_webhooks_pass_and_tampered_ones_get_403_without_running() {
     let (params, body) = form(&[
         ("CallSid", "CA123"),
         ("From", "+14155550100"),
-        ("StatusCallbackEvent", "ringing"),
-        ("StatusCallbackEvent", "answered"),
+        ("CallStatus", "ringing"),
     ]);
     let sig = sign_form(&token, &url, &params);
 
@@ -212,11 +211,28 @@ async fn app_url_with_or_without_default_port_both_verify() {
     );
 }
 
+/// A request from a trusted proxy saying it was addressed to `host`.
+fn forwarded(body: &str, sig: &str, host: &str, peer: &str) -> Request<Body> {
+    let mut r = post_form("/hook", body.to_string(), Some(sig));
+    r.headers_mut()
+        .insert("x-forwarded-proto", "https".parse().unwrap());
+    r.headers_mut()
+        .insert("x-forwarded-host", host.parse().unwrap());
+    r.extensions_mut()
+        .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+    r
+}
+
+async fn status_of(router: &Router, req: Request<Body>) -> StatusCode {
+    router.clone().oneshot(req).await.unwrap().status()
+}
+
 #[tokio::test]
-async fn forwarded_host_is_believed_only_from_trusted_proxies() {
+async fn with_app_url_set_the_signed_url_is_configuration_not_a_header() {
     let app = app()
         .config(|c| {
             c.app_url = Some("https://voice.example.com".into());
+            c.app_url_aliases = Some("https://old-voice.example.org".into());
             c.trusted_proxies = Some("10.0.0.0/8".into());
         })
         .start()
@@ -224,35 +240,165 @@ async fn forwarded_host_is_believed_only_from_trusted_proxies() {
     let router = hook_router(&app, Arc::new(AtomicUsize::new(0)));
     let token = app.state.twilio.auth_token.clone();
     let (params, body) = form(&[("CallSid", "CA1")]);
-    let sig = sign_form(&token, "https://tenant-a.example.net/hook", &params);
-    let req = |peer: &str| {
-        let mut r = post_form("/hook", body.clone(), Some(&sig));
-        r.headers_mut()
-            .insert("x-forwarded-proto", "https".parse().unwrap());
-        r.headers_mut()
-            .insert("x-forwarded-host", "tenant-a.example.net".parse().unwrap());
-        r.extensions_mut()
-            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-        r
-    };
+    let for_host = |host: &str| sign_form(&token, &format!("https://{host}/hook"), &params);
+    // Even a trusted proxy cannot make a signature for a name we were not configured with count.
+    let sig = for_host("tenant-a.example.net");
     assert_eq!(
-        router
-            .clone()
-            .oneshot(req("10.1.2.3:5000"))
+        status_of(
+            &router,
+            forwarded(&body, &sig, "tenant-a.example.net", "10.1.2.3:5000")
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    // APP_URL and its aliases verify, whatever the headers say.
+    for host in ["voice.example.com", "old-voice.example.org"] {
+        let sig = for_host(host);
+        assert_eq!(
+            status_of(
+                &router,
+                forwarded(&body, &sig, "tenant-a.example.net", "10.1.2.3:5000")
+            )
+            .await,
+            StatusCode::OK,
+            "{host}"
+        );
+        assert_eq!(
+            status_of(&router, post_form("/hook", body.clone(), Some(&sig))).await,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    // The 403 names the URLs checked, so a proxy mix-up is easy to see.
+    let res = router
+        .clone()
+        .oneshot(post_form(
+            "/hook",
+            body.clone(),
+            Some(&for_host("elsewhere.example")),
+        ))
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        axum::body::to_bytes(res.into_body(), 10_000)
             .await
             .unwrap()
-            .status(),
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("https://voice.example.com/hook or https://old-voice.example.org/hook"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn app_url_aliases_need_app_url() {
+    let mut raw = crate::support::base_raw("sqlite::memory:");
+    raw.app_url_aliases = Some("https://old.example.org".into());
+    let err = switchboard::config::Config::from_raw(&raw).unwrap_err();
+    assert_eq!(err.var, "APP_URL_ALIASES");
+    raw.app_url = Some("https://new.example.org".into());
+    raw.app_url_aliases = Some("https://old.example.org, ftp://x".into());
+    assert_eq!(
+        switchboard::config::Config::from_raw(&raw).unwrap_err().var,
+        "APP_URL_ALIASES"
+    );
+}
+
+#[tokio::test]
+async fn without_app_url_forwarded_host_is_believed_only_from_trusted_proxies() {
+    let app = app()
+        .config(|c| c.trusted_proxies = Some("10.0.0.0/8".into()))
+        .start()
+        .await;
+    // The harness always sets APP_URL; this deployment behaves as one started without it.
+    let mut state = app.state.clone();
+    let mut config = (*state.config).clone();
+    config.app_url_explicit = false;
+    state.config = Arc::new(config);
+    let router = Router::new()
+        .route(
+            "/hook",
+            post(|req: TwilioRequest| async move { format!("ok {}", req.url) }),
+        )
+        .with_state(state);
+    let token = app.state.twilio.auth_token.clone();
+    let (params, body) = form(&[("CallSid", "CA1")]);
+    let sig = sign_form(&token, "https://tenant-a.example.net/hook", &params);
+    assert_eq!(
+        status_of(
+            &router,
+            forwarded(&body, &sig, "tenant-a.example.net", "10.1.2.3:5000")
+        )
+        .await,
         StatusCode::OK
     );
     assert_eq!(
-        router
-            .oneshot(req("203.0.113.9:5000"))
-            .await
-            .unwrap()
-            .status(),
+        status_of(
+            &router,
+            forwarded(&body, &sig, "tenant-a.example.net", "203.0.113.9:5000")
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "an untrusted peer cannot choose the signed URL"
     );
+}
+
+/// Twilio sends each parameter once, in the body of a POST. Copies would both be signed, and
+/// which one a handler reads must never be the sender's choice.
+#[tokio::test]
+async fn repeated_and_query_string_parameters_are_refused_before_the_handler() {
+    let app = app().start().await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let router = hook_router(&app, runs.clone());
+    let token = app.state.twilio.auth_token.clone();
+    let signed = |path: &str, pairs: &[(&str, &str)]| {
+        let (params, body) = form(pairs);
+        let sig = sign_form(&token, &format!("{}{path}", app.base), &params);
+        let mut r = post_form(path, body, Some(&sig));
+        *r.uri_mut() = path.parse().unwrap();
+        r
+    };
+    let cases = [
+        signed("/hook", &[("CallSid", "CA1"), ("CallSid", "CA2")]),
+        signed("/hook?CallSid=CA2", &[("CallSid", "CA1")]),
+        signed(
+            "/hook?To=%2B14155550100&To=%2B14155550101",
+            &[("CallSid", "CA1")],
+        ),
+    ];
+    for req in cases {
+        let uri = req.uri().to_string();
+        let res = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{uri}");
+        let text = String::from_utf8(
+            axum::body::to_bytes(res.into_body(), 10_000)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(text.contains("must appear once"), "{uri}: {text}");
+    }
+    let sig = sign_form(
+        &token,
+        &format!("{}/hook-get?CallSid=CA1&CallSid=CA2", app.base),
+        &[],
+    );
+    let req = Request::get("/hook-get?CallSid=CA1&CallSid=CA2")
+        .header("x-twilio-signature", &sig)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(status_of(&router, req).await, StatusCode::BAD_REQUEST);
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "no handler ran");
+    // A query parameter that the body does not carry is allowed (and not a Twilio parameter).
+    let res = router
+        .clone()
+        .oneshot(signed("/hook?utm=1", &[("CallSid", "CA1")]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test]

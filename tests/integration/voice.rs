@@ -576,6 +576,73 @@ async fn seed_004_single_business_flow() {
     assert!(body.contains("<Response/>"), "{body}");
 }
 
+/// A dial or gather action acts on the call in its path only when Twilio's signed `CallSid` is that
+/// call: TwiML of one call (another tenant's, say) cannot steer another call's routing.
+#[tokio::test]
+async fn follow_up_callbacks_are_bound_to_their_call() {
+    let app = app().start().await;
+    salon(&app, json!({})).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let victim = "CA00000000000000000000000000000a51";
+    let attacker = "CA00000000000000000000000000000a52";
+    for sid in [victim, attacker] {
+        let (status, _) = signed_post(
+            &app,
+            "/api/webhooks/twilio/voice",
+            &[
+                ("CallSid", sid),
+                ("From", CALLER),
+                ("To", NUMBER),
+                ("CallStatus", "ringing"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let before = db::calls::get_by_sid(&app.state.db, victim)
+        .await
+        .unwrap()
+        .unwrap();
+    for path in [
+        format!("/webhooks/twilio/call/status/{victim}"),
+        format!("/api/webhooks/twilio/voice/gather/{victim}"),
+    ] {
+        for params in [
+            vec![
+                ("CallSid", attacker),
+                ("DialCallStatus", "no-answer"),
+                ("Digits", "1"),
+            ],
+            vec![("DialCallStatus", "no-answer"), ("Digits", "1")],
+        ] {
+            let (status, body) = signed_post(&app, &path, &params).await;
+            assert_eq!(status, 400, "{path} {params:?}: {body}");
+            assert!(body.contains("CallSid"), "{body}");
+        }
+    }
+    let after = db::calls::get_by_sid(&app.state.db, victim)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            after.status,
+            after.missed,
+            after.route_index,
+            after.gather_attempts,
+            after.call_reason
+        ),
+        (
+            before.status,
+            before.missed,
+            before.route_index,
+            before.gather_attempts,
+            before.call_reason
+        ),
+        "the victim's call is untouched"
+    );
+}
+
 #[tokio::test]
 async fn invalid_signature_is_403_on_every_alias() {
     let app = app().start().await;

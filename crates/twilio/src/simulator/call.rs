@@ -5,9 +5,9 @@ use std::collections::VecDeque;
 
 use url::Url;
 
-use super::document::Node;
 use super::http::{Method, Reply, twiml_from, under};
 use super::{CallScript, DialOutcome, Simulator, Transcript, Turn, new_sid};
+use crate::twiml::parse::Node;
 
 /// The `Confidence` sent with every scripted speech result (Twilio sends a 0–1 float).
 const SPEECH_CONFIDENCE: &str = "0.93";
@@ -604,7 +604,7 @@ pub(super) fn rfc2822_now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::document::parse_twiml;
+    use crate::twiml::parse::parse_twiml;
 
     fn gather(attrs: &str) -> Node {
         parse_twiml(&format!("<Response><Gather {attrs}/></Response>"))

@@ -6,8 +6,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::Simulator;
-use super::document::{Node, parse_twiml};
 use crate::signature::{SIGNATURE_HEADER, sign_form};
+use crate::twiml::parse::{Node, parse_twiml};
 
 /// Twilio gives up on a webhook after 15 s, connect included (TWILIO_FACTS B2).
 pub(crate) const TWILIO_TIMEOUT: Duration = Duration::from_secs(15);

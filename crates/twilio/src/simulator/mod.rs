@@ -12,7 +12,6 @@
 //! time; `<Connect>`/`<Start>` streams and `<Dial record>` are noted and skipped.
 
 mod call;
-mod document;
 mod http;
 mod sms;
 mod transcript;

@@ -18,8 +18,10 @@
 
 mod dial;
 mod messaging;
+pub(crate) mod parse;
 mod record;
 mod stream;
+pub mod untrusted;
 mod voice;
 
 pub use dial::{

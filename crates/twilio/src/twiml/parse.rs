@@ -1,4 +1,5 @@
-//! Parsing TwiML the server returned into a small element tree the simulator walks.
+//! Parsing TwiML into a small element tree: the simulator walks the documents a server returns, and
+//! [`super::untrusted`] checks the documents a tenant supplies.
 
 use quick_xml::Reader;
 use quick_xml::XmlVersion;
