@@ -45,6 +45,10 @@ macro_rules! raw_config {
                 for (var, value) in self.entries() {
                     match value {
                         Some(_) if SECRET_VARS.contains(&var) => m.entry(&var, &"(redacted)"),
+                        // These URLs may carry a password.
+                        Some(v) if var == "DATABASE_URL" || var == "SMTP_URL" => {
+                            m.entry(&var, &redact_url(v))
+                        }
                         Some(v) => m.entry(&var, &v),
                         None => continue,
                     };
@@ -206,7 +210,8 @@ pub enum TwilioMode {
 pub struct Config {
     pub port: u16,
     pub host: IpAddr,
-    pub database_url: String,
+    /// May carry the database password.
+    pub database_url: Secret,
     pub db_kind: DbKind,
     pub db_max_connections: u32,
     pub app_url: Url,
@@ -707,7 +712,7 @@ impl Config {
         Ok(Config {
             port,
             host,
-            database_url,
+            database_url: Secret::new(database_url),
             db_kind,
             db_max_connections: number(
                 "DB_MAX_CONNECTIONS",
@@ -980,6 +985,49 @@ mod tests {
         let mut r = RawConfig::default();
         f(&mut r);
         r
+    }
+
+    #[test]
+    fn debug_output_of_the_configuration_redacts_every_secret() {
+        let secrets = [
+            "tok-0123456789-twilio",
+            "apikeysecret-0123456789",
+            "service-key-0123456789",
+            "whsec_stripe0123456789",
+            "sk-transcribe-0123456789",
+            "sk-analyse-0123456789",
+            "jwt-secret-0123456789",
+            "admin-token-0123456789",
+            "smtp-password-0123456789",
+        ];
+        let r = raw(|r| {
+            r.twilio_account_sid = Some("AC0123456789abcdef0123456789abcdef".into());
+            r.twilio_auth_token = Some(secrets[0].into());
+            r.twilio_api_key_sid = Some("SK0123456789abcdef0123456789abcdef".into());
+            r.twilio_api_key_secret = Some(secrets[1].into());
+            r.internal_service_key = Some(secrets[2].into());
+            r.stripe_webhook_secret = Some(secrets[3].into());
+            r.transcription_api_key = Some(secrets[4].into());
+            r.analysis_base_url = Some("https://llm.example.com".into());
+            r.analysis_api_key = Some(secrets[5].into());
+            r.jwt_secret = Some(secrets[6].into());
+            r.database_url = Some(format!("postgres://u:{}@db/x", secrets[7]));
+            r.admin_token = Some(secrets[7].into());
+            r.smtp_url = Some(format!("smtp://user:{}@mail.example.com", secrets[8]));
+            r.smtp_from = Some("a@example.com".into());
+        });
+        let c = Config::from_raw(&r).unwrap();
+        for shown in [format!("{c:?}"), format!("{r:?}"), format!("{c:#?}")] {
+            for s in secrets {
+                assert!(!shown.contains(s), "{s} leaked: {shown}");
+            }
+        }
+        assert!(format!("{r:?}").contains("TWILIO_ACCOUNT_SID"));
+        assert_eq!(
+            c.twilio_auth_token.as_deref(),
+            Some(secrets[0]),
+            "still usable"
+        );
     }
 
     #[test]

@@ -119,9 +119,15 @@ pub async fn sandbox(config: Config, port_given: bool, args: SandboxArgs) -> any
     let sandbox = Sandbox::new(sc);
     let shutdown = CancellationToken::new();
     tokio::spawn(super::shutdown_on_signal(shutdown.clone()));
-    axum::serve(listener, sandbox.router())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    // The peer address lets the sandbox open its inspection routes to loopback callers only.
+    axum::serve(
+        listener,
+        sandbox
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
     Ok(())
 }
 

@@ -33,6 +33,9 @@ fn client() -> &'static reqwest::Client {
             .user_agent(concat!("switchboard-relay/", env!("CARGO_PKG_VERSION")))
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
+            // Deliveries carry a signature or X-Service-Key: a redirect is a failed delivery
+            // (retried like any), never a reason to send them to another address.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client with default settings builds")
     })

@@ -81,6 +81,40 @@ pub struct TenantView {
     pub updated_at: String,
 }
 
+/// What `apiKey` reads as once a key is stored: the key itself is write-only.
+pub const API_KEY_SET: &str = "set";
+
+/// The policy as answered: the AI provider's key is replaced by [`API_KEY_SET`].
+fn shown_policy(p: &RoutingPolicy) -> RoutingPolicy {
+    let mut p = p.clone();
+    if let Some(ai) = &mut p.ai_assistant
+        && ai.api_key.is_some()
+    {
+        ai.api_key = Some(API_KEY_SET.into());
+    }
+    p
+}
+
+/// A policy sent back as it was read (`"apiKey": "set"`) keeps the stored key.
+fn keep_stored_api_key(
+    mut new: RoutingPolicy,
+    old: &RoutingPolicy,
+) -> Result<RoutingPolicy, ApiError> {
+    if let Some(ai) = &mut new.ai_assistant
+        && ai.api_key.as_deref() == Some(API_KEY_SET)
+    {
+        let stored = old.ai_assistant.as_ref().and_then(|a| a.api_key.clone());
+        if stored.is_none() {
+            return Err(ApiError::validation(
+                "routingPolicy.aiAssistant.apiKey",
+                "\"set\" stands for a stored key, and none is stored: send the key itself",
+            ));
+        }
+        ai.api_key = stored;
+    }
+    Ok(new)
+}
+
 impl From<&Tenant> for TenantView {
     fn from(t: &Tenant) -> Self {
         TenantView {
@@ -93,7 +127,7 @@ impl From<&Tenant> for TenantView {
             subscription_status: t.subscription_status,
             stripe_customer_id: t.stripe_customer_id.clone(),
             business_hours: t.business_hours.clone(),
-            routing_policy: t.routing_policy.clone(),
+            routing_policy: shown_policy(&t.routing_policy),
             templates: t.templates.clone(),
             messaging: t.messaging.clone(),
             created_at: rfc3339(t.created_at),
@@ -225,7 +259,7 @@ pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Ten
         t.business_hours = h;
     }
     if let Some(p) = req.routing_policy {
-        t.routing_policy = p;
+        t.routing_policy = keep_stored_api_key(p, &t.routing_policy)?;
     }
     if let Some(tpl) = req.templates {
         t.templates = tpl;

@@ -800,10 +800,65 @@ async fn ai_assistant_configuration_is_validated() {
         let policy = json!({"strategy": "forward", "afterHoursStrategy": "ai_assistant", "aiAssistant": ai_config});
         let r = set_policy(&app, &tenant, policy).await;
         assert_eq!(r.status, 200, "{}", r.text);
+        let mut shown = ai_config.clone();
+        if shown.get("apiKey").is_some() {
+            shown["apiKey"] = json!("set");
+        }
         assert_eq!(
-            r.json["data"]["routingPolicy"]["aiAssistant"], ai_config,
+            r.json["data"]["routingPolicy"]["aiAssistant"], shown,
             "{}",
             r.text
         );
     }
+}
+
+/// The provider's API key is write-only: answered as "set", kept when the policy read is sent
+/// back, never readable by the tenant (or anyone who steals its token).
+#[tokio::test]
+async fn the_providers_api_key_is_write_only() {
+    let app = app().start().await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<Response><Hangup/></Response>"))
+        .mount(&server)
+        .await;
+    let tenant = ai_salon(
+        &app,
+        provider(&server, json!({"apiKey": "vapi-secret-key-42"})),
+    )
+    .await;
+    let token = app.token_for(&tenant).await;
+    let r = app.tenant_get("/api/telephony/tenant", &token).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(!r.text.contains("vapi-secret-key-42"), "{}", r.text);
+    let read = r.json["data"]["routingPolicy"].clone();
+    assert_eq!(read["aiAssistant"]["apiKey"], "set");
+    let admin = app
+        .admin(Method::GET, &format!("/api/admin/tenants/{tenant}"), None)
+        .await;
+    assert!(!admin.text.contains("vapi-secret-key-42"), "{}", admin.text);
+    // Sending back what was read keeps the stored key: the provider still gets it.
+    let r = set_policy(&app, &tenant, read.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    set_clock(&app, MONDAY_10AM_NY);
+    ring(&app, "CA00000000000000000000000000000a31").await;
+    let got = server.received_requests().await.unwrap();
+    assert_eq!(
+        got[0].headers.get("authorization").unwrap(),
+        "Bearer vapi-secret-key-42"
+    );
+    // A policy without a key, then "set": nothing stands behind it.
+    let mut none = read.clone();
+    none["aiAssistant"]
+        .as_object_mut()
+        .unwrap()
+        .remove("apiKey");
+    assert_eq!(set_policy(&app, &tenant, none).await.status, 200);
+    let r = set_policy(&app, &tenant, read).await;
+    assert_eq!(
+        (r.status, r.field()),
+        (400, "routingPolicy.aiAssistant.apiKey"),
+        "{}",
+        r.text
+    );
 }

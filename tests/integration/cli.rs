@@ -187,3 +187,77 @@ async fn operator_commands_manage_tenants_staff_tokens_and_keys() {
     let o = switchboard(&url, &["jobs", "list"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn half_a_twilio_account_or_a_short_service_key_is_a_configuration_error() {
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    for (env, missing) in [
+        (vec![("TWILIO_ACCOUNT_SID", sid)], "TWILIO_AUTH_TOKEN"),
+        (
+            vec![("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef")],
+            "TWILIO_ACCOUNT_SID",
+        ),
+        (
+            vec![("INTERNAL_SERVICE_KEY", "short-key")],
+            "INTERNAL_SERVICE_KEY",
+        ),
+    ] {
+        let o = switchboard("sqlite::memory:", &["serve"], &env);
+        assert_eq!(o.status.code(), Some(2), "{env:?}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with(&format!("configuration error: {missing}=")),
+            "{env:?}: {err}"
+        );
+        assert!(!err.contains("0123456789abcdef0123456789abcdef"), "{err}");
+    }
+}
+
+/// `serve` says which Twilio it uses at start-up, but never prints an auth token, not even a real
+/// one adopted by a forced sandbox.
+#[test]
+fn start_up_never_logs_the_auth_token() {
+    let token = "real-auth-token-0f1e2d3c4b5a6978";
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        )
+        .env("HOST", "127.0.0.1")
+        .env("PORT", &port)
+        .env("TWILIO_SANDBOX", "true")
+        .env("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef")
+        .env("TWILIO_AUTH_TOKEN", token)
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("LOG_LEVEL", "info")
+        .current_dir(dir.path())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("start serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("switchboard listening") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("built-in sandbox"), "{text}");
+    assert!(text.contains("switchboard listening"), "{text}");
+    assert!(!text.contains(token), "the token leaked: {text}");
+}

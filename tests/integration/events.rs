@@ -575,6 +575,69 @@ async fn unknown_numbers_are_resolved_through_the_provisioning_service() {
     );
 }
 
+/// Deliveries and lookups carry a signature or the service key: a redirect must not take them to
+/// another address. The relay counts it as a failed delivery; the lookup as an unknown number.
+#[tokio::test]
+async fn signed_and_keyed_requests_do_not_follow_redirects() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tenantId": "x"})))
+        .mount(&elsewhere)
+        .await;
+    let redirecting = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/steal", elsewhere.uri())),
+        )
+        .mount(&redirecting)
+        .await;
+    let pns = redirecting.uri();
+    let app = quick()
+        .config(move |c| {
+            c.pns_provisioning_service_url = Some(pns);
+            c.internal_service_key = Some("shared-secret-key-for-phase-1".into());
+        })
+        .start()
+        .await;
+    endpoint(&app, &redirecting.uri(), json!({})).await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    switchboard::events::emit(
+        &app.state,
+        &mut tx,
+        None,
+        "number.provisioned",
+        None,
+        json!({"n": 1}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let ran = run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(ran.retried, 1, "a redirect is a failed delivery: {ran:?}");
+    let (status, body) = signed_post(
+        &app,
+        "/api/webhooks/twilio/voice",
+        &[
+            ("CallSid", "CA00000000000000000000000000000e01"),
+            ("From", "+14155550142"),
+            ("To", "+14155550114"),
+            ("CallStatus", "ringing"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("not currently in service"), "{body}");
+    assert!(
+        redirecting.received_requests().await.unwrap().len() >= 2,
+        "both were tried"
+    );
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "nothing followed the redirect"
+    );
+}
+
 #[tokio::test]
 async fn internal_sms_send_needs_the_service_key() {
     let app = quick()

@@ -46,7 +46,9 @@ async fn start_with(configure: impl FnOnce(&mut SandboxConfig)) -> Harness {
     config.callback_delay = Duration::ZERO;
     configure(&mut config);
     let sandbox = Sandbox::new(config);
-    let router = sandbox.router();
+    let router = sandbox
+        .router()
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     Harness {
         sandbox,
@@ -512,7 +514,9 @@ async fn the_router_works_nested_under_a_prefix() {
         SandboxConfig::development(Url::parse(&format!("{root}/twilio-sandbox")).unwrap());
     config.callback_delay = Duration::ZERO;
     let sandbox = Sandbox::new(config);
-    let app = Router::new().nest("/twilio-sandbox", sandbox.router());
+    let app = Router::new()
+        .nest("/twilio-sandbox", sandbox.router())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let h = Harness {
         sandbox,
@@ -1816,4 +1820,41 @@ async fn twilio_python_sdk_speaks_to_the_sandbox() {
         log.iter()
             .any(|r| r.path.contains("/AvailablePhoneNumbers/US/Local.json"))
     );
+}
+
+/// The inspection routes show every message and call: a peer that is not on loopback (here: one
+/// whose address the server does not know, which must count as remote) needs the credentials.
+#[tokio::test]
+async fn inspection_routes_answer_loopback_or_the_sandbox_credentials_only() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sandbox = Sandbox::new(SandboxConfig::development(Url::parse(&base).unwrap()));
+    let router = sandbox.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::Client::new();
+    for path in ["/sandbox/state", "/sandbox/requests"] {
+        let anonymous = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(anonymous.status().as_u16(), 401, "{path}");
+        let wrong = http
+            .get(format!("{base}{path}"))
+            .basic_auth(DEV_ACCOUNT_SID, Some("not-the-token"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status().as_u16(), 401, "{path}");
+        let signed_in = http
+            .get(format!("{base}{path}"))
+            .basic_auth(DEV_ACCOUNT_SID, Some(DEV_AUTH_TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status().as_u16(), 200, "{path}");
+    }
+    let deleted = http
+        .delete(format!("{base}/sandbox/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 401);
 }

@@ -1,13 +1,17 @@
 //! The gate in front of `/2010-04-01/`: records each request, checks Basic auth and the path's
-//! account, and hands handlers the parsed parameters.
+//! account, and hands handlers the parsed parameters. It also guards the inspection routes
+//! (`/sandbox/…`), which show every message, call and request the sandbox has seen: they answer a
+//! loopback peer, or anyone with the sandbox's credentials, and nobody else (401). A server that
+//! does not record the peer address (no `ConnectInfo`) is treated as remote: closed by default.
 //!
 //! Parameters are parsed here, not by axum's `Form`, because Twilio's forms repeat keys
 //! (`StatusCallbackEvent`, `MediaUrl`) and the request log wants them exactly as sent.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -35,6 +39,18 @@ pub(crate) fn parse_pairs(raw: &[u8]) -> Vec<(String, String)> {
 
 pub(crate) async fn gate(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    if path == "/sandbox" || path.starts_with("/sandbox/") {
+        let local = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|c| c.0.ip().is_loopback());
+        let signed_in = basic_credentials(req.headers())
+            .is_some_and(|(user, pass)| authorized(&inner, &user, &pass));
+        if !(local || signed_in) {
+            return ApiError::unauthenticated().into_response();
+        }
+        return next.run(req).await;
+    }
     if !(path == "/2010-04-01" || path.starts_with("/2010-04-01/")) {
         return next.run(req).await;
     }
