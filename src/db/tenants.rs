@@ -196,6 +196,22 @@ async fn fetch_one_where(db: &Db, clause: &str, value: &str) -> Result<Option<Te
     row.map(Tenant::try_from).transpose()
 }
 
+/// The tenant `id`, read inside `tx` with its row locked (PostgreSQL; a SQLite write transaction
+/// already excludes other writers), so a read-modify-write cannot lose a concurrent change.
+pub async fn get_for_update(tx: &mut super::Tx, id: &str) -> Result<Option<Tenant>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants WHERE id = $1 {}",
+        tx.row_lock()
+    );
+    let row: Option<TenantRow> = crate::with_tx!(tx, |c| sqlx::query_as::<_, TenantRow>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    row.map(Tenant::try_from).transpose()
+}
+
 pub async fn get(db: &Db, id: &str) -> Result<Option<Tenant>, StoreError> {
     fetch_one_where(db, "id", id).await
 }

@@ -166,6 +166,16 @@ impl SubscriptionStatus {
     pub fn is_live(self) -> bool {
         matches!(self, Self::Active | Self::Trialing)
     }
+
+    /// Whether the subscription is over (canceled, unpaid, expired or paused): the tenant's number
+    /// still answers calls and texts, but nothing is sent or placed on the shared account for it.
+    /// `NONE` (no billing managed here), `PAST_DUE` and `INCOMPLETE` (Stripe's grace states) are not.
+    pub fn has_ended(self) -> bool {
+        matches!(
+            self,
+            Self::Canceled | Self::Unpaid | Self::IncompleteExpired | Self::Paused
+        )
+    }
 }
 
 impl<'de> Deserialize<'de> for SubscriptionStatus {

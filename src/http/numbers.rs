@@ -77,6 +77,10 @@ async fn provision_phone(
     if auth.tenant.twilio_number.is_some() {
         return Err(NumberError::AlreadyProvisioned.into());
     }
+    // Before the safety-net job is queued: an inactive tenant gets a 402 and leaves nothing behind.
+    if !auth.tenant.subscription_status.is_live() {
+        return Err(NumberError::SubscriptionInactive(auth.tenant.subscription_status).into());
+    }
     // The job is only the safety net for this request dying mid-way: due once our lease would
     // have expired, so it does not race the run below for it.
     numbers::request_number(&state, id, false, ops::LEASE_MS).await?;

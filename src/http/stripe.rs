@@ -28,7 +28,7 @@ use crate::domain::SubscriptionStatus;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::http::envelope::{Envelope, ok};
 use crate::numbers::store;
-use crate::service::tenants::{self, UpdateTenant};
+use crate::service::tenants;
 
 /// Stripe's default tolerance.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -211,21 +211,12 @@ async fn webhook(
     };
     receipt.tenant_id = Some(tenant_id.clone());
     let created = event.created.unwrap_or(now);
-    if !store::advance_stripe_marker(&state.db, &tenant_id, created, state.clock.now_ms()).await? {
+    let Some(t) = tenants::apply_billing_event(&state, &tenant_id, status, created).await? else {
         return ignore(
             receipt,
             "older than an event already applied to this tenant".into(),
         );
-    }
-    let t = tenants::update(
-        &state,
-        &tenant_id,
-        UpdateTenant {
-            subscription_status: Some(status),
-            ..Default::default()
-        },
-    )
-    .await?;
+    };
     tracing::info!(event = %event.id, kind = %event.kind, tenant = %t.id, status = status.as_str(), "Stripe subscription change applied");
     receipt.applied = true;
     receipt.subscription_status = Some(t.subscription_status);

@@ -126,6 +126,16 @@ async fn deliver(
     else {
         return Ok(());
     };
+    // Queued before the subscription ended (a reminder, a text-back): not sent on the shared
+    // account now. A SENDING row may already be at Twilio, so it is reconciled below as usual.
+    if n.status == "QUEUED" && tenant.subscription_status.has_ended() {
+        let why = format!(
+            "not sent: the business's subscription is {}",
+            tenant.subscription_status.as_str()
+        );
+        fail(state, &mut n, None, &why).await?;
+        return Ok(());
+    }
     let Some(from) = tenant.twilio_number.as_ref().map(|n| n.to_string()) else {
         // The number may still be being provisioned: worth waiting for, up to the retry budget.
         if last_attempt {

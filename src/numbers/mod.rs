@@ -389,6 +389,14 @@ impl From<NumberError> for ApiError {
         match e {
             NumberError::Store(s) => s.into(),
             NumberError::TenantGone => ApiError::not_found("tenant"),
+            NumberError::SubscriptionInactive(status) => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "SUBSCRIPTION_INACTIVE",
+                format!(
+                    "the tenant's subscription is {}; a number can be provisioned or bought only while it is ACTIVE or TRIALING",
+                    status.as_str()
+                ),
+            ),
             NumberError::AlreadyProvisioned => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "ALREADY_PROVISIONED",

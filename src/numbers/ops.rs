@@ -46,6 +46,9 @@ pub enum NumberError {
     Releasing,
     #[error("the tenant has no phone number")]
     NoNumber,
+    /// Only ACTIVE and TRIALING tenants get numbers.
+    #[error("the tenant's subscription is {}", .0.as_str())]
+    SubscriptionInactive(crate::domain::SubscriptionStatus),
     #[error("the Twilio account does not own {0}")]
     NotOwned(String),
     #[error("{0}")]
@@ -349,6 +352,16 @@ async fn provision_leased(
     let p = store::get(&state.db, tenant_id)
         .await?
         .ok_or(NumberError::TenantGone)?;
+    // Checked on every path, the exact purchase included, and again here by a job that was queued
+    // while the subscription was live: a canceled tenant's released number is not bought back.
+    if !tenant.subscription_status.is_live() {
+        if generation.is_some() {
+            return Ok(Provisioned::Skipped);
+        }
+        return Err(NumberError::SubscriptionInactive(
+            tenant.subscription_status,
+        ));
+    }
     if exact.is_none() && (!p.state.wants_number() || generation.is_some_and(|g| g != p.generation))
     {
         return Ok(Provisioned::Skipped);

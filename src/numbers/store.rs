@@ -284,19 +284,25 @@ pub async fn release_lease(db: &Db, tenant_id: &str, token: &str) -> Result<(), 
 /// one already was. False: the event is older than the last applied one (Stripe does not guarantee
 /// delivery order) and must be ignored.
 pub async fn advance_stripe_marker(
-    db: &Db,
+    tx: &mut Tx,
     tenant_id: &str,
     created: i64,
     now: i64,
 ) -> Result<bool, StoreError> {
-    ensure(db, tenant_id, now).await?;
-    let n = with_db!(db, |p| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(ENSURE)
+        .bind(tenant_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .map_err(StoreError::from_sqlx)?;
+    let n = with_tx!(tx, |c| sqlx::query(
         "UPDATE number_provisioning SET stripe_event_at = $2 \
          WHERE tenant_id = $1 AND (stripe_event_at IS NULL OR stripe_event_at <= $2)"
     )
     .bind(tenant_id)
     .bind(created)
-    .execute(p)
+    .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)

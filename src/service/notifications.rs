@@ -146,6 +146,10 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
 
 /// Queues `sms` in a transaction of its own and wakes the local workers.
 pub async fn queue_now(state: &AppState, sms: NewSms) -> Result<Queued, ApiError> {
+    let tenant = db::tenants::get(&state.db, &sms.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
+    crate::service::tenants::ensure_may_send(&tenant)?;
     let mut tx = state.db.begin().await?;
     let q = queue(state, &mut tx, sms).await?;
     tx.commit().await?;

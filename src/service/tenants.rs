@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::db::Tx;
 use crate::db::{self, tenants::Tenant};
 use crate::domain::{
     self, BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus,
@@ -79,6 +80,23 @@ pub struct TenantView {
     /// RFC 3339.
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// 402 `SUBSCRIPTION_ENDED` for a tenant whose subscription is over: texts and calls it asks for
+/// would run on the Twilio account every tenant shares. Its number keeps answering inbound calls
+/// and texts until it is released.
+pub fn ensure_may_send(tenant: &Tenant) -> Result<(), ApiError> {
+    if tenant.subscription_status.has_ended() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "SUBSCRIPTION_ENDED",
+            format!(
+                "This business's subscription is {}: it cannot send texts or place calls until it is reactivated.",
+                tenant.subscription_status.as_str()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What `apiKey` reads as once a key is stored: the key itself is write-only.
@@ -228,7 +246,50 @@ pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, ApiEr
 
 /// Applies `req` to the stored tenant `id`.
 pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Tenant, ApiError> {
-    let mut t = db::tenants::get(&state.db, id)
+    let mut tx = state.db.begin().await?;
+    let t = update_in(state, &mut tx, id, req).await?;
+    tx.commit().await?;
+    state.job_wakeup.notify_waiters();
+    Ok(t)
+}
+
+/// A subscription status from a billing event created at `event_at` (ms): applied in one
+/// transaction with the tenant row locked and the tenant's event-ordering marker advanced, so two
+/// events racing each other cannot apply out of order. `None` when an event at least as new was
+/// applied already (Stripe does not promise order).
+pub async fn apply_billing_event(
+    state: &AppState,
+    id: &str,
+    status: SubscriptionStatus,
+    event_at: i64,
+) -> Result<Option<Tenant>, ApiError> {
+    let mut tx = state.db.begin().await?;
+    if db::tenants::get_for_update(&mut tx, id).await?.is_none() {
+        return Err(ApiError::not_found("tenant"));
+    }
+    let now = state.clock.now_ms();
+    if !crate::numbers::store::advance_stripe_marker(&mut tx, id, event_at, now).await? {
+        return Ok(None);
+    }
+    let req = UpdateTenant {
+        subscription_status: Some(status),
+        ..Default::default()
+    };
+    let t = update_in(state, &mut tx, id, req).await?;
+    tx.commit().await?;
+    state.job_wakeup.notify_waiters();
+    Ok(Some(t))
+}
+
+/// [`update`] inside `tx`: the tenant is read with its row locked, and the change and the jobs it
+/// causes (a subscription change's provisioning or release) commit together or not at all.
+async fn update_in(
+    state: &AppState,
+    tx: &mut Tx,
+    id: &str,
+    req: UpdateTenant,
+) -> Result<Tenant, ApiError> {
+    let mut t = db::tenants::get_for_update(tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
     if let Some(name) = req.name {
@@ -271,18 +332,13 @@ pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Ten
     t.updated_at = state.clock.now_ms();
     // The subscription change and the number provisioning (or release) job it causes commit in one
     // transaction: never a change without its job, never a job for a change that rolled back.
-    let mut tx = state.db.begin().await?;
-    db::tenants::update_tx(&mut tx, &t)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("tenant"),
-            other => conflict(other),
-        })?;
+    db::tenants::update_tx(tx, &t).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("tenant"),
+        other => conflict(other),
+    })?;
     if let Some(status) = req.subscription_status {
-        crate::numbers::subscription_changed(state, &mut tx, &t.id, status).await?;
+        crate::numbers::subscription_changed(state, tx, &t.id, status).await?;
     }
-    tx.commit().await?;
-    state.job_wakeup.notify_waiters();
     Ok(t)
 }
 

@@ -379,6 +379,7 @@ async fn make_call(
     ValidJson(req): ValidJson<MakeCall>,
 ) -> Result<Json<MakeCallAnswer>, ApiError> {
     let tenant = &auth.tenant;
+    crate::service::tenants::ensure_may_send(tenant)?;
     let order = validate(&state, &tenant.id, req).await?;
     let from = tenant
         .twilio_number

@@ -61,6 +61,19 @@ async fn create(app: &TestApp, body: Value) -> String {
         .to_string()
 }
 
+/// Puts the tenant on a live (TRIALING) subscription without the auto-provisioning job a
+/// subscription change queues, so the test can provision by hand.
+async fn live_without_auto_provisioning(app: &TestApp, id: &str) {
+    let mut t = switchboard::db::tenants::get(&app.state.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    t.subscription_status = switchboard::domain::SubscriptionStatus::Trialing;
+    switchboard::db::tenants::update(&app.state.db, &t)
+        .await
+        .unwrap();
+}
+
 async fn set_subscription(app: &TestApp, id: &str, status: &str) -> Resp {
     app.admin(
         Method::PUT,
@@ -524,6 +537,68 @@ async fn post_stripe(app: &TestApp, header: Option<&str>, body: &str) -> Resp {
     }
 }
 
+/// Events for one tenant that race each other end in the newest one's status, whichever commits
+/// first: the ordering marker and the change are one transaction with the tenant row locked.
+#[tokio::test]
+async fn racing_stripe_events_apply_in_event_order() {
+    let app = app()
+        .config(|c| c.stripe_webhook_secret = Some(STRIPE_SECRET.into()))
+        .start()
+        .await;
+    let id = create(
+        &app,
+        json!({"name": "Race Salon", "stripeCustomerId": "cus_RACE1"}),
+    )
+    .await;
+    let now = app.clock.now_ms() / 1000;
+    for round in 0..10i64 {
+        // Newer and older event of this round; each round newer than the last.
+        let (newer, older) = if round % 2 == 0 {
+            ("canceled", "active")
+        } else {
+            ("active", "past_due")
+        };
+        let base = now - 1000 + round * 10;
+        let a = stripe_event(
+            &format!("evt_new_{round}"),
+            "customer.subscription.updated",
+            base + 5,
+            "cus_RACE1",
+            newer,
+        );
+        let b = stripe_event(
+            &format!("evt_old_{round}"),
+            "customer.subscription.updated",
+            base + 1,
+            "cus_RACE1",
+            older,
+        );
+        let (ha, hb) = (
+            stripe_header(STRIPE_SECRET, now, &a),
+            stripe_header(STRIPE_SECRET, now, &b),
+        );
+        let (ra, rb) = tokio::join!(
+            post_stripe(&app, Some(&ha), &a),
+            post_stripe(&app, Some(&hb), &b)
+        );
+        assert_eq!(
+            (ra.status, rb.status),
+            (200, 200),
+            "{} {}",
+            ra.text,
+            rb.text
+        );
+        let shown = tenant(&app, &id).await["subscriptionStatus"].clone();
+        assert_eq!(
+            shown,
+            newer.to_ascii_uppercase(),
+            "round {round}: {} / {}",
+            ra.text,
+            rb.text
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_stripe_webhook_checks_signatures_and_maps_subscription_events() {
     let app = app()
@@ -759,6 +834,19 @@ async fn seed_000_phone_number_and_provision_phone() {
             &[],
         )
     };
+    // Without a live subscription nothing is bought, and nothing is left queued to buy it later.
+    let r = provision().await;
+    assert_eq!(
+        (r.status, r.code()),
+        (402, "SUBSCRIPTION_INACTIVE"),
+        "{}",
+        r.text
+    );
+    assert!(buys(&app).is_empty());
+    let ran = run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(ran.succeeded + ran.retried + ran.dead, 0, "{ran:?}");
+    live_without_auto_provisioning(&app, &id).await;
+
     let r = provision().await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["success"], true);
@@ -831,6 +919,16 @@ async fn seed_002_search_purchase_and_status() {
             &[],
         )
     };
+    // An exact number is no way around the subscription check.
+    let r = purchase("+15005550006").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (402, "SUBSCRIPTION_INACTIVE"),
+        "{}",
+        r.text
+    );
+    assert!(buys(&app).is_empty());
+    live_without_auto_provisioning(&app, &id).await;
     let r = purchase("+15005550000").await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.code(), "TWILIO_REJECTED");
@@ -1017,18 +1115,19 @@ async fn numbers_and_tenant_subscription_commands() {
     assert!(!o.status.success());
     assert!(err(&o).contains("--area-code"), "{}", err(&o));
 
-    let o = switchboard(
-        &app,
-        &[
-            "numbers",
-            "buy",
-            "--tenant",
-            "cli-salon",
-            "--area-code",
-            "212",
-        ],
-    )
-    .await;
+    let buy_212 = [
+        "numbers",
+        "buy",
+        "--tenant",
+        "cli-salon",
+        "--area-code",
+        "212",
+    ];
+    let o = switchboard(&app, &buy_212).await;
+    assert!(!o.status.success());
+    assert!(err(&o).contains("subscription is NONE"), "{}", err(&o));
+    live_without_auto_provisioning(&app, &id).await;
+    let o = switchboard(&app, &buy_212).await;
     assert!(o.status.success(), "{}", err(&o));
     let v: Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(v["state"], "active");

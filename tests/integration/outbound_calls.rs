@@ -555,3 +555,59 @@ async fn openapi_describes_the_recording_and_outbound_routes() {
         "Twilio webhooks answer TwiML and stay out of the JSON API description"
     );
 }
+
+/// A business whose subscription has ended keeps answering its calls, but sends and places nothing
+/// on the shared account: the APIs answer 402, and a text queued before the end fails unsent.
+#[tokio::test]
+async fn an_ended_subscription_sends_and_calls_nothing() {
+    let (app, _dir, tenant, token) = setup(|_| {}).await;
+    let send = |body: Value| {
+        app.send(
+            Method::POST,
+            "/api/telephony/sms",
+            Some(&token),
+            Some(body),
+            &[],
+        )
+    };
+    let queued = send(json!({"phoneNumber": CUSTOMER, "message": "See you at 3"})).await;
+    assert_eq!(queued.status, 200, "{}", queued.text);
+    let id = queued.json["data"]["id"].as_str().unwrap().to_string();
+    let mut t = db::tenants::get(&app.state.db, &tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    t.subscription_status = switchboard::domain::SubscriptionStatus::Canceled;
+    db::tenants::update(&app.state.db, &t).await.unwrap();
+
+    let r = send(json!({"phoneNumber": CUSTOMER, "message": "Hello again"})).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (402, "SUBSCRIPTION_ENDED"),
+        "{}",
+        r.text
+    );
+    let r = make_call(&app, &token, json!({"to": CUSTOMER, "message": "Hi"})).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (402, "SUBSCRIPTION_ENDED"),
+        "{}",
+        r.text
+    );
+
+    run_pending_jobs(&app.state).await.unwrap();
+    let n = db::notifications::get(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.status, "FAILED");
+    assert_eq!(
+        n.failure_reason.as_deref(),
+        Some("not sent: the business's subscription is CANCELED")
+    );
+    assert!(creates(&app).is_empty(), "no call placed");
+    assert!(
+        sandbox(&app).messages().is_empty(),
+        "no text reached Twilio"
+    );
+}
