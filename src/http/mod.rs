@@ -10,6 +10,7 @@ pub mod internal;
 pub mod internal_sms;
 pub mod numbers;
 pub mod rate_limit;
+pub mod seed_extras;
 pub mod stripe;
 pub mod tenant;
 pub mod twilio_webhook;

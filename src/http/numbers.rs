@@ -108,9 +108,9 @@ async fn provision_phone(
     }))
 }
 
-/// `GET /api/twilio/available-numbers` query.
+/// `GET /api/twilio/available-numbers` query. Other parameters are ignored (a seed route).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct AvailableNumbersQuery {
     /// Three-digit area code (US and Canada), e.g. 415.
@@ -223,8 +223,9 @@ async fn available_numbers(
     }))
 }
 
+/// Seed 002's purchase. Other fields (its `clientId`) are accepted and ignored.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PurchaseNumber {
     /// E.164 number from `available-numbers`.
     #[schema(value_type = String, example = "+14155550100")]

@@ -143,9 +143,10 @@ pub struct AppointmentQuery {
     pub offset: Option<i64>,
 }
 
-/// `{"appointmentId": …}` of the seed-000 send endpoints.
+/// `{"appointmentId": …}` of the seed-000 send endpoints. Other fields are accepted and ignored
+/// (a seed route).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AppointmentRef {
     /// The host app's appointment id or Switchboard's.
     pub appointment_id: String,

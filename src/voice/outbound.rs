@@ -34,6 +34,7 @@ use crate::domain::{E164, new_id, text};
 use crate::error::{ApiError, ErrorEnvelope, StoreError};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
+use crate::http::seed_extras::{Extras, with_extras};
 use crate::http::twilio_webhook::TwilioRequest;
 use crate::messaging::pacing;
 use crate::service::calls::CallLogView;
@@ -49,8 +50,9 @@ const MAX_TWIML_CHARS: usize = 4_000;
 pub const REQUIRED_MESSAGE: &str = "Phone number and message are required";
 
 /// Seeds 003 (`{to, message, record, userId, metadata}`) and 002 (`{to, clientId, assistantId}`).
+/// Other fields are accepted and kept in the call's metadata (see `http::seed_extras`).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct MakeCall {
     /// E.164 number to call.
     pub to: Option<String>,
@@ -71,6 +73,9 @@ pub struct MakeCall {
     pub client_id: Option<String>,
     /// Seed 002: a staff member's id; the callee is connected to them when they answer.
     pub assistant_id: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extras: Extras,
 }
 
 /// What the call was asked for.
@@ -171,8 +176,8 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
         .map(|c| text::optional("clientId", c, 255))
         .transpose()?
         .flatten();
-    if req
-        .metadata
+    let metadata = with_extras(req.metadata, req.extras);
+    if metadata
         .as_ref()
         .is_some_and(|m| m.to_string().len() > 16_384)
     {
@@ -200,7 +205,7 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
             user_id,
             client_id,
             assistant_id: assistant.as_ref().map(|a| a.id.clone()),
-            metadata: req.metadata,
+            metadata,
         },
         message,
         assistant,
@@ -480,9 +485,9 @@ async fn make_call(
     }))
 }
 
-/// Query of seed 003's call history.
+/// Query of seed 003's call history. Other parameters are ignored, as the seed's server did.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct CallHistoryQuery {
     /// E.164 number that placed or received the calls: a customer's number gives the calls with them,

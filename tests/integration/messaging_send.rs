@@ -614,3 +614,54 @@ async fn staff_notification_goes_to_the_staff_phone() {
         .await;
     assert_eq!(r.status, 404, "another tenant's staff");
 }
+
+/// The seeds' own clients send fields Switchboard does not use (seed 002's `clientId`); on the seed
+/// routes they are accepted and kept in the metadata, while Switchboard's own routes still refuse
+/// unknown fields.
+#[tokio::test]
+async fn seed_routes_accept_their_clients_extra_fields_and_native_routes_do_not() {
+    let app = app().start().await;
+    let (_tenant, token) = tenant_token(&app, NUMBER).await;
+    let post = |path: &'static str, body: Value| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.send(Method::POST, path, Some(&token), Some(body), &[])
+                .await
+        }
+    };
+    // Seed 002's documented test SMS.
+    let r = post(
+        "/api/twilio/send-sms",
+        json!({"to": "+14155550123", "message": "Test message from MilAssist", "clientId": "client-uuid"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let n = notification(&app, r.json["data"]["id"].as_str().unwrap()).await;
+    let meta: Value = serde_json::from_str(n.metadata.as_deref().unwrap()).unwrap();
+    assert_eq!(meta["metadata"]["clientId"], "client-uuid", "{meta}");
+    let r = post(
+        "/api/telephony/sms",
+        json!({"phoneNumber": "+14155550123", "message": "Hi", "source": "crm"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let n = notification(&app, r.json["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(n.metadata.as_deref(), Some(r#"{"source":"crm"}"#));
+    // A field the route does use is still checked.
+    let r = post(
+        "/api/twilio/send-sms",
+        json!({"to": "555", "message": "x", "clientId": "c"}),
+    )
+    .await;
+    assert_eq!((r.status, r.field()), (400, "to"), "{}", r.text);
+    // Switchboard's own routes keep refusing what they do not know.
+    let r = app
+        .admin(
+            Method::POST,
+            "/api/admin/tenants",
+            Some(json!({"name": "Typo Salon", "timeZon": "UTC"})),
+        )
+        .await;
+    assert_eq!((r.status, r.field()), (400, "timeZon"), "{}", r.text);
+}

@@ -364,11 +364,16 @@ async fn seed_002_make_call_connects_the_callee_to_the_assistant() {
     let r = make_call(
         &app,
         &token,
-        json!({"to": CUSTOMER, "clientId": "client-uuid", "assistantId": ann}),
+        json!({"to": CUSTOMER, "clientId": "client-uuid", "assistantId": ann, "priority": "high"}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["data"]["request"]["clientId"], "client-uuid");
+    assert_eq!(
+        r.json["data"]["request"]["metadata"],
+        json!({"priority": "high"}),
+        "a field the seed's client sends and Switchboard does not use is kept, not refused"
+    );
     assert_eq!(r.json["data"]["forwardedTo"], ANN);
     let twiml = creates(&app).remove(0).param("Twiml").unwrap().to_string();
     assert!(

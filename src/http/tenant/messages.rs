@@ -177,9 +177,9 @@ impl From<&MessageRow> for MessageView {
     }
 }
 
-/// Query of seed 003's SMS history.
+/// Query of seed 003's SMS history. Other parameters are ignored, as the seed's server did.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct SmsHistoryQuery {
     /// E.164 number the messages were sent from or to: a customer's number gives that conversation,

@@ -15,21 +15,27 @@ use crate::db;
 use crate::domain::{E164, text};
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::http::extract::ValidJson;
+use crate::http::seed_extras::{Extras, with_extras};
 use crate::service::notifications::{NewSms, NotificationKind, Queued, queue_now};
 
-/// Seed 000: `{phoneNumber, message}`.
+/// Seed 000: `{phoneNumber, message}`. Other fields are accepted and kept in the notification's
+/// metadata (see `http::seed_extras`).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct SendSms {
     /// E.164 recipient.
     pub phone_number: E164,
     /// 1-1600 characters.
     pub message: String,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extras: Extras,
 }
 
-/// Seeds 002 (`{to, message}`) and 003 (`{to, body, userId, metadata}`).
+/// Seeds 002 (`{to, message, clientId}`) and 003 (`{to, body, userId, metadata}`). Other fields
+/// (seed 002's `clientId`, say) are accepted and kept in the notification's metadata.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TwilioSendSms {
     pub to: E164,
     /// Seed 003's name for the text.
@@ -41,6 +47,9 @@ pub struct TwilioSendSms {
     /// Seed 003: free JSON kept with the notification.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extras: Extras,
 }
 
 /// Staff notification: `{message}`.
@@ -137,6 +146,7 @@ async fn send(
         message,
     );
     sms.idempotency_key = idempotency_key(&headers)?;
+    sms.metadata = with_extras(None, req.extras);
     Ok(answer(
         "SMS sent successfully",
         queue_now(&state, sms).await?,
@@ -170,8 +180,9 @@ async fn send_twilio(
     }
     let mut sms = NewSms::new(&auth.tenant.id, NotificationKind::Api, req.to, message);
     sms.idempotency_key = idempotency_key(&headers)?;
-    if req.user_id.is_some() || req.metadata.is_some() {
-        let meta = serde_json::json!({ "userId": req.user_id, "metadata": req.metadata });
+    let metadata = with_extras(req.metadata, req.extras);
+    if req.user_id.is_some() || metadata.is_some() {
+        let meta = serde_json::json!({ "userId": req.user_id, "metadata": metadata });
         if meta.to_string().len() > 16_384 {
             return Err(ApiError::validation(
                 "metadata",
