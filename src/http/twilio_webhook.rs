@@ -92,6 +92,21 @@ pub fn signed_urls(state: &AppState, parts: &Parts) -> Vec<String> {
     vec![join(&state.config.app_url)]
 }
 
+/// Twilio's SIDs have one shape (`CA` + 32 hex digits for a call, …); a webhook naming one of
+/// another shape did not come from Twilio and is refused before anything stores or echoes it.
+fn checked_sids(req: TwilioRequest) -> Result<TwilioRequest, ApiError> {
+    match switchboard_twilio::sid::misshapen(&req.params) {
+        None => Ok(req),
+        Some((key, kinds)) => Err(ApiError::validation(
+            key,
+            format!(
+                "must be a Twilio SID: {} followed by 32 hexadecimal digits",
+                kinds.join(" or ")
+            ),
+        )),
+    }
+}
+
 /// 400 naming a parameter Twilio would never send twice.
 fn repeated(key: &str, where_: &str) -> ApiError {
     tracing::warn!(
@@ -184,7 +199,7 @@ impl FromRequest<AppState> for TwilioRequest {
             for url in &urls {
                 match check(url) {
                     Ok(()) => {
-                        return Ok(TwilioRequest {
+                        return checked_sids(TwilioRequest {
                             params,
                             body,
                             url: url.clone(),
@@ -197,6 +212,6 @@ impl FromRequest<AppState> for TwilioRequest {
             return Err(reject(&why, &urls.join(" or ")));
         }
         let url = urls.into_iter().next().unwrap_or_default();
-        Ok(TwilioRequest { params, body, url })
+        checked_sids(TwilioRequest { params, body, url })
     }
 }

@@ -312,8 +312,11 @@ async fn load(state: &AppState, call_sid: &str) -> Result<Option<(Tx, Call, Tena
 /// the body) is that call: TwiML of another call, wherever it came from, cannot steer this one.
 /// Answers the 400 to send when it is not.
 fn unbound(path_sid: &str, req: &TwilioRequest) -> Option<Response> {
-    if !is_sid(path_sid) {
-        return Some(bad_request("CallSid", "must be a Twilio SID"));
+    if !super::is_call_sid(path_sid) {
+        return Some(bad_request(
+            "CallSid",
+            "must be a Twilio CallSid: CA followed by 32 hexadecimal digits",
+        ));
     }
     match req.non_empty("CallSid") {
         Some(sid) if sid == path_sid => None,

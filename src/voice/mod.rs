@@ -76,7 +76,13 @@ pub fn routes() -> Router<AppState> {
     .route("/api/twilio/recording", post(flow::voicemail_action))
 }
 
-/// Twilio's SIDs are letters and digits; anything else in a path or parameter is not a SID.
+/// Twilio's SIDs are letters and digits; anything else in a path or parameter is not a SID. (The
+/// webhook extractor has already checked the exact shape of every SID parameter it knows.)
 pub fn is_sid(s: &str) -> bool {
     (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A CallSid as Twilio makes them (`CA` + 32 hex digits): what a callback path must carry.
+pub fn is_call_sid(s: &str) -> bool {
+    switchboard_twilio::sid::has_shape(s, "CA")
 }

@@ -440,7 +440,7 @@ async fn seed_004_preset_posts_incoming_and_missed_with_the_service_key() {
         .start()
         .await;
     set_clock(&app, MONDAY_10AM_NY);
-    let sid = "CA123456789abcdef";
+    let sid = "CA00000000000000000123456789abcdef";
     ring(&app, sid).await;
     signed_post(
         &app,

@@ -72,7 +72,7 @@ async fn signed_form_webhooks_pass_and_tampered_ones_get_403_without_running() {
     let token = app.state.twilio.auth_token.clone();
     let url = format!("{}/hook", app.base);
     let (params, body) = form(&[
-        ("CallSid", "CA123"),
+        ("CallSid", "CA00000000000000000000000000000123"),
         ("From", "+14155550100"),
         ("CallStatus", "ringing"),
     ]);
@@ -86,7 +86,10 @@ async fn signed_form_webhooks_pass_and_tampered_ones_get_403_without_running() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 
-    let tampered = body.replace("CA123", "CA999");
+    let tampered = body.replace(
+        "CA00000000000000000000000000000123",
+        "CA00000000000000000000000000000999",
+    );
     let res = router
         .clone()
         .oneshot(post_form("/hook", tampered, Some(&sig)))
@@ -119,7 +122,7 @@ async fn get_webhooks_sign_the_url_and_json_webhooks_the_body_hash() {
     let runs = Arc::new(AtomicUsize::new(0));
     let router = hook_router(&app, runs.clone());
     let token = app.state.twilio.auth_token.clone();
-    let path = "/hook-get?CallSid=CA1&From=%2B14155550100";
+    let path = "/hook-get?CallSid=CA00000000000000000000000000000001&From=%2B14155550100";
     let sig = sign_form(&token, &format!("{}{path}", app.base), &[]);
     let req = Request::get(path)
         .header("x-twilio-signature", &sig)
@@ -134,8 +137,11 @@ async fn get_webhooks_sign_the_url_and_json_webhooks_the_body_hash() {
             .to_vec(),
     )
     .unwrap();
-    assert_eq!(text, "ok CA1", "GET parameters come from the query string");
-    let req = Request::get("/hook-get?CallSid=CA2")
+    assert_eq!(
+        text, "ok CA00000000000000000000000000000001",
+        "GET parameters come from the query string"
+    );
+    let req = Request::get("/hook-get?CallSid=CA00000000000000000000000000000002")
         .header("x-twilio-signature", &sig)
         .body(Body::empty())
         .unwrap();
@@ -144,7 +150,7 @@ async fn get_webhooks_sign_the_url_and_json_webhooks_the_body_hash() {
         StatusCode::FORBIDDEN
     );
 
-    let json = r#"{"CallSid":"CA3","event":"x"}"#;
+    let json = r#"{"CallSid":"CA00000000000000000000000000000003","event":"x"}"#;
     let jpath = format!("/hook?bodySHA256={}", body_sha256_hex(json.as_bytes()));
     let sig = sign_form(&token, &format!("{}{jpath}", app.base), &[]);
     let mk = |body: &'static str| {
@@ -161,7 +167,9 @@ async fn get_webhooks_sign_the_url_and_json_webhooks_the_body_hash() {
     assert_eq!(
         router
             .clone()
-            .oneshot(mk(r#"{"CallSid":"CA4","event":"x"}"#))
+            .oneshot(mk(
+                r#"{"CallSid":"CA00000000000000000000000000000004","event":"x"}"#
+            ))
             .await
             .unwrap()
             .status(),
@@ -178,7 +186,7 @@ async fn app_url_with_or_without_default_port_both_verify() {
         .await;
     let router = hook_router(&app, Arc::new(AtomicUsize::new(0)));
     let token = app.state.twilio.auth_token.clone();
-    let (params, body) = form(&[("CallSid", "CA1")]);
+    let (params, body) = form(&[("CallSid", "CA00000000000000000000000000000001")]);
     // Twilio sometimes signs with the explicit default port.
     let sig = sign_form(&token, "https://voice.example.com:443/hook", &params);
     assert_eq!(
@@ -239,7 +247,7 @@ async fn with_app_url_set_the_signed_url_is_configuration_not_a_header() {
         .await;
     let router = hook_router(&app, Arc::new(AtomicUsize::new(0)));
     let token = app.state.twilio.auth_token.clone();
-    let (params, body) = form(&[("CallSid", "CA1")]);
+    let (params, body) = form(&[("CallSid", "CA00000000000000000000000000000001")]);
     let for_host = |host: &str| sign_form(&token, &format!("https://{host}/hook"), &params);
     // Even a trusted proxy cannot make a signature for a name we were not configured with count.
     let sig = for_host("tenant-a.example.net");
@@ -324,7 +332,7 @@ async fn without_app_url_forwarded_host_is_believed_only_from_trusted_proxies() 
         )
         .with_state(state);
     let token = app.state.twilio.auth_token.clone();
-    let (params, body) = form(&[("CallSid", "CA1")]);
+    let (params, body) = form(&[("CallSid", "CA00000000000000000000000000000001")]);
     let sig = sign_form(&token, "https://tenant-a.example.net/hook", &params);
     assert_eq!(
         status_of(
@@ -361,11 +369,20 @@ async fn repeated_and_query_string_parameters_are_refused_before_the_handler() {
         r
     };
     let cases = [
-        signed("/hook", &[("CallSid", "CA1"), ("CallSid", "CA2")]),
-        signed("/hook?CallSid=CA2", &[("CallSid", "CA1")]),
+        signed(
+            "/hook",
+            &[
+                ("CallSid", "CA00000000000000000000000000000001"),
+                ("CallSid", "CA00000000000000000000000000000002"),
+            ],
+        ),
+        signed(
+            "/hook?CallSid=CA00000000000000000000000000000002",
+            &[("CallSid", "CA00000000000000000000000000000001")],
+        ),
         signed(
             "/hook?To=%2B14155550100&To=%2B14155550101",
-            &[("CallSid", "CA1")],
+            &[("CallSid", "CA00000000000000000000000000000001")],
         ),
     ];
     for req in cases {
@@ -383,10 +400,13 @@ async fn repeated_and_query_string_parameters_are_refused_before_the_handler() {
     }
     let sig = sign_form(
         &token,
-        &format!("{}/hook-get?CallSid=CA1&CallSid=CA2", app.base),
+        &format!(
+            "{}/hook-get?CallSid=CA00000000000000000000000000000001&CallSid=CA00000000000000000000000000000002",
+            app.base
+        ),
         &[],
     );
-    let req = Request::get("/hook-get?CallSid=CA1&CallSid=CA2")
+    let req = Request::get("/hook-get?CallSid=CA00000000000000000000000000000001&CallSid=CA00000000000000000000000000000002")
         .header("x-twilio-signature", &sig)
         .body(Body::empty())
         .unwrap();
@@ -395,7 +415,10 @@ async fn repeated_and_query_string_parameters_are_refused_before_the_handler() {
     // A query parameter that the body does not carry is allowed (and not a Twilio parameter).
     let res = router
         .clone()
-        .oneshot(signed("/hook?utm=1", &[("CallSid", "CA1")]))
+        .oneshot(signed(
+            "/hook?utm=1",
+            &[("CallSid", "CA00000000000000000000000000000001")],
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -408,7 +431,7 @@ async fn validation_can_be_turned_off_explicitly() {
         .start()
         .await;
     let router = hook_router(&app, Arc::new(AtomicUsize::new(0)));
-    let (_, body) = form(&[("CallSid", "CA1")]);
+    let (_, body) = form(&[("CallSid", "CA00000000000000000000000000000001")]);
     assert_eq!(
         router
             .oneshot(post_form("/hook", body, None))

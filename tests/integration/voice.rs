@@ -503,7 +503,7 @@ async fn seed_004_single_business_flow() {
         .start()
         .await;
     set_clock(&app, MONDAY_10AM_NY);
-    let sid = "CA123456789abcdef";
+    let sid = "CA00000000000000000123456789abcdef";
     let (status, body) = signed_post(
         &app,
         "/webhooks/twilio/call",
@@ -518,7 +518,9 @@ async fn seed_004_single_business_flow() {
     assert_eq!(status, 200);
     assert!(body.contains(r#"timeout="20""#), "{body}");
     assert!(
-        body.contains(r#"action="/webhooks/twilio/call/status/CA123456789abcdef""#),
+        body.contains(
+            r#"action="/webhooks/twilio/call/status/CA00000000000000000123456789abcdef""#
+        ),
         "{body}"
     );
     assert!(body.contains(r#"method="POST""#), "{body}");
@@ -537,7 +539,7 @@ async fn seed_004_single_business_flow() {
     assert!(body.contains("<Response/>"), "{body}");
     assert!(text_backs(&app).await.is_empty());
     for (i, outcome) in ["no-answer", "busy", "failed"].iter().enumerate() {
-        let sid = format!("CA123456789abcde{i}");
+        let sid = format!("CA00000000000000000123456789abcde{i}");
         signed_post(
             &app,
             "/webhooks/twilio/call",
@@ -641,6 +643,77 @@ async fn follow_up_callbacks_are_bound_to_their_call() {
         ),
         "the victim's call is untouched"
     );
+}
+
+/// A signed webhook whose SID parameter is not of Twilio's shape (`CA123`, `XX` + 32 hex) did not
+/// come from Twilio: 400 naming the parameter, on every webhook, and nothing logged or echoed.
+#[tokio::test]
+async fn misshapen_sids_are_refused_on_every_webhook() {
+    let app = app().start().await;
+    salon(&app, json!({})).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let good = "CA00000000000000000000000000000b01";
+    let mut paths: Vec<String> = switchboard::voice::VOICE_PATHS
+        .iter()
+        .chain(switchboard::voice::STATUS_PATHS.iter())
+        .map(|p| p.to_string())
+        .collect();
+    paths.extend(
+        switchboard::voice::DIAL_ACTION_PATHS
+            .iter()
+            .map(|p| p.replace("{call_sid}", good)),
+    );
+    paths.push(format!("/api/webhooks/twilio/voice/gather/{good}"));
+    paths.extend(
+        [
+            "/api/webhooks/twilio/voice/voicemail",
+            "/api/twilio/voicemail-complete",
+            "/api/twilio/recording",
+            "/api/webhooks/twilio/sms",
+            "/api/twilio/incoming-sms",
+            "/api/twilio/sms",
+            "/api/webhooks/twilio/sms/status",
+        ]
+        .map(String::from),
+    );
+    paths.extend(
+        switchboard::recordings::RECORDING_STATUS_PATHS
+            .iter()
+            .map(|p| p.to_string()),
+    );
+    for (key, bad) in [
+        ("CallSid", "CA123"),
+        ("CallSid", "XX0123456789abcdef0123456789abcdef"),
+        ("MessageSid", "SM12345"),
+        ("RecordingSid", "RE0123456789abcdef0123456789abcdeg"),
+        ("AccountSid", "ACnot-an-account"),
+    ] {
+        for path in &paths {
+            let mut params = vec![
+                ("From", CALLER),
+                ("To", NUMBER),
+                ("CallStatus", "ringing"),
+                ("Body", "STOP"),
+            ];
+            if key != "CallSid" {
+                params.push(("CallSid", good));
+            }
+            params.push((key, bad));
+            let (status, body) = signed_post(&app, path, &params).await;
+            assert_eq!(status, 400, "{path} {key}={bad}: {body}");
+            assert!(body.contains(key), "{path}: {body}");
+        }
+    }
+    let calls = db::calls::get_by_sid(&app.state.db, "CA123").await.unwrap();
+    assert!(calls.is_none(), "nothing logged");
+    // A dial action whose path names no real CallSid is refused the same way.
+    let (status, _) = signed_post(
+        &app,
+        "/webhooks/twilio/call/status/CA123",
+        &[("CallSid", "CA123"), ("DialCallStatus", "no-answer")],
+    )
+    .await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]

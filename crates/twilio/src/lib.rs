@@ -13,6 +13,7 @@
 pub mod rest;
 pub mod sandbox;
 pub mod segments;
+pub mod sid;
 pub mod signature;
 pub mod simulator;
 pub mod twiml;
