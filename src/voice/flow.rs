@@ -25,7 +25,7 @@ pub const MISSED_CALL_TEXT_BACK: &str = "sms.missed_call_text_back";
 
 /// Internal failures on a webhook: logged, then a spoken apology with HTTP 200 so the caller hears
 /// something better than Twilio's "application error".
-fn apology(e: impl std::fmt::Display) -> Response {
+pub(super) fn apology(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "voice webhook failed");
     VoiceResponse::new()
         .say("We are sorry, we cannot take your call right now. Please try again later.")
@@ -197,7 +197,7 @@ async fn start_call(
 }
 
 /// Advances the tenant's round-robin counter (only when that order is in use).
-async fn next_rotation(tx: &mut Tx, tenant: &Tenant) -> Result<u64, StoreError> {
+pub(super) async fn next_rotation(tx: &mut Tx, tenant: &Tenant) -> Result<u64, StoreError> {
     if tenant.routing_policy.staff_order != crate::domain::routing::StaffOrder::RoundRobin {
         return Ok(0);
     }
@@ -265,7 +265,7 @@ fn after_failed_hand_off(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -
 
 /// After the menu (or when nobody answered): ring the plan's targets from `call.route_index`, or the
 /// fallback when there are none left.
-fn route_on(
+pub(super) fn route_on(
     tenant: &Tenant,
     call: &Call,
     intro: Option<&str>,

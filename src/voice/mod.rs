@@ -7,6 +7,7 @@
 //! error status, because Twilio turns those into "an application error has occurred".
 
 mod ai;
+pub mod click_to_call;
 mod flow;
 mod lookup;
 pub mod outbound;
@@ -61,19 +62,20 @@ pub fn routes() -> Router<AppState> {
     for p in DIAL_ACTION_PATHS {
         r = r.route(p, post(flow::dial_action).get(flow::dial_action));
     }
-    r.route(
-        "/api/webhooks/twilio/voice/gather/{call_sid}",
-        post(flow::gather_action).get(flow::gather_action),
-    )
-    .route(
-        render::VOICEMAIL_ACTION,
-        post(flow::voicemail_action).get(flow::voicemail_action),
-    )
-    .route(
-        "/api/twilio/voicemail-complete",
-        post(flow::voicemail_action),
-    )
-    .route("/api/twilio/recording", post(flow::voicemail_action))
+    r.route(click_to_call::CONNECT_PATH, post(click_to_call::connect))
+        .route(
+            "/api/webhooks/twilio/voice/gather/{call_sid}",
+            post(flow::gather_action).get(flow::gather_action),
+        )
+        .route(
+            render::VOICEMAIL_ACTION,
+            post(flow::voicemail_action).get(flow::voicemail_action),
+        )
+        .route(
+            "/api/twilio/voicemail-complete",
+            post(flow::voicemail_action),
+        )
+        .route("/api/twilio/recording", post(flow::voicemail_action))
 }
 
 /// Twilio's SIDs are letters and digits; anything else in a path or parameter is not a SID. (The

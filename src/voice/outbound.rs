@@ -73,6 +73,9 @@ pub struct MakeCall {
     pub client_id: Option<String>,
     /// Seed 002: a staff member's id; the callee is connected to them when they answer.
     pub assistant_id: Option<String>,
+    /// `routing`: once the callee answers, connect them to the business through its normal routing
+    /// (what seed 002's `{to, clientId}` without a message asks for too).
+    pub connect: Option<String>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub extras: Extras,
@@ -133,6 +136,8 @@ fn required(field: &str) -> ApiError {
 /// A validated make-call request.
 struct Order {
     to: E164,
+    /// Connect the callee to the tenant's routing (click-to-call).
+    routing: bool,
     message: Option<String>,
     twiml: Option<String>,
     record: bool,
@@ -150,7 +155,20 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
     let Some(to) = to else {
         return Err(required("to"));
     };
-    if message.is_none() && twiml.is_none() && assistant_id.is_none() {
+    let speech = message.is_some() || twiml.is_some();
+    let routing = match present(&req.connect) {
+        Some("routing") if speech || assistant_id.is_some() => {
+            return Err(ApiError::validation(
+                "connect",
+                "routing connects the callee to the business: give it without message, twiml or assistantId",
+            ));
+        }
+        Some("routing") => true,
+        Some(_) => return Err(ApiError::validation("connect", "must be routing")),
+        // Seed 002's click-to-call: a client, no message, no assistant.
+        None => !speech && assistant_id.is_none() && present(&req.client_id).is_some(),
+    };
+    if !speech && assistant_id.is_none() && !routing {
         return Err(required("message"));
     }
     let to = E164::parse("to", to)?;
@@ -197,6 +215,7 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
     let record = req.record.unwrap_or(false);
     Ok(Order {
         to,
+        routing,
         twiml,
         record,
         request: CallRequestView {
@@ -364,6 +383,10 @@ async fn reconcile(state: &AppState, sid: &str) {
     }
 }
 
+fn url_method(routing: bool) -> Option<WebhookMethod> {
+    routing.then_some(WebhookMethod::Post)
+}
+
 fn public(state: &AppState, path: &str) -> String {
     format!(
         "{}{path}",
@@ -397,11 +420,21 @@ async fn make_call(
                 "This business has no phone number to call from yet.",
             )
         })?;
-    let twiml = call_twiml(tenant, &order, &from);
+    // Click-to-call fetches its instructions when the callee answers (see `click_to_call`).
+    let (twiml, url) = if order.routing {
+        (
+            None,
+            Some(public(&state, super::click_to_call::CONNECT_PATH)),
+        )
+    } else {
+        (Some(call_twiml(tenant, &order, &from)), None)
+    };
     let mut create = CreateCall {
         to: order.to.to_string(),
         from: from.clone(),
-        twiml: Some(twiml),
+        twiml,
+        url,
+        method: url_method(order.routing),
         status_callback: Some(public(&state, super::STATUS_PATHS[0])),
         status_callback_event: ["initiated", "ringing", "answered", "completed"]
             .map(String::from)

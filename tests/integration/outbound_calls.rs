@@ -616,3 +616,121 @@ async fn an_ended_subscription_sends_and_calls_nothing() {
         "no text reached Twilio"
     );
 }
+
+/// Seed 002's click-to-call, `{to, clientId}` with no message: once the customer answers they are
+/// connected to the business through its normal routing (staff in policy order, then voicemail),
+/// and an unanswered attempt is never a missed call or a text-back.
+#[tokio::test]
+async fn click_to_call_connects_the_callee_through_the_tenants_routing() {
+    let (app, _dir, tenant, token) = setup(|_| {}).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let r = make_call(
+        &app,
+        &token,
+        json!({"to": CUSTOMER, "clientId": "client-uuid"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sid = r.json["callSid"].as_str().unwrap().to_string();
+    let create = creates(&app).remove(0);
+    assert_eq!(
+        create.param("Twiml"),
+        None,
+        "instructions are fetched on answer"
+    );
+    assert_eq!(
+        create.param("Url").unwrap(),
+        format!("{}/api/webhooks/twilio/voice/connect", app.base)
+    );
+    // The sandbox answers and fetches the instructions, signed, as Twilio would.
+    sandbox(&app).wait_idle().await;
+    let fetched = sandbox(&app)
+        .calls()
+        .into_iter()
+        .find(|c| c.sid == sid)
+        .and_then(|c| c.fetched_twiml)
+        .expect("the sandbox fetched the connect URL");
+    assert!(
+        fetched.contains("Please hold while we connect you."),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(&format!("<Number>{ANN}</Number>")),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(&format!("action=\"/webhooks/twilio/call/status/{sid}\"")),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(&format!("callerId=\"{NUMBER}\"")),
+        "{fetched}"
+    );
+    // Ann does not answer: the next staff member, then voicemail; never a missed call.
+    let mut last = String::new();
+    for _ in 0..5 {
+        let (status, body) = crate::voice::signed_post(
+            &app,
+            &format!("/webhooks/twilio/call/status/{sid}"),
+            &[("CallSid", sid.as_str()), ("DialCallStatus", "no-answer")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        last = body;
+        if last.contains("<Record") {
+            break;
+        }
+        assert!(last.contains("<Dial"), "{last}");
+    }
+    assert!(last.contains("<Record"), "voicemail at the end: {last}");
+    let call = db::calls::get_by_sid(&app.state.db, &sid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(call.direction, "outbound");
+    assert!(!call.missed, "{call:?}");
+    let text_backs = store::list(
+        &app.state.db,
+        None,
+        Some(switchboard::voice::MISSED_CALL_TEXT_BACK),
+        10,
+        0,
+    )
+    .await
+    .unwrap()
+    .0;
+    assert!(text_backs.is_empty(), "no text-back for a call we placed");
+    let _ = tenant;
+}
+
+#[tokio::test]
+async fn make_call_without_a_message_needs_an_assistant_or_routing() {
+    let (app, _dir, _tenant, token) = setup(|_| {}).await;
+    // Seed 003's documented 400 when nothing says what the callee should hear or reach.
+    let r = make_call(
+        &app,
+        &token,
+        json!({"to": CUSTOMER, "record": true, "userId": "u1"}),
+    )
+    .await;
+    assert_eq!((r.status, r.field()), (400, "message"), "{}", r.text);
+    assert_eq!(
+        r.json["error"]["message"],
+        "Phone number and message are required"
+    );
+    // Switchboard's explicit form, and its conflicts.
+    let r = make_call(&app, &token, json!({"to": CUSTOMER, "connect": "routing"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for body in [
+        json!({"to": CUSTOMER, "connect": "routing", "message": "Hi"}),
+        json!({"to": CUSTOMER, "connect": "somewhere"}),
+    ] {
+        let r = make_call(&app, &token, body.clone()).await;
+        assert_eq!(
+            (r.status, r.field()),
+            (400, "connect"),
+            "{body}: {}",
+            r.text
+        );
+    }
+}
