@@ -8,6 +8,7 @@ pub mod extract;
 pub mod health;
 pub mod internal;
 pub mod internal_sms;
+pub mod json_shape;
 pub mod numbers;
 pub mod rate_limit;
 pub mod stripe;
