@@ -38,7 +38,9 @@ pub fn message(text: impl Into<String>) -> Json<MessageEnvelope> {
 #[serde(default)]
 #[into_params(parameter_in = Query)]
 pub struct Page {
+    #[param(minimum = 1, maximum = 500)]
     pub limit: i64,
+    #[param(minimum = 0)]
     pub offset: i64,
 }
 

@@ -25,6 +25,7 @@ pub struct InternalSms {
     /// The sending number; must be the tenant's. Identifies the tenant when `tenantId` is absent.
     pub from: Option<E164>,
     /// 1-1600 characters.
+    #[schema(min_length = 1, max_length = 1600)]
     pub body: String,
     pub tenant_id: Option<String>,
 }

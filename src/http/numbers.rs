@@ -114,6 +114,7 @@ async fn provision_phone(
 #[into_params(parameter_in = Query)]
 pub struct AvailableNumbersQuery {
     /// Three-digit area code (US and Canada), e.g. 415.
+    #[param(pattern = r"^[2-9][0-9]{2}$")]
     pub area_code: Option<String>,
     /// ISO country code; default US.
     pub country: Option<String>,
@@ -128,6 +129,7 @@ pub struct AvailableNumbersQuery {
     /// Only numbers that can take calls.
     pub voice_enabled: Option<bool>,
     /// How many numbers (1-100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

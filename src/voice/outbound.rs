@@ -472,10 +472,13 @@ async fn make_call(
 pub struct CallHistoryQuery {
     /// E.164 number that placed or received the calls: a customer's number gives the calls with them,
     /// the business number (as seed 003 uses it) every call. Absent: every call.
+    #[param(schema_with = crate::http::doc::values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Calls to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

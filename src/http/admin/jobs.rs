@@ -65,10 +65,13 @@ pub struct JobList {
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// pending, running, done or dead.
+    #[param(schema_with = crate::http::doc::values::job_status)]
     pub status: Option<String>,
     /// Job kind, e.g. sms.send.
     pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

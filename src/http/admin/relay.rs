@@ -49,8 +49,11 @@ pub struct EndpointFilter {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryFilter {
     /// pending, delivered or dead.
+    #[param(schema_with = crate::http::doc::values::delivery_status)]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -60,7 +63,9 @@ pub struct DeliveryFilter {
 pub struct EventFilter {
     pub tenant_id: Option<String>,
     pub r#type: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -80,7 +85,8 @@ async fn create(
 
 /// Relay endpoints.
 #[utoipa::path(get, path = "/api/admin/relay-endpoints", operation_id = "admin_relay_list", tag = "admin", security(("admin" = [])), params(EndpointFilter),
-    responses((status = 200, description = "Success", body = Envelope<EndpointList>), AdminAuthErrors))]
+    responses((status = 200, description = "Success", body = Envelope<EndpointList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope), AdminAuthErrors))]
 async fn list(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -50,7 +50,8 @@ async fn create(
 
 /// List tenants, oldest first.
 #[utoipa::path(get, path = "/api/admin/tenants", operation_id = "admin_tenants_list", tag = "admin", security(("admin" = [])), params(Page),
-    responses((status = 200, description = "Success", body = Envelope<TenantList>), AdminAuthErrors))]
+    responses((status = 200, description = "Success", body = Envelope<TenantList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope), AdminAuthErrors))]
 async fn list(
     _: AdminAuth,
     State(state): State<AppState>,

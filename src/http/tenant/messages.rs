@@ -86,12 +86,16 @@ fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Ap
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// SMS or EMAIL (any case).
+    #[param(schema_with = crate::http::doc::values::notification_type)]
     pub r#type: Option<String>,
     /// QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED or FAILED (any case).
+    #[param(schema_with = crate::http::doc::values::notification_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Notifications to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -187,10 +191,13 @@ impl From<&MessageRow> for MessageView {
 pub struct SmsHistoryQuery {
     /// E.164 number the messages were sent from or to: a customer's number gives that conversation,
     /// the business number (as seed 003 uses it) every message. Absent: every message.
+    #[param(schema_with = crate::http::doc::values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Messages to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -224,8 +231,10 @@ async fn sms_history(
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Entries to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -181,12 +181,15 @@ async fn views(
 #[into_params(parameter_in = Query)]
 pub struct RecordingQuery {
     /// `voicemail` or `call`.
+    #[param(schema_with = crate::http::doc::values::recording_kind)]
     pub kind: Option<String>,
     /// Only the recordings of this call.
     pub call_sid: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Recordings to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -423,8 +426,10 @@ fn with_common(mut r: Response, content_type: &str, sid: &str) -> Response {
 #[into_params(parameter_in = Query)]
 pub struct VoicemailQuery {
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Voicemails to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

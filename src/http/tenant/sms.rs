@@ -25,6 +25,7 @@ pub struct SendSms {
     /// E.164 recipient.
     pub phone_number: E164,
     /// 1-1600 characters.
+    #[schema(min_length = 1, max_length = 1600)]
     pub message: String,
 }
 
@@ -48,6 +49,7 @@ pub struct TwilioSendSms {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NotifyStaff {
+    #[schema(min_length = 1, max_length = 1600)]
     pub message: String,
 }
 
