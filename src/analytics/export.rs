@@ -52,11 +52,14 @@ impl Kind {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `calls` or `messages` (required).
+    #[param(schema_with = crate::http::doc::values::export_kind, required = true)]
     pub kind: Option<String>,
     /// Rows at or after this: a date (the start of that day in the tenant's time zone) or an
     /// instant. Default: the beginning.
+    #[param(schema_with = crate::http::doc::values::date_or_instant)]
     pub from: Option<String>,
     /// Rows at or before this: a date (the whole day) or an instant. Default: no end.
+    #[param(schema_with = crate::http::doc::values::date_or_instant)]
     pub to: Option<String>,
 }
 

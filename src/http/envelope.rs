@@ -36,8 +36,11 @@ pub fn message(text: impl Into<String>) -> Json<MessageEnvelope> {
 /// Pagination query used by list endpoints: `limit` 1..=500 (default 50), `offset` ≥ 0.
 #[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    #[param(minimum = 1, maximum = 500)]
     pub limit: i64,
+    #[param(minimum = 0)]
     pub offset: i64,
 }
 

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
+use super::json_shape::Shape;
 use crate::error::ApiError;
 
 /// A JSON body, validated. Requires `Content-Type: application/json`.
@@ -59,10 +60,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
     }
 }
 
-/// Deserialises JSON bytes, naming the failing field on error.
+/// Deserialises JSON bytes, naming the failing field on error. Numbers and objects are read as
+/// JSON Schema reads them (see [`super::json_shape`]): `100001.0` is an integer, an array is no object.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(Shape(&mut *de)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -78,7 +80,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             path
         };
         ApiError::validation(field, clean_serde_message(&inner.to_string()))
-    })
+    })?;
+    // As serde_json::from_slice: nothing but whitespace may follow the value.
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            format!("malformed JSON: {}", clean_serde_message(&e.to_string())),
+        )
+    })?;
+    Ok(value)
 }
 
 /// A query string, validated.

@@ -33,7 +33,7 @@ pub struct Readiness {
 }
 
 /// Liveness (seed 004's contract).
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "Success", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "OK".into(),
@@ -43,7 +43,8 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
 
 /// Readiness: 200 when the database answers, 503 otherwise.
 #[utoipa::path(get, path = "/ready", tag = "health",
-    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+    responses((status = 200, description = "Success", body = Readiness),
+        (status = 503, description = "Unavailable", body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(std::time::Duration::from_secs(3), state.db.ping()).await {
         Ok(Ok(())) => Json(Readiness {

@@ -20,6 +20,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::app::AppState;
 use crate::domain::{E164, SubscriptionStatus};
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::ServiceKeyErrors;
 use crate::numbers::{ProvisioningState, store};
 
 #[derive(OpenApi)]
@@ -132,8 +133,10 @@ async fn lookup(state: &AppState, phone: &str) -> Result<Json<LookupAnswer>, Api
 /// The tenant that owns a phone number (E.164, URL-encoded: `%2B14155550100`).
 #[utoipa::path(get, path = "/internal/phone-numbers/lookup/{phone}", tag = "internal", security(("serviceKey" = [])),
     params(("phone" = String, Path, description = "E.164 number, URL-encoded")),
-    responses((status = 200, body = LookupAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = LookupAnswer),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No tenant owns this number", body = ErrorEnvelope),
+        ServiceKeyErrors))]
 async fn lookup_internal(
     _: ServiceKey,
     State(state): State<AppState>,
@@ -145,8 +148,10 @@ async fn lookup_internal(
 /// The same lookup at the path seed 004 calls on its provisioning service.
 #[utoipa::path(get, path = "/phone-numbers/lookup/{phone}", tag = "internal", security(("serviceKey" = [])),
     params(("phone" = String, Path, description = "E.164 number, URL-encoded")),
-    responses((status = 200, body = LookupAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = LookupAnswer),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No tenant owns this number", body = ErrorEnvelope),
+        ServiceKeyErrors))]
 async fn lookup_seed_004(
     _: ServiceKey,
     State(state): State<AppState>,

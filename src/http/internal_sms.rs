@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::domain::E164;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{JsonBodyErrors, ServiceKeyErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidJson;
 use crate::service::notifications::{NewSms, NotificationKind, queue_now};
@@ -24,6 +25,7 @@ pub struct InternalSms {
     /// The sending number; must be the tenant's. Identifies the tenant when `tenantId` is absent.
     pub from: Option<E164>,
     /// 1-1600 characters.
+    #[schema(min_length = 1, max_length = 1600)]
     pub body: String,
     pub tenant_id: Option<String>,
 }
@@ -38,9 +40,11 @@ pub struct InternalSmsQueued {
 }
 
 /// Queue an SMS on behalf of another service.
-#[utoipa::path(post, path = "/internal/sms/send", tag = "internal", security(("serviceKey" = [])), request_body = InternalSms,
+#[utoipa::path(post, path = "/internal/sms/send", operation_id = "internal_sms_send", tag = "internal", security(("serviceKey" = [])), request_body = InternalSms,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
-    responses((status = 200, body = Envelope<InternalSmsQueued>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<InternalSmsQueued>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        ServiceKeyErrors, JsonBodyErrors))]
 async fn send(
     _: ServiceKey,
     State(state): State<AppState>,

@@ -3,11 +3,13 @@
 
 pub mod admin;
 pub mod client_ip;
+pub mod doc;
 pub mod envelope;
 pub mod extract;
 pub mod health;
 pub mod internal;
 pub mod internal_sms;
+pub mod json_shape;
 pub mod numbers;
 pub mod rate_limit;
 pub mod seed_extras;
@@ -74,16 +76,22 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every JSON route with its OpenAPI description; layers that need the state are added here.
 fn api(state: &AppState) -> OpenApiRouter<AppState> {
-    let limited = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit);
+    let limited = |mut routes: OpenApiRouter<AppState>| {
+        doc::rate_limited(routes.get_openapi_mut());
+        routes.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
-        .merge(admin::routes().layer(limited.clone()))
-        .merge(numbers::routes().layer(limited.clone()))
+        .merge(limited(admin::routes()))
+        .merge(limited(numbers::routes()))
         // Authenticated by Stripe's signature and the service key: not limited per client IP.
         .merge(stripe::routes())
         .merge(internal::routes())
         .merge(internal_sms::routes())
-        .merge(tenant::routes().layer(limited))
+        .merge(limited(tenant::routes()))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -17,6 +17,7 @@ use crate::db;
 use crate::domain::E164;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::http::admin::AdminAuth;
+use crate::http::doc::{AdminAuthErrors, JsonBodyErrors, TenantAuthErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::numbers::ops::{self, RepairReport, SearchQuery};
@@ -43,7 +44,7 @@ pub struct PhoneNumberData {
 
 /// The authenticated tenant's phone number.
 #[utoipa::path(get, path = "/api/telephony/phone-number", tag = "telephony", security(("tenant" = [])),
-    responses((status = 200, body = Envelope<PhoneNumberData>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<PhoneNumberData>), TenantAuthErrors))]
 async fn phone_number(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -67,8 +68,11 @@ pub struct ProvisionedNumber {
 /// deployment's webhooks. 400 when the tenant already has a number. When Twilio fails, the answer
 /// says why and provisioning is retried in the background.
 #[utoipa::path(post, path = "/api/telephony/provision-phone", tag = "telephony", security(("tenant" = [])),
-    responses((status = 200, body = Envelope<ProvisionedNumber>), (status = 400, body = ErrorEnvelope),
-        (status = 401, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<ProvisionedNumber>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
+        (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn provision_phone(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -114,6 +118,7 @@ async fn provision_phone(
 #[into_params(parameter_in = Query)]
 pub struct AvailableNumbersQuery {
     /// Three-digit area code (US and Canada), e.g. 415.
+    #[param(pattern = r"^[2-9][0-9]{2}$")]
     pub area_code: Option<String>,
     /// ISO country code; default US.
     pub country: Option<String>,
@@ -128,6 +133,7 @@ pub struct AvailableNumbersQuery {
     /// Only numbers that can take calls.
     pub voice_enabled: Option<bool>,
     /// How many numbers (1-100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -188,8 +194,10 @@ pub struct AvailableNumberList {
 /// Numbers available to buy (seed 002).
 #[utoipa::path(get, path = "/api/twilio/available-numbers", tag = "twilio", security(("tenant" = [])),
     params(AvailableNumbersQuery),
-    responses((status = 200, body = Envelope<AvailableNumberList>), (status = 400, body = ErrorEnvelope),
-        (status = 401, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AvailableNumberList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn available_numbers(
     _auth: TenantAuth,
     State(state): State<AppState>,
@@ -247,8 +255,11 @@ pub struct PurchasedNumber {
 /// tenant already has a number or Twilio refuses (e.g. the number is not available, code 21422).
 #[utoipa::path(post, path = "/api/twilio/purchase-number", tag = "twilio", security(("tenant" = [])),
     request_body = PurchaseNumber,
-    responses((status = 201, body = Envelope<PurchasedNumber>), (status = 400, body = ErrorEnvelope),
-        (status = 401, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = Envelope<PurchasedNumber>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
+        (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn purchase_number(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -317,7 +328,7 @@ pub fn mask_sid(sid: &str) -> String {
 
 /// Twilio configuration for the tenant (seed 002).
 #[utoipa::path(get, path = "/api/twilio/status", tag = "twilio", security(("tenant" = [])),
-    responses((status = 200, body = Envelope<TwilioStatus>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<TwilioStatus>), TenantAuthErrors))]
 async fn twilio_status(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -347,7 +358,8 @@ async fn admin_tenant(state: &AppState, id: &str) -> Result<db::tenants::Tenant,
 
 /// A tenant's number provisioning: state, failure reason and Twilio code, attempts, its job.
 #[utoipa::path(get, path = "/api/admin/tenants/{id}/provisioning", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<ProvisioningView>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<ProvisioningView>),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn show_provisioning(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -409,7 +421,10 @@ pub async fn apply_preferences(
 /// Change where the tenant's next number comes from (country, area code, exact number).
 #[utoipa::path(patch, path = "/api/admin/tenants/{id}/provisioning", tag = "admin", security(("admin" = [])),
     request_body = ProvisioningPreferences,
-    responses((status = 200, body = Envelope<ProvisioningView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<ProvisioningView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors,
+        JsonBodyErrors))]
 async fn set_preferences(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -423,8 +438,11 @@ async fn set_preferences(
 /// Start provisioning again now, with fresh attempts (after a failure, or for a tenant without a
 /// number). 400 when the tenant has a number, 409 while it is being released.
 #[utoipa::path(post, path = "/api/admin/tenants/{id}/provisioning/retry", tag = "admin", security(("admin" = [])),
-    responses((status = 202, body = Envelope<ProvisioningView>), (status = 400, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 202, description = "Accepted", body = Envelope<ProvisioningView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn retry_provisioning(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -437,8 +455,12 @@ async fn retry_provisioning(
 
 /// Re-point the tenant's number at this deployment if its Twilio webhooks drifted.
 #[utoipa::path(post, path = "/api/admin/tenants/{id}/number/repair", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<RepairReport>), (status = 400, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<RepairReport>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
+        (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn repair_number(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -26,6 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::app::AppState;
 use crate::domain::SubscriptionStatus;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::BodyTooLarge;
 use crate::http::envelope::{Envelope, ok};
 use crate::numbers::store;
 use crate::service::tenants;
@@ -139,7 +140,10 @@ fn bad_signature(e: SignatureError) -> ApiError {
 #[utoipa::path(post, path = "/api/webhooks/stripe", tag = "webhooks",
     params(("Stripe-Signature" = String, Header, description = "t=<unix seconds>,v1=<HMAC-SHA256 hex>")),
     request_body(content = String, content_type = "application/json", description = "A Stripe event, exactly as Stripe sent it"),
-    responses((status = 200, body = Envelope<StripeReceipt>), (status = 400, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+    responses((status = 200, description = "The event was applied, or ignored as not Switchboard's", body = Envelope<StripeReceipt>),
+        (status = 400, description = "Missing or wrong signature, a stale timestamp or an unreadable event", body = ErrorEnvelope),
+        (status = 503, description = "`STRIPE_WEBHOOK_SECRET` is not set, so the webhook is disabled", body = ErrorEnvelope),
+        BodyTooLarge))]
 async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -40,9 +40,10 @@ const MAX_SMS_CHARS: usize = 1600;
 pub struct AppointmentInput {
     /// The host app's id for the appointment, 1-128 characters. Required on POST; on PUT the path
     /// names it and this, when present, must be the same.
-    #[schema(example = "apt_8412")]
+    #[schema(example = "apt_8412", min_length = 1, max_length = 128)]
     pub id: Option<String>,
     /// 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub customer_name: String,
     pub customer_phone: E164,
     /// One of the tenant's staff ids; its name fills `staffName` when that is absent.
@@ -132,14 +133,19 @@ pub struct AppointmentList {
 #[into_params(parameter_in = Query)]
 pub struct AppointmentQuery {
     /// Appointments starting at or after this: a date (its start in the tenant's time zone) or an instant.
+    #[param(schema_with = crate::http::doc::values::date_or_instant)]
     pub from: Option<String>,
     /// Appointments starting before the end of this date (tenant's zone), or at or before this instant.
+    #[param(schema_with = crate::http::doc::values::date_or_instant)]
     pub to: Option<String>,
     /// BOOKED or CANCELED.
+    #[param(schema_with = crate::http::doc::values::appointment_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Appointments to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -149,6 +155,7 @@ pub struct AppointmentQuery {
 #[serde(rename_all = "camelCase")]
 pub struct AppointmentRef {
     /// The host app's appointment id or Switchboard's.
+    #[schema(min_length = 1, max_length = 128)]
     pub appointment_id: String,
 }
 

@@ -124,20 +124,28 @@ pub struct CallLogList {
 pub struct CallLogQuery {
     /// Calls starting at or after this: a date (`2026-11-22`, the start of that day in the tenant's
     /// time zone) or an instant (`2026-11-22T10:30:00Z`, `2026-11-22T10:30:00+02:00`).
+    #[param(schema_with = crate::http::doc::values::date_or_instant)]
     pub start_date: Option<String>,
     /// Calls starting at or before this: a date (the whole day, in the tenant's time zone) or an instant.
+    #[param(schema_with = crate::http::doc::values::date_or_instant)]
     pub end_date: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Calls to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// queued, initiated, ringing, in-progress, completed, busy, failed, no-answer or canceled.
+    #[param(schema_with = crate::http::doc::values::call_status)]
     pub status: Option<String>,
     /// inbound or outbound.
+    #[param(schema_with = crate::http::doc::values::call_direction)]
     pub direction: Option<String>,
     /// SETUP_APPOINTMENT, CANCEL_APPOINTMENT, MODIFY_APPOINTMENT, GET_HOURS, GET_PRICING or OTHER (any case).
+    #[param(schema_with = crate::http::doc::values::call_reason)]
     pub reason: Option<String>,
     /// E.164 number that placed or received the call.
+    #[param(schema_with = crate::http::doc::values::phone_filter)]
     pub phone_number: Option<String>,
 }
 

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IssueToken {
     /// Lifetime in seconds, 60 to 31,536,000 (a year); default 86,400.
+    #[schema(minimum = 60, maximum = 31_536_000)]
     pub ttl_seconds: Option<i64>,
 }
 
@@ -49,6 +50,7 @@ pub fn issue_token(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKey {
     /// A label to recognise the key by (default "default").
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
 }
 

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateStaff {
     /// 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// E.164 phone the call is forwarded to.
     pub phone: E164,
@@ -20,6 +21,7 @@ pub struct CreateStaff {
     /// Free text such as owner, stylist, assistant (default `staff`).
     pub role: Option<String>,
     /// Lower rings first (0-1000, default 0).
+    #[schema(minimum = 0, maximum = 1000)]
     pub priority: Option<i64>,
     /// Whether calls may be forwarded to this person now (default true).
     pub on_duty: Option<bool>,
@@ -28,12 +30,14 @@ pub struct CreateStaff {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateStaff {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub phone: Option<E164>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     pub role: Option<String>,
+    #[schema(minimum = 0, maximum = 1000)]
     pub priority: Option<i64>,
     pub on_duty: Option<bool>,
 }

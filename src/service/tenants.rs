@@ -17,6 +17,7 @@ use crate::error::{ApiError, StoreError};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
     /// Business name, 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// URL-safe handle; derived from the name when absent.
     #[schema(value_type = Option<String>, example = "bella-salon")]
@@ -40,6 +41,7 @@ pub struct CreateTenant {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateTenant {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[schema(value_type = Option<String>)]
     pub slug: Option<Slug>,

@@ -32,6 +32,7 @@ use crate::auth::TenantAuth;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
 use crate::domain::{E164, new_id, text};
 use crate::error::{ApiError, ErrorEnvelope, StoreError};
+use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::seed_extras::{Extras, with_extras};
@@ -396,11 +397,14 @@ fn public(state: &AppState, path: &str) -> String {
 
 /// Place an outbound call (seeds 002 and 003). Answers once Twilio has accepted it.
 #[utoipa::path(post, path = "/api/twilio/make-call", tag = "telephony", security(("tenant" = [])), request_body = MakeCall,
-    responses((status = 200, body = MakeCallAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+    responses((status = 200, description = "Success", body = MakeCallAnswer),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 404, description = "No such assistant", body = ErrorEnvelope),
         (status = 409, description = "The business has no phone number yet", body = ErrorEnvelope),
         (status = 429, description = "Over the tenant's outbound call pace", body = ErrorEnvelope),
-        (status = 502, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+        (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
+        (status = 503, description = "Unavailable", body = ErrorEnvelope), TenantAuthErrors,
+        JsonBodyErrors))]
 async fn make_call(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -525,17 +529,22 @@ async fn make_call(
 pub struct CallHistoryQuery {
     /// E.164 number that placed or received the calls: a customer's number gives the calls with them,
     /// the business number (as seed 003 uses it) every call. Absent: every call.
+    #[param(schema_with = crate::http::doc::values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Calls to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Seed 003's call history: the tenant's calls to or from `phoneNumber`, newest first, as a bare
 /// array in `data`.
 #[utoipa::path(get, path = "/api/twilio/calls", tag = "telephony", security(("tenant" = [])), params(CallHistoryQuery),
-    responses((status = 200, body = Envelope<Vec<CallView>>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<Vec<CallView>>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn call_history(
     auth: TenantAuth,
     State(state): State<AppState>,

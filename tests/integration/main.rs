@@ -11,6 +11,7 @@ mod auth;
 mod bench;
 mod call_logs;
 mod cli;
+mod contract;
 mod events;
 mod http_basics;
 mod jobs;

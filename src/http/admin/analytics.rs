@@ -11,12 +11,15 @@ use crate::analytics::usage::{self, UsageQuery, UsageReport};
 use crate::analytics::{self, AdminAnalyticsQuery, AnalyticsQuery, AnalyticsReport, Scope};
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::AdminAuthErrors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidQuery;
 
 /// Analytics of every tenant together; `tenantId` in the answer is null.
 #[utoipa::path(get, path = "/api/admin/analytics", tag = "admin", security(("admin" = [])), params(AdminAnalyticsQuery),
-    responses((status = 200, body = Envelope<AnalyticsReport>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AnalyticsReport>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn all_tenants(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -30,7 +33,9 @@ async fn all_tenants(
 /// One tenant's analytics, exactly as the tenant sees them.
 #[utoipa::path(get, path = "/api/admin/tenants/{id}/analytics", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path, description = "Tenant id"), AnalyticsQuery),
-    responses((status = 200, body = Envelope<AnalyticsReport>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AnalyticsReport>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn one_tenant(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -50,7 +55,9 @@ async fn one_tenant(
 /// One tenant's usage and estimated cost for a month.
 #[utoipa::path(get, path = "/api/admin/tenants/{id}/usage", tag = "admin", security(("admin" = [])),
     params(("id" = String, Path, description = "Tenant id"), UsageQuery),
-    responses((status = 200, body = Envelope<UsageReport>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<UsageReport>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn tenant_usage(
     _: AdminAuth,
     State(state): State<AppState>,

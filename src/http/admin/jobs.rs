@@ -10,6 +10,7 @@ use super::AdminAuth;
 use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::AdminAuthErrors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidQuery;
 use crate::jobs::store::{self, Job, JobStatus};
@@ -61,18 +62,24 @@ pub struct JobList {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// pending, running, done or dead.
+    #[param(schema_with = crate::http::doc::values::job_status)]
     pub status: Option<String>,
     /// Job kind, e.g. sms.send.
     pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Jobs, newest first.
-#[utoipa::path(get, path = "/api/admin/jobs", tag = "admin", security(("admin" = [])), params(JobFilter),
-    responses((status = 200, body = Envelope<JobList>), (status = 400, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/admin/jobs", operation_id = "admin_jobs_list", tag = "admin", security(("admin" = [])), params(JobFilter),
+    responses((status = 200, description = "Success", body = Envelope<JobList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn list(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -108,8 +115,9 @@ async fn list(
 }
 
 /// One job.
-#[utoipa::path(get, path = "/api/admin/jobs/{id}", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<JobView>), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/admin/jobs/{id}", operation_id = "admin_jobs_show", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "Success", body = Envelope<JobView>),
+        (status = 404, description = "No such job", body = ErrorEnvelope), AdminAuthErrors))]
 async fn show(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -123,7 +131,10 @@ async fn show(
 
 /// Give a dead job a fresh set of attempts, due now.
 #[utoipa::path(post, path = "/api/admin/jobs/{id}/retry", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<JobView>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<JobView>),
+        (status = 404, description = "No such job", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn retry(
     _: AdminAuth,
     State(state): State<AppState>,

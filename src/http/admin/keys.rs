@@ -11,6 +11,7 @@ use super::AdminAuth;
 use crate::app::AppState;
 use crate::db;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{AdminAuthErrors, BodyTooLarge};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::parse_json;
 use crate::service::keys::{
@@ -33,8 +34,11 @@ fn body_or_default<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Re
 }
 
 /// Issue a tenant JWT (HS256, `tenantId` claim). Body optional.
-#[utoipa::path(post, path = "/api/admin/tenants/{id}/tokens", tag = "admin", security(("admin" = [])), request_body(content = IssueToken, description = "optional"),
-    responses((status = 201, body = Envelope<IssuedToken>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/api/admin/tenants/{id}/tokens", tag = "admin", security(("admin" = [])), request_body(content = Option<IssueToken>, description = "Optional: no body uses the defaults"),
+    responses((status = 201, description = "Created", body = Envelope<IssuedToken>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors,
+        BodyTooLarge))]
 async fn issue_token(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -50,8 +54,11 @@ async fn issue_token(
 }
 
 /// Create a tenant API key; the key itself is in this answer only.
-#[utoipa::path(post, path = "/api/admin/tenants/{id}/api-keys", tag = "admin", security(("admin" = [])), request_body(content = CreateApiKey, description = "optional"),
-    responses((status = 201, body = Envelope<CreatedApiKey>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/api/admin/tenants/{id}/api-keys", tag = "admin", security(("admin" = [])), request_body(content = Option<CreateApiKey>, description = "Optional: no body uses the defaults"),
+    responses((status = 201, description = "Created", body = Envelope<CreatedApiKey>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors,
+        BodyTooLarge))]
 async fn create_key(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -68,7 +75,8 @@ async fn create_key(
 
 /// A tenant's API keys (without secrets).
 #[utoipa::path(get, path = "/api/admin/tenants/{id}/api-keys", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<ApiKeyList>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<ApiKeyList>),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn list_keys(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -83,7 +91,8 @@ async fn list_keys(
 
 /// Revoke an API key; it stops working at once.
 #[utoipa::path(delete, path = "/api/admin/tenants/{id}/api-keys/{key_id}", tag = "admin", security(("admin" = [])),
-    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 204, description = "Done; no body"),
+        (status = 404, description = "No such tenant or API key", body = ErrorEnvelope), AdminAuthErrors))]
 async fn revoke_key(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ErrorEnvelope};
 use crate::events::manage::{
     self, AttemptView, CreateEndpoint, DeliveryView, EndpointView, EventView, UpdateEndpoint,
 };
+use crate::http::doc::{AdminAuthErrors, JsonBodyErrors};
 use crate::http::envelope::{Envelope, Page, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 
@@ -37,6 +38,7 @@ pub struct EventList {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EndpointFilter {
     /// Only this tenant's endpoints.
     pub tenant_id: Option<String>,
@@ -44,25 +46,34 @@ pub struct EndpointFilter {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryFilter {
     /// pending, delivered or dead.
+    #[param(schema_with = crate::http::doc::values::delivery_status)]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventFilter {
     pub tenant_id: Option<String>,
     pub r#type: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Add a relay endpoint (per tenant, or global without `tenantId`).
-#[utoipa::path(post, path = "/api/admin/relay-endpoints", tag = "admin", security(("admin" = [])), request_body = CreateEndpoint,
-    responses((status = 201, body = Envelope<EndpointView>), (status = 400, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/api/admin/relay-endpoints", operation_id = "admin_relay_create", tag = "admin", security(("admin" = [])), request_body = CreateEndpoint,
+    responses((status = 201, description = "Created", body = Envelope<EndpointView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        AdminAuthErrors, JsonBodyErrors))]
 async fn create(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -73,8 +84,9 @@ async fn create(
 }
 
 /// Relay endpoints.
-#[utoipa::path(get, path = "/api/admin/relay-endpoints", tag = "admin", security(("admin" = [])), params(EndpointFilter),
-    responses((status = 200, body = Envelope<EndpointList>)))]
+#[utoipa::path(get, path = "/api/admin/relay-endpoints", operation_id = "admin_relay_list", tag = "admin", security(("admin" = [])), params(EndpointFilter),
+    responses((status = 200, description = "Success", body = Envelope<EndpointList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope), AdminAuthErrors))]
 async fn list(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -87,8 +99,9 @@ async fn list(
 }
 
 /// One relay endpoint.
-#[utoipa::path(get, path = "/api/admin/relay-endpoints/{id}", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<EndpointView>), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/admin/relay-endpoints/{id}", operation_id = "admin_relay_show", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "Success", body = Envelope<EndpointView>),
+        (status = 404, description = "No such relay endpoint", body = ErrorEnvelope), AdminAuthErrors))]
 async fn show(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -101,8 +114,11 @@ async fn show(
 }
 
 /// Change a relay endpoint (URL, event filter, enabled, description, rotate the secret).
-#[utoipa::path(patch, path = "/api/admin/relay-endpoints/{id}", tag = "admin", security(("admin" = [])), request_body = UpdateEndpoint,
-    responses((status = 200, body = Envelope<EndpointView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(patch, path = "/api/admin/relay-endpoints/{id}", operation_id = "admin_relay_update", tag = "admin", security(("admin" = [])), request_body = UpdateEndpoint,
+    responses((status = 200, description = "Success", body = Envelope<EndpointView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such relay endpoint", body = ErrorEnvelope), AdminAuthErrors,
+        JsonBodyErrors))]
 async fn update(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -115,8 +131,9 @@ async fn update(
 }
 
 /// Remove a relay endpoint and its delivery history.
-#[utoipa::path(delete, path = "/api/admin/relay-endpoints/{id}", tag = "admin", security(("admin" = [])),
-    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(delete, path = "/api/admin/relay-endpoints/{id}", operation_id = "admin_relay_remove", tag = "admin", security(("admin" = [])),
+    responses((status = 204, description = "Done; no body"),
+        (status = 404, description = "No such relay endpoint", body = ErrorEnvelope), AdminAuthErrors))]
 async fn remove(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -130,7 +147,9 @@ async fn remove(
 
 /// Deliveries to one endpoint, newest first.
 #[utoipa::path(get, path = "/api/admin/relay-endpoints/{id}/deliveries", tag = "admin", security(("admin" = [])), params(DeliveryFilter),
-    responses((status = 200, body = Envelope<DeliveryList>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<DeliveryList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such relay endpoint", body = ErrorEnvelope), AdminAuthErrors))]
 async fn deliveries(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -163,7 +182,8 @@ async fn deliveries(
 
 /// Every attempt of one delivery: status code, latency, error.
 #[utoipa::path(get, path = "/api/admin/deliveries/{id}/attempts", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<AttemptList>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AttemptList>),
+        (status = 404, description = "No such delivery", body = ErrorEnvelope), AdminAuthErrors))]
 async fn attempts(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -180,7 +200,10 @@ async fn attempts(
 
 /// Send a dead (or delivered) delivery again.
 #[utoipa::path(post, path = "/api/admin/deliveries/{id}/replay", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<DeliveryView>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<DeliveryView>),
+        (status = 404, description = "No such delivery", body = ErrorEnvelope),
+        (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn replay(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -191,7 +214,9 @@ async fn replay(
 
 /// The event log, newest first.
 #[utoipa::path(get, path = "/api/admin/events", tag = "admin", security(("admin" = [])), params(EventFilter),
-    responses((status = 200, body = Envelope<EventList>), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<EventList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn events(
     _: AdminAuth,
     State(state): State<AppState>,

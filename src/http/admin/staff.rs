@@ -9,13 +9,17 @@ use super::AdminAuth;
 use crate::app::AppState;
 use crate::db;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{AdminAuthErrors, JsonBodyErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidJson;
 use crate::service::staff::{self, CreateStaff, StaffList, StaffView, UpdateStaff};
 
 /// Add a staff member.
-#[utoipa::path(post, path = "/api/admin/tenants/{id}/staff", tag = "admin", security(("admin" = [])), request_body = CreateStaff,
-    responses((status = 201, body = Envelope<StaffView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/api/admin/tenants/{id}/staff", operation_id = "admin_staff_create", tag = "admin", security(("admin" = [])), request_body = CreateStaff,
+    responses((status = 201, description = "Created", body = Envelope<StaffView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors,
+        JsonBodyErrors))]
 async fn create(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -28,8 +32,9 @@ async fn create(
 }
 
 /// A tenant's staff in dialling order.
-#[utoipa::path(get, path = "/api/admin/tenants/{id}/staff", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<StaffList>), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/admin/tenants/{id}/staff", operation_id = "admin_staff_list", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "Success", body = Envelope<StaffList>),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn list(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -43,8 +48,11 @@ async fn list(
 }
 
 /// Change a staff member.
-#[utoipa::path(patch, path = "/api/admin/tenants/{id}/staff/{staff_id}", tag = "admin", security(("admin" = [])), request_body = UpdateStaff,
-    responses((status = 200, body = Envelope<StaffView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(patch, path = "/api/admin/tenants/{id}/staff/{staff_id}", operation_id = "admin_staff_update", tag = "admin", security(("admin" = [])), request_body = UpdateStaff,
+    responses((status = 200, description = "Success", body = Envelope<StaffView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant or staff member", body = ErrorEnvelope),
+        AdminAuthErrors, JsonBodyErrors))]
 async fn update(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -57,8 +65,10 @@ async fn update(
 }
 
 /// Remove a staff member.
-#[utoipa::path(delete, path = "/api/admin/tenants/{id}/staff/{staff_id}", tag = "admin", security(("admin" = [])),
-    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(delete, path = "/api/admin/tenants/{id}/staff/{staff_id}", operation_id = "admin_staff_remove", tag = "admin", security(("admin" = [])),
+    responses((status = 204, description = "Done; no body"),
+        (status = 404, description = "No such tenant or staff member", body = ErrorEnvelope),
+        AdminAuthErrors))]
 async fn remove(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::domain::SubscriptionStatus;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{AdminAuthErrors, JsonBodyErrors};
 use crate::http::envelope::{Envelope, Page, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::service::tenants::{self, CreateTenant, TenantView, UpdateTenant};
@@ -33,8 +34,11 @@ pub struct SetSubscription {
 }
 
 /// Create a tenant.
-#[utoipa::path(post, path = "/api/admin/tenants", tag = "admin", security(("admin" = [])), request_body = CreateTenant,
-    responses((status = 201, body = Envelope<TenantView>), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+#[utoipa::path(post, path = "/api/admin/tenants", operation_id = "admin_tenants_create", tag = "admin", security(("admin" = [])), request_body = CreateTenant,
+    responses((status = 201, description = "Created", body = Envelope<TenantView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 409, description = "The slug, phone number or Stripe customer is already another tenant's; `error.field` names it", body = ErrorEnvelope),
+        AdminAuthErrors, JsonBodyErrors))]
 async fn create(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -45,8 +49,9 @@ async fn create(
 }
 
 /// List tenants, oldest first.
-#[utoipa::path(get, path = "/api/admin/tenants", tag = "admin", security(("admin" = [])), params(Page),
-    responses((status = 200, body = Envelope<TenantList>)))]
+#[utoipa::path(get, path = "/api/admin/tenants", operation_id = "admin_tenants_list", tag = "admin", security(("admin" = [])), params(Page),
+    responses((status = 200, description = "Success", body = Envelope<TenantList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope), AdminAuthErrors))]
 async fn list(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -63,8 +68,9 @@ async fn list(
 }
 
 /// One tenant.
-#[utoipa::path(get, path = "/api/admin/tenants/{id}", tag = "admin", security(("admin" = [])),
-    responses((status = 200, body = Envelope<TenantView>), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/admin/tenants/{id}", operation_id = "admin_tenants_show", tag = "admin", security(("admin" = [])),
+    responses((status = 200, description = "Success", body = Envelope<TenantView>),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn show(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -74,8 +80,12 @@ async fn show(
 }
 
 /// Change a tenant (absent fields stay; `null` clears optional ones).
-#[utoipa::path(patch, path = "/api/admin/tenants/{id}", tag = "admin", security(("admin" = [])), request_body = UpdateTenant,
-    responses((status = 200, body = Envelope<TenantView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(patch, path = "/api/admin/tenants/{id}", operation_id = "admin_tenants_update", tag = "admin", security(("admin" = [])), request_body = UpdateTenant,
+    responses((status = 200, description = "Success", body = Envelope<TenantView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope),
+        (status = 409, description = "The slug, phone number or Stripe customer is already another tenant's; `error.field` names it", body = ErrorEnvelope),
+        AdminAuthErrors, JsonBodyErrors))]
 async fn update(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -89,7 +99,8 @@ async fn update(
 
 /// Delete a tenant and everything it owns.
 #[utoipa::path(delete, path = "/api/admin/tenants/{id}", tag = "admin", security(("admin" = [])),
-    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 204, description = "Done; no body"),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors))]
 async fn delete(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -103,7 +114,10 @@ async fn delete(
 
 /// Set a tenant's subscription status.
 #[utoipa::path(put, path = "/api/admin/tenants/{id}/subscription", tag = "admin", security(("admin" = [])), request_body = SetSubscription,
-    responses((status = 200, body = Envelope<TenantView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<TenantView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant", body = ErrorEnvelope), AdminAuthErrors,
+        JsonBodyErrors))]
 async fn set_subscription(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -15,13 +15,16 @@ use crate::analytics::{self, AnalyticsQuery, AnalyticsReport, Scope};
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::TenantAuthErrors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidQuery;
 
 /// Calls, SMS, missed-call text-backs and inbound conversations over a range, in day, week or month
 /// buckets of the tenant's time zone, with totals.
 #[utoipa::path(get, path = "/api/telephony/analytics", tag = "telephony", security(("tenant" = [])), params(AnalyticsQuery),
-    responses((status = 200, body = Envelope<AnalyticsReport>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AnalyticsReport>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn report(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -35,7 +38,9 @@ async fn report(
 /// One month's billable usage (minutes rounded up per call, SMS segments, recordings, the phone
 /// number) and its estimated cost from the configured price table.
 #[utoipa::path(get, path = "/api/telephony/usage", tag = "telephony", security(("tenant" = [])), params(UsageQuery),
-    responses((status = 200, body = Envelope<UsageReport>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<UsageReport>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn usage_of_month(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -50,7 +55,8 @@ async fn usage_of_month(
 /// The tenant's calls or messages as CSV (RFC 4180, UTF-8, header row), oldest first, streamed.
 #[utoipa::path(get, path = "/api/telephony/export", tag = "telephony", security(("tenant" = [])), params(ExportQuery),
     responses((status = 200, description = "CSV, one row per call or message", content_type = "text/csv", body = String),
-        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn export_csv(
     auth: TenantAuth,
     State(state): State<AppState>,

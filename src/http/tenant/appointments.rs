@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::domain::text;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
 use crate::http::envelope::{Envelope, MessageEnvelope, message, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::service::appointments::{
@@ -20,10 +21,12 @@ use crate::service::appointments::{
 
 /// Create or replace an appointment by the host app's `id`: 201 when it is new, 200 when it
 /// replaced one. Booked appointments get their reminders scheduled; a new start time reschedules them.
-#[utoipa::path(post, path = "/api/telephony/appointments", tag = "telephony", security(("tenant" = [])),
+#[utoipa::path(post, path = "/api/telephony/appointments", operation_id = "appointments_create", tag = "telephony", security(("tenant" = [])),
     request_body = AppointmentInput,
-    responses((status = 201, body = Envelope<AppointmentView>), (status = 200, body = Envelope<AppointmentView>),
-        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = Envelope<AppointmentView>),
+        (status = 200, description = "Success", body = Envelope<AppointmentView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn create(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -37,8 +40,10 @@ async fn create(
 #[utoipa::path(put, path = "/api/telephony/appointments/{id}", tag = "telephony", security(("tenant" = [])),
     params(("id" = String, Path, description = "The host app's appointment id")),
     request_body = AppointmentInput,
-    responses((status = 201, body = Envelope<AppointmentView>), (status = 200, body = Envelope<AppointmentView>),
-        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 201, description = "Created", body = Envelope<AppointmentView>),
+        (status = 200, description = "Success", body = Envelope<AppointmentView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn replace(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -65,9 +70,11 @@ fn answer(
 }
 
 /// The tenant's appointments in start order; `from`/`to` dates are read in the tenant's time zone.
-#[utoipa::path(get, path = "/api/telephony/appointments", tag = "telephony", security(("tenant" = [])),
+#[utoipa::path(get, path = "/api/telephony/appointments", operation_id = "appointments_list", tag = "telephony", security(("tenant" = [])),
     params(AppointmentQuery),
-    responses((status = 200, body = Envelope<AppointmentList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AppointmentList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn list(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -77,9 +84,11 @@ async fn list(
 }
 
 /// One appointment, by the host app's id or Switchboard's.
-#[utoipa::path(get, path = "/api/telephony/appointments/{id}", tag = "telephony", security(("tenant" = [])),
+#[utoipa::path(get, path = "/api/telephony/appointments/{id}", operation_id = "appointments_show", tag = "telephony", security(("tenant" = [])),
     params(("id" = String, Path, description = "The host app's appointment id, or Switchboard's")),
-    responses((status = 200, body = Envelope<AppointmentView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AppointmentView>),
+        (status = 404, description = "No such appointment for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn show(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -93,7 +102,9 @@ async fn show(
 /// answers the same.
 #[utoipa::path(delete, path = "/api/telephony/appointments/{id}", tag = "telephony", security(("tenant" = [])),
     params(("id" = String, Path, description = "The host app's appointment id, or Switchboard's")),
-    responses((status = 200, body = Envelope<AppointmentView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<AppointmentView>),
+        (status = 404, description = "No such appointment for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn cancel(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -108,9 +119,11 @@ async fn cancel(
 #[utoipa::path(post, path = "/api/telephony/appointment-confirmation", tag = "telephony", security(("tenant" = [])),
     request_body = AppointmentRef,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key, up to 255 characters")),
-    responses((status = 200, body = MessageEnvelope, example = json!({"success": true, "message": "Appointment confirmation sent successfully"})),
-        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "The appointment is canceled or has started", body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = MessageEnvelope, example = json!({"success": true, "message": "Appointment confirmation sent successfully"})),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "Not found", body = ErrorEnvelope),
+        (status = 409, description = "The appointment is canceled or has started", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn send_confirmation(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -126,9 +139,11 @@ async fn send_confirmation(
 #[utoipa::path(post, path = "/api/telephony/appointment-reminder", tag = "telephony", security(("tenant" = [])),
     request_body = AppointmentRef,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key, up to 255 characters")),
-    responses((status = 200, body = MessageEnvelope, example = json!({"success": true, "message": "Appointment reminder sent successfully"})),
-        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "The appointment is canceled or has started", body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = MessageEnvelope, example = json!({"success": true, "message": "Appointment reminder sent successfully"})),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "Not found", body = ErrorEnvelope),
+        (status = 409, description = "The appointment is canceled or has started", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn send_reminder(
     auth: TenantAuth,
     State(state): State<AppState>,

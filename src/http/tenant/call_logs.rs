@@ -8,13 +8,16 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::TenantAuthErrors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidQuery;
 use crate::service::calls::{self, CallLogList, CallLogQuery, CallLogView};
 
 /// The tenant's calls, newest first, filtered and paged. Dates are read in the tenant's time zone.
-#[utoipa::path(get, path = "/api/telephony/call-logs", tag = "telephony", security(("tenant" = [])), params(CallLogQuery),
-    responses((status = 200, body = Envelope<CallLogList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/telephony/call-logs", operation_id = "call_logs_list", tag = "telephony", security(("tenant" = [])), params(CallLogQuery),
+    responses((status = 200, description = "Success", body = Envelope<CallLogList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn list(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -25,9 +28,11 @@ async fn list(
 }
 
 /// One of the tenant's calls.
-#[utoipa::path(get, path = "/api/telephony/call-logs/{id}", tag = "telephony", security(("tenant" = [])),
+#[utoipa::path(get, path = "/api/telephony/call-logs/{id}", operation_id = "call_logs_show", tag = "telephony", security(("tenant" = [])),
     params(("id" = String, Path, description = "Call log id")),
-    responses((status = 200, body = Envelope<CallLogView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<CallLogView>),
+        (status = 404, description = "No such call for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn show(
     auth: TenantAuth,
     State(state): State<AppState>,

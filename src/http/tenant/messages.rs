@@ -21,6 +21,7 @@ use crate::db::{
 };
 use crate::domain::E164;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::TenantAuthErrors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidQuery;
 use crate::service::notifications::NotificationView;
@@ -85,12 +86,16 @@ fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Ap
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// SMS or EMAIL (any case).
+    #[param(schema_with = crate::http::doc::values::notification_type)]
     pub r#type: Option<String>,
     /// QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED or FAILED (any case).
+    #[param(schema_with = crate::http::doc::values::notification_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Notifications to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -107,7 +112,9 @@ pub struct NotificationList {
 
 /// The tenant's notifications (SMS and e-mail it asked Switchboard to deliver), newest first.
 #[utoipa::path(get, path = "/api/telephony/notifications", tag = "telephony", security(("tenant" = [])), params(NotificationQuery),
-    responses((status = 200, body = Envelope<NotificationList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<NotificationList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn notifications(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -184,17 +191,22 @@ impl From<&MessageRow> for MessageView {
 pub struct SmsHistoryQuery {
     /// E.164 number the messages were sent from or to: a customer's number gives that conversation,
     /// the business number (as seed 003 uses it) every message. Absent: every message.
+    #[param(schema_with = crate::http::doc::values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Messages to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 /// Seed 003's SMS history: the tenant's messages from or to `phoneNumber`, newest first, as a bare
 /// array in `data`.
 #[utoipa::path(get, path = "/api/twilio/sms", tag = "telephony", security(("tenant" = [])), params(SmsHistoryQuery),
-    responses((status = 200, body = Envelope<Vec<MessageView>>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<Vec<MessageView>>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn sms_history(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -219,8 +231,10 @@ async fn sms_history(
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Entries to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -267,7 +281,9 @@ pub struct ConversationList {
 
 /// The tenant's conversations, one per customer number, most recent activity first.
 #[utoipa::path(get, path = "/api/telephony/conversations", tag = "telephony", security(("tenant" = [])), params(PageQuery),
-    responses((status = 200, body = Envelope<ConversationList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<ConversationList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn conversations(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -300,8 +316,10 @@ pub struct Thread {
 /// The thread with one customer number, inbound and outbound, newest first.
 #[utoipa::path(get, path = "/api/telephony/conversations/{phone}", tag = "telephony", security(("tenant" = [])),
     params(("phone" = String, Path, description = "The customer's E.164 number (`+` may be sent as `%2B`)"), PageQuery),
-    responses((status = 200, body = Envelope<Thread>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<Thread>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such conversation for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn thread(
     auth: TenantAuth,
     State(state): State<AppState>,

@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::db;
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidJson;
 use crate::service::staff::{self, StaffList, StaffView, UpdateStaff};
@@ -15,14 +16,14 @@ use crate::service::tenants::TenantView;
 
 /// The authenticated tenant.
 #[utoipa::path(get, path = "/api/telephony/tenant", tag = "telephony", security(("tenant" = [])),
-    responses((status = 200, body = Envelope<TenantView>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<TenantView>), TenantAuthErrors))]
 async fn me(auth: TenantAuth) -> Json<Envelope<TenantView>> {
     ok(TenantView::from(&auth.tenant))
 }
 
 /// The tenant's staff in dialling order.
 #[utoipa::path(get, path = "/api/telephony/staff", tag = "telephony", security(("tenant" = [])),
-    responses((status = 200, body = Envelope<StaffList>), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<StaffList>), TenantAuthErrors))]
 async fn list_staff(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -35,7 +36,9 @@ async fn list_staff(
 
 /// One staff member of the tenant.
 #[utoipa::path(get, path = "/api/telephony/staff/{id}", tag = "telephony", security(("tenant" = [])),
-    responses((status = 200, body = Envelope<StaffView>), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<StaffView>),
+        (status = 404, description = "No such staff member for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn get_staff(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -49,7 +52,10 @@ async fn get_staff(
 
 /// Change one of the tenant's staff (e.g. put them on or off duty).
 #[utoipa::path(patch, path = "/api/telephony/staff/{id}", tag = "telephony", security(("tenant" = [])), request_body = UpdateStaff,
-    responses((status = 200, body = Envelope<StaffView>), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<StaffView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such staff member for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn update_staff(
     auth: TenantAuth,
     State(state): State<AppState>,

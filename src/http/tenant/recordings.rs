@@ -23,6 +23,7 @@ use crate::db::recordings::{
     self as store, CallParties, Recording, RecordingFilter, Transcription,
 };
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::TenantAuthErrors;
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidQuery;
 use crate::recordings::{media_url, storage};
@@ -180,12 +181,15 @@ async fn views(
 #[into_params(parameter_in = Query)]
 pub struct RecordingQuery {
     /// `voicemail` or `call`.
+    #[param(schema_with = crate::http::doc::values::recording_kind)]
     pub kind: Option<String>,
     /// Only the recordings of this call.
     pub call_sid: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Recordings to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -200,8 +204,10 @@ pub struct RecordingList {
 }
 
 /// The tenant's recordings (voicemails and recorded calls), newest first, with their transcriptions.
-#[utoipa::path(get, path = "/api/telephony/recordings", tag = "telephony", security(("tenant" = [])), params(RecordingQuery),
-    responses((status = 200, body = Envelope<RecordingList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+#[utoipa::path(get, path = "/api/telephony/recordings", operation_id = "recordings_list", tag = "telephony", security(("tenant" = [])), params(RecordingQuery),
+    responses((status = 200, description = "Success", body = Envelope<RecordingList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn list(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -243,9 +249,11 @@ async fn one(state: &AppState, auth: &TenantAuth, id: &str) -> Result<RecordingV
 }
 
 /// One of the tenant's recordings, by id or RecordingSid, with its transcription.
-#[utoipa::path(get, path = "/api/telephony/recordings/{id}", tag = "telephony", security(("tenant" = [])),
+#[utoipa::path(get, path = "/api/telephony/recordings/{id}", operation_id = "recordings_show", tag = "telephony", security(("tenant" = [])),
     params(("id" = String, Path, description = "Recording id or Twilio RecordingSid")),
-    responses((status = 200, body = Envelope<RecordingView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<RecordingView>),
+        (status = 404, description = "No such recording for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn show(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -257,7 +265,9 @@ async fn show(
 /// Seed 002: a call recording by its Twilio RecordingSid (the recording id works too).
 #[utoipa::path(get, path = "/api/twilio/recordings/{sid}", tag = "telephony", security(("tenant" = [])),
     params(("sid" = String, Path, description = "Twilio RecordingSid (RE…) or recording id")),
-    responses((status = 200, body = Envelope<RecordingView>), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<RecordingView>),
+        (status = 404, description = "No such recording for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn show_by_sid(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -319,13 +329,10 @@ pub fn parse_range(header: Option<&str>, len: u64) -> ByteRange {
 #[utoipa::path(get, path = "/api/telephony/recordings/{id}/media", tag = "telephony", security(("tenant" = [])),
     params(("id" = String, Path, description = "Recording id or Twilio RecordingSid"),
         ("Range" = Option<String>, Header, description = "One byte range, e.g. bytes=0-1023 or bytes=-500")),
-    responses(
-        (status = 200, description = "The whole recording (audio/x-wav)", content_type = "audio/x-wav", body = Vec<u8>),
+    responses((status = 200, description = "The whole recording (audio/x-wav)", content_type = "audio/x-wav", body = Vec<u8>),
         (status = 206, description = "The requested byte range, with Content-Range", content_type = "audio/x-wav", body = Vec<u8>),
-        (status = 401, body = ErrorEnvelope),
         (status = 404, description = "No such recording, another tenant's, or not downloaded yet", body = ErrorEnvelope),
-        (status = 416, description = "The range starts past the end"),
-    ))]
+        (status = 416, description = "The range starts past the end"), TenantAuthErrors))]
 async fn media(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -419,8 +426,10 @@ fn with_common(mut r: Response, content_type: &str, sid: &str) -> Response {
 #[into_params(parameter_in = Query)]
 pub struct VoicemailQuery {
     /// Page size, default 50; values above 100 are treated as 100.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Voicemails to skip, default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -484,7 +493,9 @@ impl From<RecordingView> for VoicemailView {
 
 /// The tenant's voicemails (completed recordings left after the beep), newest first, with transcripts.
 #[utoipa::path(get, path = "/api/telephony/voicemails", tag = "telephony", security(("tenant" = [])), params(VoicemailQuery),
-    responses((status = 200, body = Envelope<VoicemailList>), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = Envelope<VoicemailList>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors))]
 async fn voicemails(
     auth: TenantAuth,
     State(state): State<AppState>,

@@ -14,6 +14,7 @@ use crate::auth::TenantAuth;
 use crate::db;
 use crate::domain::{E164, text};
 use crate::error::{ApiError, ErrorEnvelope};
+use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
 use crate::http::extract::ValidJson;
 use crate::http::seed_extras::{Extras, with_extras};
 use crate::service::notifications::{NewSms, NotificationKind, Queued, queue_now};
@@ -26,6 +27,7 @@ pub struct SendSms {
     /// E.164 recipient.
     pub phone_number: E164,
     /// 1-1600 characters.
+    #[schema(min_length = 1, max_length = 1600)]
     pub message: String,
     #[serde(flatten)]
     #[schema(ignore)]
@@ -56,6 +58,7 @@ pub struct TwilioSendSms {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NotifyStaff {
+    #[schema(min_length = 1, max_length = 1600)]
     pub message: String,
 }
 
@@ -129,9 +132,11 @@ fn sms_text(field: &str, v: &str) -> Result<String, ApiError> {
 }
 
 /// Send an SMS to a customer (seed 000). Answers once it is durably queued.
-#[utoipa::path(post, path = "/api/telephony/sms", tag = "telephony", security(("tenant" = [])), request_body = SendSms,
+#[utoipa::path(post, path = "/api/telephony/sms", operation_id = "sms_send", tag = "telephony", security(("tenant" = [])), request_body = SendSms,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
-    responses((status = 200, body = SendAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = SendAnswer),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn send(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -156,7 +161,9 @@ async fn send(
 /// Send an SMS (seeds 002 and 003: `{to, message}` or `{to, body, userId, metadata}`).
 #[utoipa::path(post, path = "/api/twilio/send-sms", tag = "telephony", security(("tenant" = [])), request_body = TwilioSendSms,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
-    responses((status = 200, body = SendAnswer), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = SendAnswer),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn send_twilio(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -200,7 +207,10 @@ async fn send_twilio(
 /// Text a staff member of the tenant (employee notification).
 #[utoipa::path(post, path = "/api/telephony/staff/{id}/notify", tag = "telephony", security(("tenant" = [])), request_body = NotifyStaff,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
-    responses((status = 200, body = SendAnswer), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, description = "Success", body = SendAnswer),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such staff member for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
 async fn notify_staff(
     auth: TenantAuth,
     State(state): State<AppState>,
