@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Live Twilio or the embedded sandbox.
     pub twilio: TwilioContext,
+    /// Tenants by number and staff lists for the webhooks (see `db::routing_cache`).
+    pub routing: Arc<crate::db::routing_cache::RoutingCache>,
 }
 
 /// What this process runs.
@@ -68,6 +70,7 @@ impl AppState {
             None => db::settings::get_or_init(&db, "jwt_secret", random_secret).await?,
         };
         let twilio = TwilioContext::from_config(&config)?;
+        let config_recheck_ms = config.routing_cache_recheck.as_millis() as i64;
         let state = AppState {
             twilio,
             jwt: Arc::new(JwtKeys::new(secret.as_bytes())),
@@ -81,6 +84,9 @@ impl AppState {
             jobs: Arc::new(registry),
             job_wakeup: Arc::new(Notify::new()),
             metrics: crate::http::health::metrics_handle(),
+            routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
+                config_recheck_ms,
+            )),
         };
         crate::service::tenants::ensure_single_business_tenant(&state)
             .await

@@ -172,6 +172,8 @@ raw_config! {
     outbound_calls_per_second: "OUTBOUND_CALLS_PER_SECOND",
     /// Built-in sandbox only: how many first downloads of each recording's media answer 404, as Twilio's do briefly [default: 0]
     sandbox_media_not_ready_for: "SANDBOX_MEDIA_NOT_READY_FOR",
+    /// How often the in-memory routing cache checks for tenant and staff changes made by other processes, ms; 0 checks on every webhook [default: 1000]
+    routing_cache_recheck_ms: "ROUTING_CACHE_RECHECK_MS",
 }
 
 /// Names of settings whose values are secrets (redacted by `switchboard config`).
@@ -266,6 +268,8 @@ pub struct Config {
     pub outbound_calls_per_second: f64,
     /// Sandbox media GETs per recording that answer 404 before the media is served.
     pub sandbox_media_not_ready_for: u32,
+    /// `ROUTING_CACHE_RECHECK_MS`: the longest a change made by another process goes unseen.
+    pub routing_cache_recheck: Duration,
 }
 
 /// Who turns recordings into text (`TRANSCRIPTION_PROVIDER`).
@@ -885,6 +889,13 @@ impl Config {
                 0,
                 1_000,
             )?,
+            routing_cache_recheck: Duration::from_millis(number(
+                "ROUTING_CACHE_RECHECK_MS",
+                &raw.routing_cache_recheck_ms,
+                1000u64,
+                0,
+                60_000,
+            )?),
         })
     }
 
@@ -973,6 +984,7 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "SMTP_URL" => "(unset: no staff e-mail)".into(),
         "OUTBOUND_CALLS_PER_SECOND" => cfg.outbound_calls_per_second.to_string(),
         "SANDBOX_MEDIA_NOT_READY_FOR" => cfg.sandbox_media_not_ready_for.to_string(),
+        "ROUTING_CACHE_RECHECK_MS" => cfg.routing_cache_recheck.as_millis().to_string(),
         _ => "(unset)".into(),
     }
 }

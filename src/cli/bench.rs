@@ -52,6 +52,16 @@ pub enum BenchCmd {
     Sms(super::bench_sms::SmsArgs),
     /// Time the analytics request of a tenant with many calls (100,000 by default).
     Analytics(AnalyticsArgs),
+    /// Seed the configured database (DATABASE_URL) with one benchmark tenant per number in a file,
+    /// open around the clock with two staff members each: the set-up of `bench/webhooks.sh`.
+    Seed(SeedArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SeedArgs {
+    /// One E.164 number per line (blank lines and `#` comments skipped), e.g. ../shared/bench/tenants.txt.
+    #[arg(long)]
+    pub numbers_file: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -79,7 +89,26 @@ pub async fn run(config: Config, cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Voice(args) => voice(&config, args).await,
         BenchCmd::Sms(args) => super::bench_sms::run(args).await,
         BenchCmd::Analytics(args) => analytics(args).await,
+        BenchCmd::Seed(args) => seed_from_file(config, args).await,
     }
+}
+
+/// `bench seed`: one tenant per number of the file, in the configured database.
+async fn seed_from_file(config: Config, args: SeedArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.numbers_file)
+        .with_context(|| format!("cannot read {}", args.numbers_file.display()))?;
+    let numbers = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            E164::parse("numbers-file", l).map_err(|e| anyhow::anyhow!("{l:?}: {}", e.message))
+        })
+        .collect::<anyhow::Result<Vec<E164>>>()?;
+    let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+    seed_numbers(&state, &numbers).await?;
+    println!("seeded {} tenant(s)", numbers.len());
+    Ok(())
 }
 
 /// The PostgreSQL server to benchmark on, only when `--database-url` is on the command line: a
@@ -260,6 +289,21 @@ async fn bench(outer: &Config, args: &VoiceArgs, db_url: &str) -> anyhow::Result
 
 /// Creates the tenants and their staff; returns each tenant's number.
 async fn seed(state: &AppState, tenants: usize) -> anyhow::Result<Vec<String>> {
+    let numbers = (0..tenants)
+        .map(|i| {
+            E164::parse(
+                "phoneNumber",
+                &format!("+{}", FIRST_TENANT_NUMBER + i as u64),
+            )
+            .map_err(|e| anyhow::anyhow!("tenant number: {}", e.message))
+        })
+        .collect::<anyhow::Result<Vec<E164>>>()?;
+    seed_numbers(state, &numbers).await?;
+    Ok(numbers.iter().map(E164::to_string).collect())
+}
+
+/// One tenant per number, open around the clock, forwarding to two staff members.
+async fn seed_numbers(state: &AppState, numbers: &[E164]) -> anyhow::Result<()> {
     let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.message);
     let all_day = vec![TimeWindow {
         open: ClockTime::parse("00:00").map_err(anyhow::Error::msg)?,
@@ -276,13 +320,7 @@ async fn seed(state: &AppState, tenants: usize) -> anyhow::Result<Vec<String>> {
         sunday: all_day,
         holidays: vec![],
     };
-    let mut numbers = Vec::with_capacity(tenants);
-    for i in 0..tenants {
-        let number = E164::parse(
-            "phoneNumber",
-            &format!("+{}", FIRST_TENANT_NUMBER + i as u64),
-        )
-        .map_err(|e| anyhow::anyhow!("tenant number: {}", e.message))?;
+    for (i, number) in numbers.iter().enumerate() {
         let tenant = tenants::create(
             state,
             CreateTenant {
@@ -313,9 +351,8 @@ async fn seed(state: &AppState, tenants: usize) -> anyhow::Result<Vec<String>> {
             .await
             .map_err(fail)?;
         }
-        numbers.push(number.to_string());
     }
-    Ok(numbers)
+    Ok(())
 }
 
 /// Encodes and signs every request up front, so the client's HMAC cost stays out of the timings.

@@ -15,6 +15,7 @@ pub mod messages;
 pub mod notifications;
 pub mod opt_outs;
 pub mod recordings;
+pub mod routing_cache;
 pub mod settings;
 pub mod staff;
 pub mod tenants;

@@ -259,3 +259,20 @@ pub mod values {
             .build()
     }
 }
+
+/// What a send or call answers for a tenant whose subscription has ended.
+#[derive(IntoResponses)]
+pub enum SubscriptionEnded {
+    /// The tenant's subscription is CANCELED, UNPAID, INCOMPLETE_EXPIRED or PAUSED: nothing is sent or
+    /// placed on the shared Twilio account (`SUBSCRIPTION_ENDED`).
+    #[response(status = 402)]
+    Ended(ErrorEnvelope),
+}
+
+/// What provisioning or buying a number answers for a tenant that is not ACTIVE or TRIALING.
+#[derive(IntoResponses)]
+pub enum SubscriptionInactive {
+    /// Numbers are provisioned only for ACTIVE or TRIALING tenants (`SUBSCRIPTION_INACTIVE`).
+    #[response(status = 402)]
+    Inactive(ErrorEnvelope),
+}

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::domain::E164;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, ServiceKeyErrors};
+use crate::http::doc::{JsonBodyErrors, ServiceKeyErrors, SubscriptionEnded};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::ValidJson;
 use crate::service::notifications::{NewSms, NotificationKind, queue_now};
@@ -44,7 +44,7 @@ pub struct InternalSmsQueued {
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
     responses((status = 200, description = "Success", body = Envelope<InternalSmsQueued>),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
-        ServiceKeyErrors, JsonBodyErrors))]
+        ServiceKeyErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send(
     _: ServiceKey,
     State(state): State<AppState>,

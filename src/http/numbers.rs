@@ -17,7 +17,7 @@ use crate::db;
 use crate::domain::E164;
 use crate::error::{ApiError, ErrorEnvelope};
 use crate::http::admin::AdminAuth;
-use crate::http::doc::{AdminAuthErrors, JsonBodyErrors, TenantAuthErrors};
+use crate::http::doc::{AdminAuthErrors, JsonBodyErrors, SubscriptionInactive, TenantAuthErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::numbers::ops::{self, RepairReport, SearchQuery};
@@ -72,7 +72,7 @@ pub struct ProvisionedNumber {
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
         (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
-        TenantAuthErrors))]
+        TenantAuthErrors, SubscriptionInactive))]
 async fn provision_phone(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -259,7 +259,7 @@ pub struct PurchasedNumber {
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 409, description = "Conflicts with the current state; `error.code` says how", body = ErrorEnvelope),
         (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
-        TenantAuthErrors, JsonBodyErrors))]
+        TenantAuthErrors, JsonBodyErrors, SubscriptionInactive))]
 async fn purchase_number(
     auth: TenantAuth,
     State(state): State<AppState>,

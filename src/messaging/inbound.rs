@@ -114,7 +114,12 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
     };
     let to = req.non_empty("To");
     let tenant = match to.and_then(|t| E164::parse("To", t).ok()) {
-        Some(number) => db::tenants::get_by_number(&state.db, &number).await,
+        Some(number) => {
+            state
+                .routing
+                .tenant_by_number(&state.db, state.clock.now_ms(), &number)
+                .await
+        }
         None => Ok(None),
     };
     let tenant = match tenant {

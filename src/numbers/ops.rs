@@ -512,6 +512,7 @@ async fn record_success(
     }
     store::save(&mut tx, &p, now).await?;
     tx.commit().await?;
+    state.routing.invalidate();
     tracing::info!(tenant = %tenant_id, number = %number, sid = %sid, adopted, "tenant number provisioned");
     Ok(Provisioned::Acquired {
         phone_number: number,
@@ -645,6 +646,7 @@ async fn release_leased(
         Released::Released(released)
     };
     tx.commit().await?;
+    state.routing.invalidate();
     state.job_wakeup.notify_waiters();
     tracing::info!(tenant = %tenant_id, outcome = ?out, "tenant numbers released");
     Ok(out)
@@ -731,6 +733,7 @@ pub async fn repair(state: &AppState, tenant: &Tenant) -> Result<RepairReport, N
         store::set_tenant_number(&mut tx, &tenant.id, Some(number.as_str()), Some(&sid), now)
             .await?;
         tx.commit().await?;
+        state.routing.invalidate();
     }
     Ok(RepairReport {
         phone_number: number.to_string(),

@@ -131,6 +131,7 @@ pub async fn create(
         updated_at: now,
     };
     db::staff::insert(&state.db, &staff).await?;
+    state.routing.invalidate();
     Ok(staff)
 }
 
@@ -165,5 +166,6 @@ pub async fn update(
     db::staff::update(&state.db, &s)
         .await
         .map_err(|_| ApiError::not_found("staff member"))?;
+    state.routing.invalidate();
     Ok(s)
 }

@@ -242,6 +242,7 @@ pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, ApiEr
     db::tenants::insert(&state.db, &tenant)
         .await
         .map_err(conflict)?;
+    state.routing.invalidate();
     tracing::info!(tenant = %tenant.id, slug = tenant.slug.as_str(), "tenant created");
     Ok(tenant)
 }
@@ -251,6 +252,7 @@ pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Ten
     let mut tx = state.db.begin().await?;
     let t = update_in(state, &mut tx, id, req).await?;
     tx.commit().await?;
+    state.routing.invalidate();
     state.job_wakeup.notify_waiters();
     Ok(t)
 }
@@ -279,6 +281,7 @@ pub async fn apply_billing_event(
     };
     let t = update_in(state, &mut tx, id, req).await?;
     tx.commit().await?;
+    state.routing.invalidate();
     state.job_wakeup.notify_waiters();
     Ok(Some(t))
 }

@@ -80,7 +80,10 @@ async fn connect_call(state: &AppState, call_sid: &str) -> Result<VoiceResponse,
     };
     if call.targets().is_empty() && call.route_index == 0 {
         // First fetch: plan now, as an inbound call would be routed at this moment.
-        let staff = db::staff::list(&state.db, &tenant.id).await?;
+        let staff = state
+            .routing
+            .staff(&state.db, state.clock.now_ms(), &tenant.id)
+            .await?;
         let rotation = next_rotation(&mut tx, &tenant).await?;
         let p = plan::plan(&tenant, &staff, state.clock.now(), rotation);
         call.after_hours = p.after_hours;

@@ -1,6 +1,8 @@
 //! The steps of an inbound call: the first webhook (log once, plan, greet), the dial action
 //! (sequential fallback), the gather action (call reason), and the voicemail action.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 
 use axum::response::{IntoResponse, Response};
@@ -38,16 +40,21 @@ fn bad_request(field: &str, msg: &str) -> Response {
 }
 
 /// Resolves the tenant that owns the called number.
-async fn tenant_for(state: &AppState, to: Option<&str>) -> Result<Option<Tenant>, StoreError> {
+async fn tenant_for(state: &AppState, to: Option<&str>) -> Result<Option<Arc<Tenant>>, StoreError> {
     let Some(number) = to.and_then(|t| E164::parse("To", t).ok()) else {
         return Ok(None);
     };
-    if let Some(t) = db::tenants::get_by_number(&state.db, &number).await? {
+    let now = state.clock.now_ms();
+    if let Some(t) = state
+        .routing
+        .tenant_by_number(&state.db, now, &number)
+        .await?
+    {
         return Ok(Some(t));
     }
     // Seed 004: numbers managed elsewhere are resolved by the provisioning service.
     match super::lookup::tenant_id(state, &number).await {
-        Some(id) => db::tenants::find(&state.db, &id).await,
+        Some(id) => Ok(db::tenants::find(&state.db, &id).await?.map(Arc::new)),
         None => Ok(None),
     }
 }
@@ -134,8 +141,8 @@ async fn start_call(
     req: &TwilioRequest,
     call_sid: &str,
 ) -> Result<Call, StoreError> {
-    let staff = db::staff::list(&state.db, &tenant.id).await?;
     let now = state.clock.now_ms();
+    let staff = state.routing.staff(&state.db, now, &tenant.id).await?;
     let mut tx = state.db.begin().await?;
     if let Some(existing) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? {
         return Ok(existing);

@@ -32,7 +32,7 @@ use crate::auth::TenantAuth;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
 use crate::domain::{E164, new_id, text};
 use crate::error::{ApiError, ErrorEnvelope, StoreError};
-use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
+use crate::http::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
 use crate::http::envelope::{Envelope, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::seed_extras::{Extras, with_extras};
@@ -404,7 +404,7 @@ fn public(state: &AppState, path: &str) -> String {
         (status = 429, description = "Over the tenant's outbound call pace", body = ErrorEnvelope),
         (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
         (status = 503, description = "Unavailable", body = ErrorEnvelope), TenantAuthErrors,
-        JsonBodyErrors))]
+        JsonBodyErrors, SubscriptionEnded))]
 async fn make_call(
     auth: TenantAuth,
     State(state): State<AppState>,

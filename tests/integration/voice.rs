@@ -804,3 +804,98 @@ async fn get_configured_webhooks_work_too() {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains(ANN));
 }
+
+async fn ring_n(app: &TestApp, n: u32) -> String {
+    let sid = format!("CA{n:032}");
+    let (status, body) = signed_post(
+        app,
+        "/api/webhooks/twilio/voice",
+        &[
+            ("CallSid", &sid),
+            ("From", CALLER),
+            ("To", NUMBER),
+            ("CallStatus", "ringing"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Routing data comes from each instance's memory. A staff or hours change made through another
+/// instance (or the CLI) is seen once `ROUTING_CACHE_RECHECK_MS` has passed; one made through this
+/// instance is seen by the very next call.
+#[tokio::test]
+async fn routing_changes_reach_every_instance_within_the_recheck_interval() {
+    let a = app()
+        .config(|c| c.routing_cache_recheck_ms = Some("1000".into()))
+        .start()
+        .await;
+    let b = app().same_database(&a).start().await;
+    let tenant = salon(&a, json!({})).await;
+    set_clock(&a, MONDAY_10AM_NY);
+    set_clock(&b, MONDAY_10AM_NY);
+    assert!(
+        ring_n(&a, 1)
+            .await
+            .contains(&format!("<Number>{ANN}</Number>"))
+    );
+    // Instance B takes Ann off duty.
+    let staff = b
+        .admin(
+            Method::GET,
+            &format!("/api/admin/tenants/{tenant}/staff"),
+            None,
+        )
+        .await;
+    let ann = staff.json["data"]["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["phone"] == ANN)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = b
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/tenants/{tenant}/staff/{ann}"),
+            Some(json!({"onDuty": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        ring_n(&b, 2)
+            .await
+            .contains(&format!("<Number>{BOB}</Number>")),
+        "the instance that made the change sees it at once"
+    );
+    a.clock.advance_ms(1_000);
+    assert!(
+        ring_n(&a, 3)
+            .await
+            .contains(&format!("<Number>{BOB}</Number>")),
+        "the other instance sees it within the recheck interval"
+    );
+    // Hours changed through A: closed now, so A's very next call goes to voicemail.
+    let r = a
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/tenants/{tenant}"),
+            Some(json!({"businessHours": {"monday": []}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = ring_n(&a, 4).await;
+    assert!(
+        body.contains("<Record") && !body.contains("<Dial"),
+        "{body}"
+    );
+    b.clock.advance_ms(1_000);
+    let body = ring_n(&b, 5).await;
+    assert!(
+        body.contains("<Record") && !body.contains("<Dial"),
+        "{body}"
+    );
+}

@@ -77,6 +77,7 @@ async fn remove(
     db::staff::delete(&state.db, &id, &staff_id)
         .await
         .map_err(|_| ApiError::not_found("staff member"))?;
+    state.routing.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -109,6 +109,7 @@ async fn delete(
     db::tenants::delete(&state.db, &id)
         .await
         .map_err(|_| ApiError::not_found("tenant"))?;
+    state.routing.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
 

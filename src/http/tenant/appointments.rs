@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::TenantAuth;
 use crate::domain::text;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
+use crate::http::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
 use crate::http::envelope::{Envelope, MessageEnvelope, message, ok};
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::service::appointments::{
@@ -123,7 +123,7 @@ async fn cancel(
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 404, description = "Not found", body = ErrorEnvelope),
         (status = 409, description = "The appointment is canceled or has started", body = ErrorEnvelope),
-        TenantAuthErrors, JsonBodyErrors))]
+        TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send_confirmation(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -143,7 +143,7 @@ async fn send_confirmation(
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 404, description = "Not found", body = ErrorEnvelope),
         (status = 409, description = "The appointment is canceled or has started", body = ErrorEnvelope),
-        TenantAuthErrors, JsonBodyErrors))]
+        TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send_reminder(
     auth: TenantAuth,
     State(state): State<AppState>,

@@ -14,7 +14,7 @@ use crate::auth::TenantAuth;
 use crate::db;
 use crate::domain::{E164, text};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
+use crate::http::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
 use crate::http::extract::ValidJson;
 use crate::http::seed_extras::{Extras, with_extras};
 use crate::service::notifications::{NewSms, NotificationKind, Queued, queue_now};
@@ -136,7 +136,7 @@ fn sms_text(field: &str, v: &str) -> Result<String, ApiError> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
     responses((status = 200, description = "Success", body = SendAnswer),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
-        TenantAuthErrors, JsonBodyErrors))]
+        TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -163,7 +163,7 @@ async fn send(
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
     responses((status = 200, description = "Success", body = SendAnswer),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
-        TenantAuthErrors, JsonBodyErrors))]
+        TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send_twilio(
     auth: TenantAuth,
     State(state): State<AppState>,
@@ -210,7 +210,7 @@ async fn send_twilio(
     responses((status = 200, description = "Success", body = SendAnswer),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 404, description = "No such staff member for this tenant", body = ErrorEnvelope),
-        TenantAuthErrors, JsonBodyErrors))]
+        TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn notify_staff(
     auth: TenantAuth,
     State(state): State<AppState>,
