@@ -71,23 +71,27 @@ impl AppState {
         };
         let twilio = TwilioContext::from_config(&config)?;
         let config_recheck_ms = config.routing_cache_recheck.as_millis() as i64;
-        let state = AppState {
-            twilio,
-            jwt: Arc::new(JwtKeys::new(secret.as_bytes())),
-            rate_limiter: Arc::new(RateLimiter::new(
-                config.rate_limit_max,
-                config.rate_limit_window,
-            )),
-            config: Arc::new(config),
-            db,
-            clock,
-            jobs: Arc::new(registry),
-            job_wakeup: Arc::new(Notify::new()),
-            metrics: crate::http::health::metrics_handle(),
-            routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
-                config_recheck_ms,
-            )),
-        };
+        let state =
+            AppState {
+                twilio,
+                jwt: Arc::new(JwtKeys::new(secret.as_bytes()).with_issuer_and_audience(
+                    config.jwt_issuer.clone(),
+                    config.jwt_audience.clone(),
+                )),
+                rate_limiter: Arc::new(RateLimiter::new(
+                    config.rate_limit_max,
+                    config.rate_limit_window,
+                )),
+                config: Arc::new(config),
+                db,
+                clock,
+                jobs: Arc::new(registry),
+                job_wakeup: Arc::new(Notify::new()),
+                metrics: crate::http::health::metrics_handle(),
+                routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
+                    config_recheck_ms,
+                )),
+            };
         crate::service::tenants::ensure_single_business_tenant(&state)
             .await
             .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.message))?;

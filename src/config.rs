@@ -102,6 +102,10 @@ raw_config! {
     internal_service_key: "INTERNAL_SERVICE_KEY",
     /// HS256 key for tenant JWTs [default: generated once and stored in the database]
     jwt_secret: "JWT_SECRET",
+    /// When set, tenant JWTs must carry this `iss` (and tokens Switchboard issues carry it) [default: not checked]
+    jwt_issuer: "JWT_ISSUER",
+    /// When set, tenant JWTs' `aud` must name this audience (and issued tokens carry it) [default: not checked]
+    jwt_audience: "JWT_AUDIENCE",
     /// Operator token for /api/admin (admin API disabled when unset)
     admin_token: "ADMIN_TOKEN",
     /// Time zone of new tenants (IANA name) [default: UTC]
@@ -237,6 +241,9 @@ pub struct Config {
     pub internal_service_key: Option<Secret>,
     pub pns_lookup_path: String,
     pub jwt_secret: Option<Secret>,
+    /// `JWT_ISSUER` / `JWT_AUDIENCE`: required in tenant JWTs when set.
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
     pub admin_token: Option<Secret>,
     pub default_time_zone: TimeZoneName,
     pub log_format: LogFormat,
@@ -758,6 +765,8 @@ impl Config {
                 }
             },
             jwt_secret: long_secret("JWT_SECRET", &raw.jwt_secret)?,
+            jwt_issuer: given(&raw.jwt_issuer),
+            jwt_audience: given(&raw.jwt_audience),
             admin_token: long_secret("ADMIN_TOKEN", &raw.admin_token)?,
             default_time_zone,
             log_format,
@@ -952,6 +961,7 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "TWILIO_SANDBOX" => (cfg.twilio_mode == TwilioMode::Sandbox).to_string(),
         "TWILIO_VALIDATE_SIGNATURES" => cfg.twilio_validate_signatures.to_string(),
         "JWT_SECRET" => "(generated, stored in the database)".into(),
+        "JWT_ISSUER" | "JWT_AUDIENCE" => "(not checked)".into(),
         "ADMIN_TOKEN" => "(unset: admin API disabled)".into(),
         "DEFAULT_TIME_ZONE" => cfg.default_time_zone.to_string(),
         "LOG_FORMAT" => format!("{:?}", cfg.log_format).to_lowercase(),
