@@ -71,10 +71,7 @@ impl AppState {
         let state = AppState {
             twilio,
             jwt: Arc::new(JwtKeys::new(secret.as_bytes())),
-            rate_limiter: Arc::new(RateLimiter::new(
-                config.rate_limit_max,
-                config.rate_limit_window,
-            )),
+            rate_limiter: Arc::new(RateLimiter::new(&config)),
             config: Arc::new(config),
             db,
             clock,

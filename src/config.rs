@@ -92,6 +92,10 @@ raw_config! {
     rate_limit_max: "RATE_LIMIT_MAX",
     /// Rate-limit window in seconds [default: 900]
     rate_limit_window_secs: "RATE_LIMIT_WINDOW_SECS",
+    /// Requests per window per tenant credential (JWT: per tenant, API key: per key), across all addresses [default: 1000]
+    tenant_rate_limit_max: "TENANT_RATE_LIMIT_MAX",
+    /// Per-credential rate-limit window in seconds [default: 900]
+    tenant_rate_limit_window_secs: "TENANT_RATE_LIMIT_WINDOW_SECS",
     /// Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed [default: none]
     trusted_proxies: "TRUSTED_PROXIES",
     /// Largest request body in bytes [default: 1048576]
@@ -213,6 +217,9 @@ pub struct Config {
     pub log_level: String,
     pub rate_limit_max: u32,
     pub rate_limit_window: Duration,
+    /// Budget of one tenant credential across every address (`TENANT_RATE_LIMIT_*`).
+    pub tenant_rate_limit_max: u32,
+    pub tenant_rate_limit_window: Duration,
     pub trusted_proxies: Vec<IpNet>,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
@@ -679,6 +686,20 @@ impl Config {
                 1,
                 86_400,
             )?),
+            tenant_rate_limit_max: number(
+                "TENANT_RATE_LIMIT_MAX",
+                &raw.tenant_rate_limit_max,
+                1000u32,
+                1,
+                10_000_000,
+            )?,
+            tenant_rate_limit_window: Duration::from_secs(number(
+                "TENANT_RATE_LIMIT_WINDOW_SECS",
+                &raw.tenant_rate_limit_window_secs,
+                900u64,
+                1,
+                86_400,
+            )?),
             trusted_proxies,
             body_limit_bytes: number(
                 "BODY_LIMIT_BYTES",
@@ -860,6 +881,8 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "LOG_LEVEL" => cfg.log_level.clone(),
         "RATE_LIMIT_MAX" => cfg.rate_limit_max.to_string(),
         "RATE_LIMIT_WINDOW_SECS" => cfg.rate_limit_window.as_secs().to_string(),
+        "TENANT_RATE_LIMIT_MAX" => cfg.tenant_rate_limit_max.to_string(),
+        "TENANT_RATE_LIMIT_WINDOW_SECS" => cfg.tenant_rate_limit_window.as_secs().to_string(),
         "BODY_LIMIT_BYTES" => cfg.body_limit_bytes.to_string(),
         "REQUEST_TIMEOUT_SECS" => cfg.request_timeout.as_secs().to_string(),
         "WORKER_CONCURRENCY" => cfg.worker_concurrency.to_string(),
@@ -944,6 +967,14 @@ mod tests {
             (
                 raw(|r| r.rate_limit_max = Some("0".into())),
                 "RATE_LIMIT_MAX",
+            ),
+            (
+                raw(|r| r.tenant_rate_limit_max = Some("0".into())),
+                "TENANT_RATE_LIMIT_MAX",
+            ),
+            (
+                raw(|r| r.tenant_rate_limit_window_secs = Some("forever".into())),
+                "TENANT_RATE_LIMIT_WINDOW_SECS",
             ),
         ];
         for (r, var) in cases {
