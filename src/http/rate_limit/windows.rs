@@ -5,7 +5,7 @@
 //! and ages them by size, not by time: a key is looked up in `young`, then in `old` (and moved back to
 //! `young` with its count intact); a key seen in neither starts a new window in `young`. When `young`
 //! is full it becomes `old` and the previous `old` is dropped. A shard therefore never holds more than
-//! two generations, the whole limiter never more than `capacity` keys, and a request costs two hash
+//! two generations, the whole limiter never more than `capacity` keys, and a request costs a few hash
 //! look-ups plus its share of the occasional drop of one generation (paid once per generation of
 //! inserts, and outside the lock) — never a scan that grows with the number of clients.
 //!
