@@ -78,10 +78,7 @@ impl AppState {
                     config.jwt_issuer.clone(),
                     config.jwt_audience.clone(),
                 )),
-                rate_limiter: Arc::new(RateLimiter::new(
-                    config.rate_limit_max,
-                    config.rate_limit_window,
-                )),
+                rate_limiter: Arc::new(RateLimiter::new(&config)),
                 config: Arc::new(config),
                 db,
                 clock,

@@ -118,6 +118,12 @@ raw_config! {
     rate_limit_max: "RATE_LIMIT_MAX",
     /// Rate-limit window in seconds [default: 900]
     rate_limit_window_secs: "RATE_LIMIT_WINDOW_SECS",
+    /// Internal API (X-Service-Key) requests per window per client address [default: 6000]
+    internal_rate_limit_max: "INTERNAL_RATE_LIMIT_MAX",
+    /// Requests per window per tenant credential (JWT: per tenant, API key: per key), across all addresses [default: 1000]
+    tenant_rate_limit_max: "TENANT_RATE_LIMIT_MAX",
+    /// Per-credential rate-limit window in seconds [default: 900]
+    tenant_rate_limit_window_secs: "TENANT_RATE_LIMIT_WINDOW_SECS",
     /// Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed [default: none]
     trusted_proxies: "TRUSTED_PROXIES",
     /// Largest request body in bytes [default: 1048576]
@@ -250,6 +256,11 @@ pub struct Config {
     pub log_level: String,
     pub rate_limit_max: u32,
     pub rate_limit_window: Duration,
+    /// `INTERNAL_RATE_LIMIT_MAX`, per `rate_limit_window`.
+    pub internal_rate_limit_max: u32,
+    /// Budget of one tenant credential across every address (`TENANT_RATE_LIMIT_*`).
+    pub tenant_rate_limit_max: u32,
+    pub tenant_rate_limit_window: Duration,
     pub trusted_proxies: Vec<IpNet>,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
@@ -772,9 +783,30 @@ impl Config {
             log_format,
             log_level,
             rate_limit_max: number("RATE_LIMIT_MAX", &raw.rate_limit_max, 100u32, 1, 10_000_000)?,
+            internal_rate_limit_max: number(
+                "INTERNAL_RATE_LIMIT_MAX",
+                &raw.internal_rate_limit_max,
+                6000u32,
+                1,
+                10_000_000,
+            )?,
             rate_limit_window: Duration::from_secs(number(
                 "RATE_LIMIT_WINDOW_SECS",
                 &raw.rate_limit_window_secs,
+                900u64,
+                1,
+                86_400,
+            )?),
+            tenant_rate_limit_max: number(
+                "TENANT_RATE_LIMIT_MAX",
+                &raw.tenant_rate_limit_max,
+                1000u32,
+                1,
+                10_000_000,
+            )?,
+            tenant_rate_limit_window: Duration::from_secs(number(
+                "TENANT_RATE_LIMIT_WINDOW_SECS",
+                &raw.tenant_rate_limit_window_secs,
                 900u64,
                 1,
                 86_400,
@@ -967,7 +999,10 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "LOG_FORMAT" => format!("{:?}", cfg.log_format).to_lowercase(),
         "LOG_LEVEL" => cfg.log_level.clone(),
         "RATE_LIMIT_MAX" => cfg.rate_limit_max.to_string(),
+        "INTERNAL_RATE_LIMIT_MAX" => cfg.internal_rate_limit_max.to_string(),
         "RATE_LIMIT_WINDOW_SECS" => cfg.rate_limit_window.as_secs().to_string(),
+        "TENANT_RATE_LIMIT_MAX" => cfg.tenant_rate_limit_max.to_string(),
+        "TENANT_RATE_LIMIT_WINDOW_SECS" => cfg.tenant_rate_limit_window.as_secs().to_string(),
         "BODY_LIMIT_BYTES" => cfg.body_limit_bytes.to_string(),
         "REQUEST_TIMEOUT_SECS" => cfg.request_timeout.as_secs().to_string(),
         "WORKER_CONCURRENCY" => cfg.worker_concurrency.to_string(),
@@ -1096,6 +1131,14 @@ mod tests {
             (
                 raw(|r| r.rate_limit_max = Some("0".into())),
                 "RATE_LIMIT_MAX",
+            ),
+            (
+                raw(|r| r.tenant_rate_limit_max = Some("0".into())),
+                "TENANT_RATE_LIMIT_MAX",
+            ),
+            (
+                raw(|r| r.tenant_rate_limit_window_secs = Some("forever".into())),
+                "TENANT_RATE_LIMIT_WINDOW_SECS",
             ),
         ];
         for (r, var) in cases {

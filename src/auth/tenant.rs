@@ -10,10 +10,10 @@ use crate::app::AppState;
 use crate::db::{self, tenants::Tenant};
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
     Jwt,
-    ApiKey,
+    ApiKey { key_id: String },
 }
 
 /// An authenticated tenant.
@@ -45,34 +45,68 @@ pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
+/// A bearer token whose signature (JWT) or hash (API key) checked out: who it says it is. The tenant
+/// itself is loaded afterwards, by the extractor.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub tenant_id: String,
+    pub method: AuthMethod,
+}
+
+/// The rate limiter's verdict on the bearer token, left in the request's extensions so that the
+/// extractor does not verify it a second time. Only our middleware can put it there.
+#[derive(Debug, Clone)]
+pub enum Preverified {
+    Valid(Verified),
+    /// Refused, with the message the caller gets.
+    Refused(String),
+}
+
+/// Checks a bearer token: a JWT's signature and expiry, or an API key's hash and revocation.
+pub async fn verify(state: &AppState, token: &str) -> Result<Verified, ApiError> {
+    let now_ms = state.clock.now_ms();
+    if let Some(prefix) = api_key::prefix_of(token) {
+        let key = db::api_keys::get_by_prefix(&state.db, prefix)
+            .await?
+            .filter(|k| api_key::matches(token, &k.key_hash))
+            .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+        if key.revoked_at.is_some() {
+            return Err(ApiError::unauthorized("API key revoked"));
+        }
+        return Ok(Verified {
+            tenant_id: key.tenant_id,
+            method: AuthMethod::ApiKey { key_id: key.id },
+        });
+    }
+    let claims = state
+        .jwt
+        .verify(token, now_ms / 1000)
+        .map_err(|e| match e {
+            JwtError::Expired => ApiError::unauthorized("token expired"),
+            other => ApiError::unauthorized(other.to_string()),
+        })?;
+    Ok(Verified {
+        tenant_id: claims.tenant_id,
+        method: AuthMethod::Jwt,
+    })
+}
+
 impl FromRequestParts<AppState> for TenantAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?;
-        let now_ms = state.clock.now_ms();
-        let (tenant_id, method) = if let Some(prefix) = api_key::prefix_of(token) {
-            let key = db::api_keys::get_by_prefix(&state.db, prefix)
-                .await?
-                .filter(|k| api_key::matches(token, &k.key_hash))
-                .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-            if key.revoked_at.is_some() {
-                return Err(ApiError::unauthorized("API key revoked"));
+        let Verified { tenant_id, method } = match parts.extensions.get::<Preverified>() {
+            Some(Preverified::Valid(v)) => v.clone(),
+            Some(Preverified::Refused(message)) => {
+                return Err(ApiError::unauthorized(message.clone()));
             }
-            if let Err(e) = db::api_keys::touch(&state.db, &key.id, now_ms).await {
-                tracing::warn!(error = %e, "could not record API key use");
-            }
-            (key.tenant_id, AuthMethod::ApiKey)
-        } else {
-            let claims = state
-                .jwt
-                .verify(token, now_ms / 1000)
-                .map_err(|e| match e {
-                    JwtError::Expired => ApiError::unauthorized("token expired"),
-                    other => ApiError::unauthorized(other.to_string()),
-                })?;
-            (claims.tenant_id, AuthMethod::Jwt)
+            None => verify(state, bearer(parts)?).await?,
         };
+        if let AuthMethod::ApiKey { key_id } = &method
+            && let Err(e) = db::api_keys::touch(&state.db, key_id, state.clock.now_ms()).await
+        {
+            tracing::warn!(error = %e, "could not record API key use");
+        }
         // A token for a deleted tenant is as good as no token.
         let tenant = db::tenants::get(&state.db, &tenant_id)
             .await?

@@ -986,6 +986,7 @@ async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<A
         log_level: Some("warn".into()),
         // The timed requests must not be rate limited, however many runs are asked for.
         rate_limit_max: Some("1000000".into()),
+        tenant_rate_limit_max: Some("1000000".into()),
         ..Default::default()
     };
     let state = AppState::build(

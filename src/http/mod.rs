@@ -83,14 +83,22 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
             rate_limit::limit,
         ))
     };
+    let limited_internal = |mut routes: OpenApiRouter<AppState>| {
+        doc::rate_limited(routes.get_openapi_mut());
+        routes.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_internal,
+        ))
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(limited(admin::routes()))
         .merge(limited(numbers::routes()))
-        // Authenticated by Stripe's signature and the service key: not limited per client IP.
+        // Authenticated by Stripe's signature: not limited per client IP.
         .merge(stripe::routes())
-        .merge(internal::routes())
-        .merge(internal_sms::routes())
+        // Authenticated by the service key: a generous bucket of their own per client address.
+        .merge(limited_internal(internal::routes()))
+        .merge(limited_internal(internal_sms::routes()))
         .merge(limited(tenant::routes()))
 }
 

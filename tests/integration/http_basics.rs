@@ -43,6 +43,63 @@ async fn metrics_expose_request_counts() {
     assert!(r.text.contains("route=\"/health\""));
 }
 
+/// Series of the HTTP metrics that a client with made-up methods can reach.
+fn other_method_series(metrics: &str) -> std::collections::BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("switchboard_http_request") && l.contains("method=\"other\""))
+        .map(|l| {
+            l.rsplit_once(' ')
+                .map_or(l, |(series, _value)| series)
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn random_methods_and_paths_do_not_create_metric_series() {
+    let app = app().start().await;
+    // Extension methods on a real route and on unknown paths, and unknown paths with GET.
+    let burst = |tag: &'static str, n: usize| {
+        let app = &app;
+        async move {
+            for i in 0..n {
+                let m = Method::from_bytes(format!("X{tag}{i}Q").as_bytes()).unwrap();
+                let r = app.send(m.clone(), "/health", None, None, &[]).await;
+                assert_eq!(r.status, 405, "{m} /health");
+                let path = format!("/nope-{tag}-{i}");
+                assert_eq!(app.send(m, &path, None, None, &[]).await.status, 404);
+                let path = format!("/api/telephony/zz-{tag}-{i}");
+                let r = app.send(Method::GET, &path, None, None, &[]).await;
+                assert_eq!(r.status, 404);
+            }
+        }
+    };
+    burst("A", 3).await;
+    let before = app
+        .send(Method::GET, "/metrics", None, None, &[])
+        .await
+        .text;
+    let series = other_method_series(&before);
+    assert!(
+        series.iter().any(|s| s.contains("route=\"unmatched\"")),
+        "{before}"
+    );
+    burst("B", 40).await;
+    let after = app
+        .send(Method::GET, "/metrics", None, None, &[])
+        .await
+        .text;
+    assert_eq!(
+        other_method_series(&after),
+        series,
+        "40 more made-up methods and paths added series"
+    );
+    for token in ["XA0Q", "XB39Q", "nope-B", "zz-B-", "zz-A-"] {
+        assert!(!after.contains(token), "{token} became a label value");
+    }
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_use_the_envelope() {
     let app = app().start().await;
