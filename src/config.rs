@@ -92,6 +92,8 @@ raw_config! {
     twilio_validate_signatures: "TWILIO_VALIDATE_SIGNATURES",
     /// Single-business mode: forward the default tenant's calls to this phone (E.164)
     user_phone_number: "USER_PHONE_NUMBER",
+    /// Single-business mode: the default tenant's hours, as JSON in the API's businessHours shape [default: open around the clock]
+    business_hours: "BUSINESS_HOURS",
     /// Seed-004 as-call-service base URL
     as_call_service_url: "AS_CALL_SERVICE_URL",
     /// Seed-004 provisioning service base URL
@@ -242,6 +244,8 @@ pub struct Config {
     pub twilio_api_base_url: Url,
     pub twilio_validate_signatures: bool,
     pub user_phone_number: Option<E164>,
+    /// `BUSINESS_HOURS`: the single-business tenant's hours; `None`: open around the clock.
+    pub business_hours: Option<crate::domain::hours::BusinessHours>,
     pub as_call_service_url: Option<Url>,
     pub pns_provisioning_service_url: Option<Url>,
     pub internal_service_key: Option<Secret>,
@@ -760,6 +764,23 @@ impl Config {
                 true,
             )?,
             user_phone_number: phone("USER_PHONE_NUMBER", &raw.user_phone_number)?,
+            business_hours: match present(&raw.business_hours) {
+                None => None,
+                Some(s) => {
+                    let hours: crate::domain::hours::BusinessHours = serde_json::from_str(s)
+                        .map_err(|e| {
+                            fail(
+                                "BUSINESS_HOURS",
+                                s,
+                                format!("is not business hours JSON such as {{\"monday\": [{{\"open\": \"09:00\", \"close\": \"17:00\"}}]}} ({e})"),
+                            )
+                        })?;
+                    hours
+                        .validate("BUSINESS_HOURS")
+                        .map_err(|e| fail("BUSINESS_HOURS", s, e.message))?;
+                    Some(hours)
+                }
+            },
             as_call_service_url: http_url("AS_CALL_SERVICE_URL", &raw.as_call_service_url)?,
             pns_provisioning_service_url: http_url(
                 "PNS_PROVISIONING_SERVICE_URL",
@@ -993,6 +1014,7 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "TWILIO_SANDBOX" => (cfg.twilio_mode == TwilioMode::Sandbox).to_string(),
         "TWILIO_VALIDATE_SIGNATURES" => cfg.twilio_validate_signatures.to_string(),
         "JWT_SECRET" => "(generated, stored in the database)".into(),
+        "BUSINESS_HOURS" => "(open around the clock)".into(),
         "JWT_ISSUER" | "JWT_AUDIENCE" => "(not checked)".into(),
         "ADMIN_TOKEN" => "(unset: admin API disabled)".into(),
         "DEFAULT_TIME_ZONE" => cfg.default_time_zone.to_string(),

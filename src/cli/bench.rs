@@ -26,7 +26,7 @@ use url::Url;
 use crate::app::{self, AppState};
 use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
-use crate::domain::hours::{BusinessHours, ClockTime, TimeWindow};
+use crate::domain::hours::BusinessHours;
 use crate::domain::{E164, RoutingPolicy};
 use crate::error::ApiError;
 use crate::jobs::JobRegistry;
@@ -305,21 +305,8 @@ async fn seed(state: &AppState, tenants: usize) -> anyhow::Result<Vec<String>> {
 /// One tenant per number, open around the clock, forwarding to two staff members.
 async fn seed_numbers(state: &AppState, numbers: &[E164]) -> anyhow::Result<()> {
     let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.message);
-    let all_day = vec![TimeWindow {
-        open: ClockTime::parse("00:00").map_err(anyhow::Error::msg)?,
-        close: ClockTime::parse("24:00").map_err(anyhow::Error::msg)?,
-    }];
     // Open around the clock so every call is forwarded, whatever the time of the run.
-    let hours = BusinessHours {
-        monday: all_day.clone(),
-        tuesday: all_day.clone(),
-        wednesday: all_day.clone(),
-        thursday: all_day.clone(),
-        friday: all_day.clone(),
-        saturday: all_day.clone(),
-        sunday: all_day,
-        holidays: vec![],
-    };
+    let hours = BusinessHours::always_open();
     for (i, number) in numbers.iter().enumerate() {
         let tenant = tenants::create(
             state,

@@ -98,6 +98,25 @@ impl Default for BusinessHours {
 }
 
 impl BusinessHours {
+    /// Open every day, 00:00 to 24:00: the demo tenant, the single-business tenant (unless
+    /// `BUSINESS_HOURS` says otherwise) and the benchmark tenants.
+    pub fn always_open() -> Self {
+        let all_day = vec![TimeWindow {
+            open: ClockTime(0),
+            close: ClockTime(24 * 60),
+        }];
+        BusinessHours {
+            monday: all_day.clone(),
+            tuesday: all_day.clone(),
+            wednesday: all_day.clone(),
+            thursday: all_day.clone(),
+            friday: all_day.clone(),
+            saturday: all_day.clone(),
+            sunday: all_day,
+            holidays: vec![],
+        }
+    }
+
     pub fn day(&self, weekday: Weekday) -> &[TimeWindow] {
         match weekday {
             Weekday::Monday => &self.monday,

@@ -20,13 +20,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenan
     }
     // Open around the clock, so a newcomer's first simulated call reaches staff whatever the time;
     // `switchboard tenant update demo --business-hours …` shows the after-hours path.
-    let all_day: BusinessHours = serde_json::from_value(serde_json::json!({
-        "monday": [{"open": "00:00", "close": "24:00"}], "tuesday": [{"open": "00:00", "close": "24:00"}],
-        "wednesday": [{"open": "00:00", "close": "24:00"}], "thursday": [{"open": "00:00", "close": "24:00"}],
-        "friday": [{"open": "00:00", "close": "24:00"}], "saturday": [{"open": "00:00", "close": "24:00"}],
-        "sunday": [{"open": "00:00", "close": "24:00"}]
-    }))
-    .expect("static hours parse");
+    let all_day = BusinessHours::always_open();
     let tenant = tenants::create(
         state,
         CreateTenant {

@@ -367,6 +367,14 @@ pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Te
                 phone_number: Some(number.clone()),
                 phone_number_sid: state.config.twilio_phone_number_sid.clone(),
                 subscription_status: Some(SubscriptionStatus::Active),
+                // A single-number deployment forwards whatever the hour unless told otherwise.
+                business_hours: Some(
+                    state
+                        .config
+                        .business_hours
+                        .clone()
+                        .unwrap_or_else(BusinessHours::always_open),
+                ),
                 ..Default::default()
             };
             match create(state, req).await {
@@ -379,6 +387,20 @@ pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Te
             }
         }
     };
+    // Configured hours are the configuration's to keep: they win on every start.
+    if let Some(hours) = &state.config.business_hours
+        && &tenant.business_hours != hours
+    {
+        tenant = update(
+            state,
+            &tenant.id,
+            UpdateTenant {
+                business_hours: Some(hours.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
     if let Some(user) = &state.config.user_phone_number {
         let policy = &tenant.routing_policy;
         let wanted = policy.strategy == domain::routing::Strategy::ForwardExternal

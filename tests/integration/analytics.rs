@@ -1315,6 +1315,7 @@ fn switchboard_cli(db_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(args)
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", db_url)
         .env("JWT_SECRET", JWT_SECRET)
@@ -1395,6 +1396,7 @@ fn bench_analytics_seeds_times_and_counts_every_call() {
     }
     let o = cmd
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         // Never the configured database: this one does not even exist.
         .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/not_here")

@@ -19,6 +19,7 @@ fn run_bench(extra: &[&str]) -> (bool, String, String) {
     ])
     .args(extra)
     .env_clear()
+    .envs(crate::support::child_env())
     .env("PATH", std::env::var("PATH").unwrap_or_default())
     // A configured database must never be used (nor a database created on its server) unless
     // `--database-url` is given: this one does not even exist.
@@ -77,6 +78,7 @@ fn run_bench_sms(args: &[&str]) -> (bool, String, String) {
     }
     let o = cmd
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .current_dir(std::env::temp_dir())
         .output()

@@ -573,6 +573,7 @@ fn switchboard(db_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(args)
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", db_url)
         .env("JWT_SECRET", JWT_SECRET)

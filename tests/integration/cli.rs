@@ -8,6 +8,7 @@ fn switchboard(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.args(args)
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd.env("DATABASE_URL", db_url)
         .env("JWT_SECRET", JWT_SECRET)
@@ -230,6 +231,7 @@ fn start_up_never_logs_the_auth_token() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env(
             "DATABASE_URL",

@@ -1081,6 +1081,7 @@ async fn switchboard(app: &TestApp, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .args(&args)
             .env_clear()
+            .envs(crate::support::child_env())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env)
             .current_dir(std::env::temp_dir())

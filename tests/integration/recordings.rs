@@ -1161,6 +1161,7 @@ async fn switchboard(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> std
     tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(args)
         .env_clear()
+        .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", &app.db_url)
         .env("JWT_SECRET", crate::support::JWT_SECRET)

@@ -300,3 +300,12 @@ impl Drop for TestApp {
         self.shutdown.cancel();
     }
 }
+
+/// The environment a spawned `switchboard` keeps after `env_clear()`: `PATH`, and libfaketime's
+/// variables when the suite runs under `faketime` (`.ci/run` does once), so a child process shares
+/// the test's clock instead of the real one.
+pub fn child_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k == "PATH" || k == "LD_PRELOAD" || k.starts_with("FAKETIME"))
+        .collect()
+}

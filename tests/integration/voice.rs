@@ -899,3 +899,66 @@ async fn routing_changes_reach_every_instance_within_the_recheck_interval() {
         "{body}"
     );
 }
+
+/// Seed 004's single-business mode forwards every ringing call to `USER_PHONE_NUMBER`, at any hour,
+/// unless `BUSINESS_HOURS` says when the business is open.
+#[tokio::test]
+async fn single_business_mode_forwards_at_any_hour_unless_hours_are_configured() {
+    const SUNDAY_3AM_UTC: &str = "2026-12-06T03:00:00Z";
+    async fn ring(app: &TestApp, sid: &str) -> String {
+        signed_post(
+            app,
+            "/webhooks/twilio/call",
+            &[
+                ("CallStatus", "ringing"),
+                ("From", CALLER),
+                ("To", NUMBER),
+                ("CallSid", sid),
+            ],
+        )
+        .await
+        .1
+    }
+    let open = app()
+        .config(|c| {
+            c.twilio_phone_number = Some(NUMBER.into());
+            c.user_phone_number = Some("+14155550199".into());
+        })
+        .start()
+        .await;
+    set_clock(&open, SUNDAY_3AM_UTC);
+    let body = ring(&open, "CA00000000000000000000000000000c31").await;
+    assert!(
+        body.contains(r#"timeout="20""#) && body.contains("+14155550199</Number>"),
+        "{body}"
+    );
+    assert!(!body.contains("closed"), "{body}");
+
+    let hours = r#"{"monday": [{"open": "09:00", "close": "17:00"}]}"#;
+    let closed = app()
+        .config(|c| {
+            c.twilio_phone_number = Some(NUMBER.into());
+            c.user_phone_number = Some("+14155550199".into());
+            c.business_hours = Some(hours.into());
+        })
+        .start()
+        .await;
+    set_clock(&closed, SUNDAY_3AM_UTC);
+    let body = ring(&closed, "CA00000000000000000000000000000c32").await;
+    assert!(
+        body.contains("closed right now") && body.contains("<Record"),
+        "{body}"
+    );
+
+    let mut raw = crate::support::base_raw("sqlite::memory:");
+    raw.business_hours = Some(r#"{"monday": [{"open": "25:00", "close": "26:00"}]}"#.into());
+    assert_eq!(
+        switchboard::config::Config::from_raw(&raw).unwrap_err().var,
+        "BUSINESS_HOURS"
+    );
+    raw.business_hours = Some("9 to 5".into());
+    assert_eq!(
+        switchboard::config::Config::from_raw(&raw).unwrap_err().var,
+        "BUSINESS_HOURS"
+    );
+}
