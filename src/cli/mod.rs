@@ -87,6 +87,29 @@ pub enum Command {
 }
 
 /// Entry point used by `main`: parse, configure, run, and turn errors into one line and an exit code.
+impl Command {
+    /// Commands whose output is read by other programs (`switchboard calls list | head`): they end
+    /// quietly when the reader goes away, as Unix filters do. Not the servers (`serve`, `sandbox`,
+    /// `bench`, `simulate`): a closed log pipe must never stop them.
+    fn writes_for_pipes(&self) -> bool {
+        !matches!(
+            self,
+            Command::Serve { .. } | Command::Sandbox(_) | Command::Bench(_) | Command::Simulate(_)
+        )
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing to a closed pipe fails and `println!` panics ("failed printing
+/// to stdout: Broken pipe"). Restoring the default makes the process end quietly instead, as `cat`
+/// does. Sockets are unaffected (Rust sends with MSG_NOSIGNAL).
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is worth saying.
     if let Err(e) = dotenvy::dotenv()
@@ -95,6 +118,9 @@ pub fn main() -> ExitCode {
         eprintln!("warning: could not read .env: {e}");
     }
     let cli = Cli::parse();
+    if cli.command.writes_for_pipes() {
+        default_sigpipe();
+    }
     let config = match Config::from_raw(&cli.config) {
         Ok(c) => c,
         Err(e) => {

@@ -263,3 +263,33 @@ fn start_up_never_logs_the_auth_token() {
     assert!(text.contains("switchboard listening"), "{text}");
     assert!(!text.contains(token), "the token leaked: {text}");
 }
+
+/// `switchboard openapi | head -c 10`: the reader goes away early; the CLI ends quietly, as a Unix
+/// filter does (killed by SIGPIPE or exiting cleanly), never with a panic.
+#[test]
+fn a_closed_pipe_ends_the_cli_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("openapi")
+        .env_clear()
+        .envs(crate::support::child_env())
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("JWT_SECRET", JWT_SECRET)
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is dropped here: the pipe is closed with most of the document unwritten.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}: {err}",
+        out.status
+    );
+}

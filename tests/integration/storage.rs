@@ -50,6 +50,31 @@ async fn migrations_apply_once_and_are_idempotent() {
     );
 }
 
+/// Appointments are read by tenant and start time; the calls index that was a prefix of the
+/// analytics index is gone.
+#[tokio::test]
+async fn indexes_fit_the_queries() {
+    let app = app().start().await;
+    let sql = match app.state.db.kind() {
+        DbKind::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index'",
+        DbKind::Postgres => "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
+    };
+    let names: Vec<(String,)> = switchboard::with_db!(&app.state.db, |p| {
+        sqlx::query_as(sql).fetch_all(p).await
+    })
+    .unwrap();
+    let names: Vec<String> = names.into_iter().map(|r| r.0).collect();
+    assert!(
+        names.iter().any(|n| n == "appointments_by_tenant_start"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "calls_analytics"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "calls_by_tenant_time"),
+        "{names:?}"
+    );
+}
+
 #[tokio::test]
 async fn single_business_mode_creates_one_default_tenant_across_restarts() {
     let configure = |c: &mut switchboard::config::RawConfig| {
