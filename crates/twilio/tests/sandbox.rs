@@ -1577,8 +1577,9 @@ async fn buy_list_update_release_round_trip() {
     assert_resource(&updated, "api.v2010.account.incoming_phone_number");
     assert_eq!(updated["voice_url"], "https://switchboard.example/v2");
     assert_eq!(
-        updated["sms_url"], "",
-        "an empty value clears, spelled as Twilio does"
+        updated["sms_url"],
+        Value::Null,
+        "an empty value clears; an unset URL is null, as every other unset URL"
     );
     assert_eq!(
         updated["friendly_name"], "Support line",
@@ -1790,7 +1791,8 @@ async fn twilio_python_sdk_speaks_to_the_sandbox() {
         );
         return;
     }
-    let h = start().await;
+    // Calls dwell a second in each state, so the script can update one while it rings or talks.
+    let h = start_with(|c| c.callback_delay = Duration::from_secs(1)).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_against_sandbox.py");
     let output = tokio::time::timeout(
         Duration::from_secs(120),
@@ -1857,4 +1859,78 @@ async fn inspection_routes_answer_loopback_or_the_sandbox_credentials_only() {
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 401);
+}
+
+/// Hanging up through the API, as Twilio's `POST Calls/{Sid}.json` does: the play-out stops and the
+/// status callback reports the final status once; a completed call's duration is its end time minus
+/// its start time.
+#[tokio::test]
+async fn calls_can_be_canceled_completed_and_redirected_through_the_api() {
+    let h = start_with(|c| c.callback_delay = Duration::from_millis(300)).await;
+    let rx = receiver().await;
+    let callback = rx.url("/status");
+    let form = [
+        ("To", "+14155550123"),
+        ("From", "+15005550006"),
+        ("Twiml", "<Response><Pause length=\"60\"/></Response>"),
+        ("StatusCallback", callback.as_str()),
+        ("StatusCallbackEvent", "initiated"),
+        ("StatusCallbackEvent", "answered"),
+        ("StatusCallbackEvent", "completed"),
+    ];
+    let queued = place_call(&h, &form).await;
+    let sid = queued["sid"].as_str().unwrap().to_string();
+    let (status, canceled) = h
+        .post(&format!("Calls/{sid}.json"), &[("Status", "canceled")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{canceled}");
+    assert_eq!(canceled["status"], "canceled");
+    h.sandbox.wait_idle().await;
+    let hooks = rx.at("/status");
+    let statuses: Vec<&str> = hooks
+        .iter()
+        .map(|h| h.param("CallStatus").unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["canceled"],
+        "one final callback, nothing after it"
+    );
+    assert!(
+        h.sandbox
+            .sent_webhooks()
+            .iter()
+            .all(|w| w.kind != "call-url")
+    );
+
+    // A call that runs its course: its duration agrees with its times.
+    let natural = place_call(&h, &form[..4]).await;
+    h.sandbox.wait_idle().await;
+    let (_, c) = h
+        .get(&format!("Calls/{}.json", natural["sid"].as_str().unwrap()))
+        .await;
+    assert_eq!(c["status"], "completed");
+    let t = |k: &str| {
+        jiff::fmt::rfc2822::parse(c[k].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let length = t("end_time").duration_since(t("start_time")).as_secs();
+    assert_eq!(c["duration"].as_str().unwrap(), length.to_string(), "{c}");
+
+    // Nothing to redirect once it has ended, and a Status Twilio does not know is refused.
+    let (status, err) = h
+        .post(
+            &format!("Calls/{}.json", natural["sid"].as_str().unwrap()),
+            &[("Twiml", "<Response/>")],
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_i64()),
+        (StatusCode::BAD_REQUEST, Some(21220))
+    );
+    let (status, _) = h
+        .post(&format!("Calls/{sid}.json"), &[("Status", "busy")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

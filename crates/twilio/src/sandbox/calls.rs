@@ -7,6 +7,13 @@
 //! callback statuses, which are not all resource statuses: `initiated`, `ringing`, `in-progress`
 //! (for the `answered` event), then the final status on the `completed` event.
 //!
+//! `POST Calls/{Sid}.json` modifies a live call as Twilio does ([`modify`]): `Status=canceled` hangs
+//! up a queued or ringing call (a call in progress is left alone), `Status=completed` hangs up any
+//! live call, and `Url` or `Twiml` redirects a call in progress (21220 otherwise). The play-out task
+//! sees the change at its next step and sends the `completed` callback with the call's final status,
+//! so callbacks keep one sequence. A completed call's `duration` is exactly its end time minus its
+//! start time, in whole seconds.
+//!
 //! On answer the sandbox fetches `Url` once, signed, with the call's parameters, and keeps the
 //! TwiML it got; it does not execute it (the simulator plays calls through TwiML). A failed fetch
 //! is logged in the webhook log and the call still completes. `Record=true` records the whole
@@ -283,20 +290,27 @@ async fn play_out(inner: Arc<Inner>, sid: String) {
     let outcome = magic::call_outcome(&call.to);
 
     pause(&inner).await;
+    if let Some(ended) = ended(&inner, &sid) {
+        return progress.finished(&ended).await;
+    }
     progress.event(&call, "initiated", "initiated", &[]).await;
 
     if outcome != CallOutcome::Failed {
         pause(&inner).await;
-        let call = update(&inner, &sid, |c| c.status = "ringing".into());
+        let Some(call) = update_live(&inner, &sid, |c| c.status = "ringing".into()) else {
+            return progress.finished_now(&inner, &sid).await;
+        };
         progress.event(&call, "ringing", "ringing", &[]).await;
     }
 
     let CallOutcome::Answered { duration_secs } = outcome else {
         pause(&inner).await;
-        let call = update(&inner, &sid, |c| {
+        let Some(call) = update_live(&inner, &sid, |c| {
             c.status = outcome.final_status().into();
             c.end_time = Some(Timestamp::now());
-        });
+        }) else {
+            return progress.finished_now(&inner, &sid).await;
+        };
         let extra = [("CallDuration".to_owned(), "0".to_owned())];
         progress
             .event(&call, "completed", outcome.final_status(), &extra)
@@ -308,11 +322,13 @@ async fn play_out(inner: Arc<Inner>, sid: String) {
     let recording_sid = call
         .record
         .then(|| recordings::begin(&inner, &sid, call.recording_channels, "OutboundAPI"));
-    let call = update(&inner, &sid, |c| {
+    let Some(call) = update_live(&inner, &sid, |c| {
         c.status = "in-progress".into();
         c.start_time = Some(Timestamp::now());
         c.recording_sid = recording_sid.clone();
-    });
+    }) else {
+        return progress.finished_now(&inner, &sid).await;
+    };
     progress.event(&call, "answered", "in-progress", &[]).await;
     if let Some(rec) = &recording_sid
         && wants(&call.recording_status_callback_events, "in-progress")
@@ -328,14 +344,21 @@ async fn play_out(inner: Arc<Inner>, sid: String) {
     }
 
     pause(&inner).await;
+    // Hung up through the API meanwhile: that call's length, not the scripted one.
+    let call = match update_live(&inner, &sid, |c| {
+        c.status = "completed".into();
+        c.duration = Some(duration_secs);
+        c.end_time = c
+            .start_time
+            .map(|s| s + jiff::SignedDuration::from_secs(duration_secs.into()));
+    }) {
+        Some(call) => call,
+        None => snapshot(&inner, &sid).expect("sandbox calls are never removed"),
+    };
+    let duration_secs = call.duration.unwrap_or(duration_secs);
     if let Some(rec) = &recording_sid {
         recordings::finish(&inner, rec, duration_secs);
     }
-    let call = update(&inner, &sid, |c| {
-        c.status = "completed".into();
-        c.duration = Some(duration_secs);
-        c.end_time = Some(Timestamp::now());
-    });
     let mut extra = vec![("CallDuration".to_owned(), duration_secs.to_string())];
     if let Some(rec) = &recording_sid {
         // The OAI on `Record`: "The `recording_url` is sent to the `status_callback` URL."
@@ -366,6 +389,22 @@ struct Progress<'a> {
 }
 
 impl Progress<'_> {
+    /// The `completed` callback of a call that an API update ended.
+    async fn finished(&mut self, call: &SandboxCall) {
+        let extra = [(
+            "CallDuration".to_owned(),
+            call.duration.unwrap_or(0).to_string(),
+        )];
+        let status = call.status.clone();
+        self.event(call, "completed", &status, &extra).await;
+    }
+
+    async fn finished_now(&mut self, inner: &Inner, sid: &str) {
+        if let Some(call) = snapshot(inner, sid) {
+            self.finished(&call).await;
+        }
+    }
+
     async fn event(
         &mut self,
         call: &SandboxCall,
@@ -493,6 +532,130 @@ fn snapshot(inner: &Inner, sid: &str) -> Option<SandboxCall> {
         .iter()
         .find(|c| c.sid == sid)
         .cloned()
+}
+
+/// The final state of a call that has ended (by an API update), `None` while it is live.
+fn ended(inner: &Inner, sid: &str) -> Option<SandboxCall> {
+    snapshot(inner, sid).filter(|c| is_final(&c.status))
+}
+
+fn is_final(status: &str) -> bool {
+    matches!(
+        status,
+        "completed" | "canceled" | "busy" | "failed" | "no-answer"
+    )
+}
+
+/// [`update`] only while the call is live, checked under the same lock: `None` when an API update
+/// ended it first.
+fn update_live(
+    inner: &Inner,
+    sid: &str,
+    change: impl FnOnce(&mut SandboxCall),
+) -> Option<SandboxCall> {
+    let mut store = inner.store.lock();
+    let call = store.call_mut(sid)?;
+    if is_final(&call.status) {
+        return None;
+    }
+    change(call);
+    call.date_updated = Timestamp::now();
+    Some(call.clone())
+}
+
+/// `POST Calls/{Sid}.json` (OAI `UpdateCall`): `Status`, `Url` (+ `Method`), `Twiml`.
+pub(crate) async fn modify(
+    State(inner): State<Arc<Inner>>,
+    Path((_account, file)): Path<(String, String)>,
+    Extension(params): Extension<Params>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let sid = file
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::not_found(uri.path()))?
+        .to_owned();
+    let form = &params.form;
+    let current = snapshot(&inner, &sid).ok_or_else(|| ApiError::not_found(uri.path()))?;
+    let status = non_empty(form, "Status");
+    if let Some(s) = status
+        && s != "canceled"
+        && s != "completed"
+    {
+        return Err(ApiError::bad_request(
+            20001,
+            format!("Invalid Status: {s}. Must be canceled or completed"),
+        ));
+    }
+    let url = non_empty(form, "Url");
+    let twiml = non_empty(form, "Twiml");
+    if let Some(u) = url
+        && !is_http_url(u)
+    {
+        return Err(ApiError::bad_request(
+            21205,
+            format!("Url is not a valid URL: {u}"),
+        ));
+    }
+    if status.is_none() && url.is_none() && twiml.is_none() {
+        // Nothing to change: Twilio answers the call as it is.
+        return Ok(Json(to_json(&inner, &current)));
+    }
+    if status.is_none() && current.status != "in-progress" {
+        return Err(ApiError::bad_request(
+            21220,
+            "Call is not in-progress. Cannot redirect.",
+        ));
+    }
+    let now = Timestamp::now();
+    let changed = {
+        let mut store = inner.store.lock();
+        let call = store
+            .call_mut(&sid)
+            .ok_or_else(|| ApiError::not_found(uri.path()))?;
+        match (status, call.status.as_str()) {
+            // Twilio: canceled hangs up queued or ringing calls, and leaves one in progress alone.
+            (Some("canceled"), "queued" | "ringing")
+            | (Some("completed"), "queued" | "ringing") => {
+                call.status = "canceled".into();
+                call.duration = Some(0);
+                call.end_time = Some(now);
+            }
+            (Some("completed"), "in-progress") => {
+                let start = call.start_time.unwrap_or(now);
+                let secs = u32::try_from(now.duration_since(start).as_secs().max(0)).unwrap_or(0);
+                call.status = "completed".into();
+                call.duration = Some(secs);
+                call.end_time = Some(start + jiff::SignedDuration::from_secs(secs.into()));
+            }
+            (Some(_), _) => {}
+            (None, _) => {
+                // A redirect: the new instructions replace the old.
+                call.url = url.map(str::to_owned);
+                call.twiml = twiml.map(str::to_owned);
+                call.method = method_or_post(first(form, "Method"));
+                call.fetched_twiml = None;
+            }
+        }
+        call.date_updated = now;
+        call.clone()
+    };
+    if status.is_none()
+        && let Some(u) = url
+    {
+        // Twilio fetches the new URL at once, signed, as it does on answer.
+        let task_inner = inner.clone();
+        let (u, method) = (u.to_owned(), changed.method.clone());
+        let call = changed.clone();
+        inner.tasks.spawn(async move {
+            let params = voice_params(&task_inner, &call, "in-progress");
+            if let Some((_, body)) =
+                callbacks::send(&task_inner, "call-url", &u, &method, params).await
+            {
+                update(&task_inner, &call.sid, |c| c.fetched_twiml = Some(body));
+            }
+        });
+    }
+    Ok(Json(to_json(&inner, &changed)))
 }
 
 /// Applies `change` and returns the call as it now is. Calls are never removed, so the SID a

@@ -231,7 +231,10 @@ impl Sandbox {
                 &format!("{acct}/Calls.json"),
                 get(calls::list).post(calls::create),
             )
-            .route(&format!("{acct}/Calls/{{file}}"), get(calls::fetch))
+            .route(
+                &format!("{acct}/Calls/{{file}}"),
+                get(calls::fetch).post(calls::modify),
+            )
             .route(
                 &format!("{acct}/IncomingPhoneNumbers.json"),
                 get(numbers::list).post(numbers::create),

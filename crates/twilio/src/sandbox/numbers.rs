@@ -213,7 +213,6 @@ fn phone_matches(phone: &str, pattern: &str) -> bool {
 
 /// The OAI `api.v2010.account.incoming_phone_number` representation.
 pub(crate) fn to_json(inner: &Inner, n: &SandboxNumber) -> Value {
-    let empty_if_none = |v: &Option<String>| v.clone().unwrap_or_default();
     json!({
         "account_sid": inner.config.account_sid,
         "address_sid": n.address_sid,
@@ -233,10 +232,10 @@ pub(crate) fn to_json(inner: &Inner, n: &SandboxNumber) -> Value {
         "sid": n.sid,
         "sms_application_sid": n.sms_application_sid,
         "sms_fallback_method": n.sms_fallback_method,
-        "sms_fallback_url": empty_if_none(&n.sms_fallback_url),
+        "sms_fallback_url": n.sms_fallback_url,
         "sms_method": n.sms_method,
-        "sms_url": empty_if_none(&n.sms_url),
-        "status_callback": empty_if_none(&n.status_callback),
+        "sms_url": n.sms_url,
+        "status_callback": n.status_callback,
         "status_callback_method": n.status_callback_method,
         "trunk_sid": n.trunk_sid,
         "uri": format!("{}/IncomingPhoneNumbers/{}.json", inner.config.account_path(), n.sid),

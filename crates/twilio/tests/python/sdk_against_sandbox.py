@@ -16,6 +16,7 @@ domain, list paging included (`Page.next_page_url` also goes through `absolute_u
 
 import datetime
 import sys
+import time
 
 PINNED = "9.13.0"
 
@@ -122,6 +123,28 @@ def main(argv):
     )
     check(call.sid.startswith("CA") and call.status == "queued", f"call {call.sid} {call.status}")
     check(client.calls(call.sid).fetch().sid == call.sid, "fetch call")
+
+    # Hang up a call that is not answered yet: Status=canceled, as Twilio does.
+    queued = client.calls.create(to=to, from_=sender, twiml="<Response><Say>hi</Say></Response>")
+    canceled = client.calls(queued.sid).update(status="canceled")
+    check(canceled.status == "canceled", f"cancel a queued call: {canceled.status}")
+
+    # Redirect a call in progress, then hang it up: Twiml, then Status=completed.
+    live = client.calls.create(to=to, from_=sender, twiml="<Response><Pause length=\"60\"/></Response>")
+    deadline = time.monotonic() + 30
+    while client.calls(live.sid).fetch().status != "in-progress" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    moved = client.calls(live.sid).update(twiml="<Response><Say>moved</Say></Response>")
+    check(moved.status == "in-progress", f"a redirected call stays in progress: {moved.status}")
+    done = client.calls(live.sid).update(status="completed")
+    check(done.status == "completed", f"hang up a call in progress: {done.status}")
+    length = (done.end_time - done.start_time).total_seconds()
+    check(int(done.duration) == int(length), f"duration {done.duration} agrees with {length} s")
+    try:
+        client.calls(live.sid).update(url="https://example.com/next")
+        check(False, "a finished call cannot be redirected")
+    except TwilioRestException as e:
+        check(e.status == 400 and e.code == 21220, f"redirect of a finished call {e.status}/{e.code}")
 
     if failures:
         print(f"{len(failures)} check(s) failed")
