@@ -154,6 +154,17 @@ pub async fn ensure(db: &Db, tenant_id: &str, now: i64) -> Result<(), StoreError
     .map_err(StoreError::from_sqlx)
 }
 
+/// [`ensure`] inside `tx`.
+async fn ensure_tx(tx: &mut Tx, tenant_id: &str, now: i64) -> Result<(), StoreError> {
+    with_tx!(tx, |c| sqlx::query(ENSURE)
+        .bind(tenant_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .map_err(StoreError::from_sqlx)
+}
+
 /// Locks the tenant row, then its provisioning row (created if missing), in `tx`. `None` when the
 /// tenant does not exist.
 pub async fn lock(
@@ -173,13 +184,7 @@ pub async fn lock(
     let Some(tenant) = tenant else {
         return Ok(None);
     };
-    with_tx!(tx, |c| sqlx::query(ENSURE)
-        .bind(tenant_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|_| ()))
-    .map_err(StoreError::from_sqlx)?;
+    ensure_tx(tx, tenant_id, now).await?;
     let sql = format!("SELECT {COLUMNS} FROM number_provisioning WHERE tenant_id = $1 {lock}");
     let row: Row = with_tx!(tx, |c| sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(
         sql.as_str()
@@ -289,13 +294,7 @@ pub async fn advance_stripe_marker(
     created: i64,
     now: i64,
 ) -> Result<bool, StoreError> {
-    with_tx!(tx, |c| sqlx::query(ENSURE)
-        .bind(tenant_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|_| ()))
-    .map_err(StoreError::from_sqlx)?;
+    ensure_tx(tx, tenant_id, now).await?;
     let n = with_tx!(tx, |c| sqlx::query(
         "UPDATE number_provisioning SET stripe_event_at = $2 \
          WHERE tenant_id = $1 AND (stripe_event_at IS NULL OR stripe_event_at <= $2)"
