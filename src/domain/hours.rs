@@ -62,17 +62,28 @@ pub struct TimeWindow {
 }
 
 /// Opening windows per weekday (an absent or empty day is closed) and holiday dates.
+///
+/// Each field defaults on its own to empty: a container-level default would fill absent days from
+/// [`BusinessHours::default`] and open Tuesday to Friday 9 to 5 for `{"monday": […]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct BusinessHours {
+    #[serde(default)]
     pub monday: Vec<TimeWindow>,
+    #[serde(default)]
     pub tuesday: Vec<TimeWindow>,
+    #[serde(default)]
     pub wednesday: Vec<TimeWindow>,
+    #[serde(default)]
     pub thursday: Vec<TimeWindow>,
+    #[serde(default)]
     pub friday: Vec<TimeWindow>,
+    #[serde(default)]
     pub saturday: Vec<TimeWindow>,
+    #[serde(default)]
     pub sunday: Vec<TimeWindow>,
     /// Local dates ("YYYY-MM-DD") on which the business is closed all day.
+    #[serde(default)]
     #[schema(value_type = Vec<String>, example = json!(["2026-12-25"]))]
     pub holidays: Vec<Date>,
 }
@@ -201,6 +212,15 @@ impl BusinessHours {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_absent_day_is_closed() {
+        let h: BusinessHours =
+            serde_json::from_str(r#"{"monday": [{"open": "09:00", "close": "17:00"}]}"#).unwrap();
+        assert_eq!(h.monday.len(), 1);
+        assert!(h.tuesday.is_empty() && h.friday.is_empty() && h.sunday.is_empty());
+        assert!(h.holidays.is_empty());
+    }
+
     use super::*;
 
     fn at(tz: &str, local: &str) -> (Timestamp, TimeZone) {
