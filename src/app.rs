@@ -35,6 +35,8 @@ pub struct AppState {
     pub twilio: TwilioContext,
     /// Tenants by number and staff lists for the webhooks (see `db::routing_cache`).
     pub routing: Arc<crate::db::routing_cache::RoutingCache>,
+    /// Group commit for the webhooks' writes (see `db::writer`).
+    pub writer: crate::db::writer::GroupWriter,
 }
 
 /// What this process runs.
@@ -79,6 +81,7 @@ impl AppState {
                     config.jwt_audience.clone(),
                 )),
                 rate_limiter: Arc::new(RateLimiter::new(&config)),
+                writer: crate::db::writer::GroupWriter::start(&db, config.db_writers),
                 config: Arc::new(config),
                 db,
                 clock,

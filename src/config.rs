@@ -68,6 +68,8 @@ raw_config! {
     database_url: "DATABASE_URL",
     /// Largest database connection pool [default: 10]
     db_max_connections: "DB_MAX_CONNECTIONS",
+    /// Group-commit writer tasks that batch the webhooks' writes [default: 1 on SQLite, 4 on PostgreSQL]
+    db_writers: "DB_WRITERS",
     /// Public base URL Twilio calls (signatures and callback URLs) [default: http://localhost:PORT]
     app_url: "APP_URL",
     /// Comma-separated other public base URLs Twilio may call (e.g. an old domain); webhook signatures are checked against APP_URL and these only [default: none]
@@ -228,6 +230,8 @@ pub struct Config {
     pub database_url: Secret,
     pub db_kind: DbKind,
     pub db_max_connections: u32,
+    /// `DB_WRITERS`: group-commit writers (SQLite has one write lock, so more than one only queue on it).
+    pub db_writers: usize,
     pub app_url: Url,
     /// Whether `APP_URL` was given: then it (and `app_url_aliases`) decide which URL Twilio signed,
     /// never a client's `X-Forwarded-Host`.
@@ -747,6 +751,16 @@ impl Config {
                 1,
                 1000,
             )?,
+            db_writers: number(
+                "DB_WRITERS",
+                &raw.db_writers,
+                match db_kind {
+                    DbKind::Sqlite => 1usize,
+                    DbKind::Postgres => 4,
+                },
+                1,
+                64,
+            )?,
             app_url,
             app_url_explicit,
             app_url_aliases,
@@ -1009,6 +1023,7 @@ fn effective_default(var: &str, cfg: &Config) -> String {
         "HOST" => cfg.host.to_string(),
         "DATABASE_URL" => redact_url(&cfg.database_url),
         "DB_MAX_CONNECTIONS" => cfg.db_max_connections.to_string(),
+        "DB_WRITERS" => cfg.db_writers.to_string(),
         "APP_URL" => cfg.app_url.to_string(),
         "TWILIO_API_BASE_URL" => cfg.twilio_api_base_url.to_string(),
         "TWILIO_SANDBOX" => (cfg.twilio_mode == TwilioMode::Sandbox).to_string(),

@@ -25,6 +25,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The write could not be made durable (its group-commit batch failed, or the writer stopped);
+    /// nothing of it was kept and it may be retried.
+    #[error("write not committed: {0}")]
+    NotCommitted(String),
 }
 
 impl StoreError {

@@ -19,6 +19,7 @@ pub mod routing_cache;
 pub mod settings;
 pub mod staff;
 pub mod tenants;
+pub mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;

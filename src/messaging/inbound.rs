@@ -6,6 +6,8 @@
 //! Replies go out as TwiML `<Message>` (not through the notification sender): Twilio sends them from
 //! the number texted, inside its own handling of this webhook, with no extra REST call or job.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::MessagingResponse;
@@ -146,7 +148,7 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
 /// Stores the message and applies its keyword, all in one transaction, unless it is already stored.
 async fn receive(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &Arc<Tenant>,
     req: &TwilioRequest,
     sid: &str,
 ) -> Result<Decision, StoreError> {
@@ -156,8 +158,7 @@ async fn receive(
         .map(|n| n.to_string())
         .unwrap_or_else(|_| from.clone());
     let body = bounded(req.get("Body").unwrap_or(""), MAX_BODY_CHARS);
-    let opted_out = db::opt_outs::is_opted_out(&state.db, &tenant.id, &phone).await?;
-    let decision = decide(tenant, &body, req.non_empty("OptOutType"), opted_out);
+    let opt_out_type = req.non_empty("OptOutType").map(str::to_string);
 
     let media = media_urls(req);
     let num_media = req
@@ -195,44 +196,60 @@ async fn receive(
         updated_at: now,
     };
 
-    let mut tx = state.db.begin().await?;
-    if !db::messages::insert_if_new(&mut tx, &row).await? {
-        // A redelivery: the first delivery already recorded everything; answer the same.
+    let (unit_state, unit_tenant) = (state.clone(), tenant.clone());
+    // Keyed by tenant: a sender's STOP and their next text are ordered on one writer.
+    let (decision, stored) = state
+        .writer
+        .run(&tenant.id, move |tx| {
+            Box::pin(async move {
+                let (state, tenant) = (unit_state, unit_tenant);
+                // Read inside the batch, so a STOP earlier in it already counts.
+                let opted_out = db::opt_outs::is_opted_out_tx(tx, &tenant.id, &phone).await?;
+                let decision = decide(&tenant, &row.body, opt_out_type.as_deref(), opted_out);
+                if !db::messages::insert_if_new(tx, &row).await? {
+                    // A redelivery: the first delivery already recorded everything; answer the same.
+                    return Ok((decision, false));
+                }
+                match decision.keyword {
+                    Some(Keyword::OptOut) => {
+                        db::opt_outs::add(tx, &tenant.id, &phone, "keyword", now).await?
+                    }
+                    Some(Keyword::OptIn) => db::opt_outs::remove(tx, &tenant.id, &phone).await?,
+                    Some(Keyword::Help) | None => {}
+                }
+                if let Some(text) = &decision.reply {
+                    // The TwiML reply belongs in the thread too. Twilio sends it under a SID this
+                    // webhook never learns, so it is kept without one, as handed to Twilio (`queued`).
+                    let reply = MessageRow {
+                        id: new_id(),
+                        message_sid: None,
+                        direction: "outbound".into(),
+                        from_number: business,
+                        to_number: from,
+                        body: text.clone(),
+                        num_media: 0,
+                        media_urls: "[]".into(),
+                        status: "queued".into(),
+                        segments: i64::from(switchboard_twilio::segments::count(text)),
+                        ..row.clone()
+                    };
+                    db::messages::insert_if_new(tx, &reply).await?;
+                }
+                let data = serde_json::json!({
+                    "messageId": row.id, "messageSid": row.message_sid, "from": row.from_number, "to": row.to_number, "body": row.body,
+                    "numMedia": row.num_media, "mediaUrls": serde_json::from_str::<serde_json::Value>(&row.media_urls).unwrap_or_default(),
+                    "keyword": decision.keyword.map(|k| format!("{k:?}").to_ascii_lowercase()),
+                });
+                crate::events::emit(&state, tx, Some(&tenant.id), "sms.received", None, data)
+                    .await?;
+                Ok((decision, true))
+            })
+        })
+        .await?;
+    if !stored {
         tracing::info!(message_sid = sid, "duplicate inbound message");
         return Ok(decision);
     }
-    match decision.keyword {
-        Some(Keyword::OptOut) => {
-            db::opt_outs::add(&mut tx, &tenant.id, &phone, "keyword", now).await?
-        }
-        Some(Keyword::OptIn) => db::opt_outs::remove(&mut tx, &tenant.id, &phone).await?,
-        Some(Keyword::Help) | None => {}
-    }
-    if let Some(text) = &decision.reply {
-        // The TwiML reply belongs in the thread too. Twilio sends it under a SID this webhook never
-        // learns, so it is kept without one, as handed to Twilio (`queued`).
-        let reply = MessageRow {
-            id: new_id(),
-            message_sid: None,
-            direction: "outbound".into(),
-            from_number: business,
-            to_number: from,
-            body: text.clone(),
-            num_media: 0,
-            media_urls: "[]".into(),
-            status: "queued".into(),
-            segments: i64::from(switchboard_twilio::segments::count(text)),
-            ..row.clone()
-        };
-        db::messages::insert_if_new(&mut tx, &reply).await?;
-    }
-    let data = serde_json::json!({
-        "messageId": row.id, "messageSid": sid, "from": row.from_number, "to": row.to_number, "body": row.body,
-        "numMedia": row.num_media, "mediaUrls": serde_json::from_str::<serde_json::Value>(&row.media_urls).unwrap_or_default(),
-        "keyword": decision.keyword.map(|k| format!("{k:?}").to_ascii_lowercase()),
-    });
-    crate::events::emit(state, &mut tx, Some(&tenant.id), "sms.received", None, data).await?;
-    tx.commit().await?;
     metrics::counter!("switchboard_messages_total", "direction" => "inbound").increment(1);
     tracing::info!(
         message_sid = sid,

@@ -134,72 +134,87 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
     }
 }
 
-/// Logs the call once per CallSid with its plan; a retry finds the stored call and gets the same answer.
+/// Logs the call once per CallSid with its plan; a retry finds the stored call and gets the same
+/// answer, also when it lands in the same group-commit batch as its original.
 async fn start_call(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &Arc<Tenant>,
     req: &TwilioRequest,
     call_sid: &str,
 ) -> Result<Call, StoreError> {
-    let now = state.clock.now_ms();
-    let staff = state.routing.staff(&state.db, now, &tenant.id).await?;
-    let mut tx = state.db.begin().await?;
-    if let Some(existing) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? {
-        return Ok(existing);
-    }
-    let rotation = next_rotation(&mut tx, tenant).await?;
-    let p = plan::plan(tenant, &staff, state.clock.now(), rotation);
+    let staff = state
+        .routing
+        .staff(&state.db, state.clock.now_ms(), &tenant.id)
+        .await?;
     // `From` is kept as Twilio sent it (Anonymous, client:…, sip:…), bounded in size.
     let from: String = req.get("From").unwrap_or("").chars().take(128).collect();
-    let call = Call {
-        id: new_id(),
-        tenant_id: tenant.id.clone(),
-        call_sid: call_sid.to_string(),
-        direction: "inbound".into(),
-        from_number: from,
-        to_number: tenant
-            .twilio_number
-            .as_ref()
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-        status: "ringing".into(),
-        strategy: strategy_name(p.strategy).into(),
-        after_hours: p.after_hours,
-        route_targets: serde_json::to_string(&p.targets).unwrap_or_else(|_| "[]".into()),
-        route_index: 0,
-        gather_attempts: 0,
-        forwarded_to: None,
-        call_reason: None,
-        notes: None,
-        recording_url: None,
-        voicemail: false,
-        missed: false,
-        start_time: now,
-        answered_at: None,
-        end_time: None,
-        duration_seconds: None,
-        created_at: now,
-        updated_at: now,
-    };
-    if !db::calls::insert_if_new(&mut tx, &call).await? {
-        // A concurrent retry won the insert: answer from its row.
-        drop(tx);
-        return db::calls::get_by_sid(&state.db, call_sid)
-            .await?
-            .ok_or(StoreError::NotFound);
+    let (unit_state, unit_tenant, sid) = (state.clone(), tenant.clone(), call_sid.to_string());
+    // Keyed by tenant: its round-robin cursor is only ever moved by one writer.
+    let (call, created) = state
+        .writer
+        .run(&tenant.id, move |tx| {
+            Box::pin(async move {
+                let (state, tenant) = (unit_state, unit_tenant);
+                if let Some(existing) = db::calls::get_by_sid_tx(tx, &sid).await? {
+                    return Ok((existing, false));
+                }
+                let rotation = next_rotation(tx, &tenant).await?;
+                let p = plan::plan(&tenant, &staff, state.clock.now(), rotation);
+                let now = state.clock.now_ms();
+                let call = Call {
+                    id: new_id(),
+                    tenant_id: tenant.id.clone(),
+                    call_sid: sid.clone(),
+                    direction: "inbound".into(),
+                    from_number: from,
+                    to_number: tenant
+                        .twilio_number
+                        .as_ref()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    status: "ringing".into(),
+                    strategy: strategy_name(p.strategy).into(),
+                    after_hours: p.after_hours,
+                    route_targets: serde_json::to_string(&p.targets)
+                        .unwrap_or_else(|_| "[]".into()),
+                    route_index: 0,
+                    gather_attempts: 0,
+                    forwarded_to: None,
+                    call_reason: None,
+                    notes: None,
+                    recording_url: None,
+                    voicemail: false,
+                    missed: false,
+                    start_time: now,
+                    answered_at: None,
+                    end_time: None,
+                    duration_seconds: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                if !db::calls::insert_if_new(tx, &call).await? {
+                    // Another writer's transaction stored it first (PostgreSQL, several writers):
+                    // answer from its row, which this statement now sees.
+                    let stored = db::calls::get_by_sid_tx(tx, &sid).await?;
+                    return stored.map(|c| (c, false)).ok_or(StoreError::NotFound);
+                }
+                events::emit(
+                    &state,
+                    tx,
+                    Some(&tenant.id),
+                    "call.incoming",
+                    Some(&sid),
+                    events::call_data(&call),
+                )
+                .await?;
+                Ok((call, true))
+            })
+        })
+        .await?;
+    if created {
+        metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.clone()).increment(1);
+        tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
     }
-    events::emit(
-        state,
-        &mut tx,
-        Some(&tenant.id),
-        "call.incoming",
-        Some(call_sid),
-        events::call_data(&call),
-    )
-    .await?;
-    tx.commit().await?;
-    metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.clone()).increment(1);
-    tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
     Ok(call)
 }
 

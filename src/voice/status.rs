@@ -46,53 +46,63 @@ pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), S
         tracing::warn!(call_sid, status, "unknown call status");
         return Ok(());
     };
-    let mut tx = state.db.begin().await?;
-    let Some(mut call) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? else {
-        tracing::warn!(call_sid, status, "status callback for an unknown call");
-        return Ok(());
-    };
-    let current = rank(&call.status).unwrap_or(0);
-    if new_rank <= current {
-        // Late or repeated: nothing to move forward.
-        return Ok(());
-    }
-    let now = state.clock.now_ms();
-    call.status = status.clone();
-    call.updated_at = now;
-    if call.direction == "outbound" && call.answered_at.is_none() {
-        // Nobody dials on an outbound call's behalf: its own callbacks say when the callee picked up.
-        let talked = req
-            .get("CallDuration")
-            .and_then(|d| d.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        if status == "in-progress" {
-            call.answered_at = Some(now);
-        } else if status == "completed" && talked > 0 {
-            call.answered_at = Some(now - talked * 1000);
-        }
-    }
-    if is_terminal(&status) {
-        call.end_time = Some(now);
-        call.duration_seconds = req
-            .get("CallDuration")
-            .and_then(|d| d.trim().parse::<i64>().ok())
-            .filter(|d| *d >= 0);
-        if call.answered_at.is_none() {
-            mark_missed(state, &mut tx, &mut call, &status).await?;
-        }
-        events::emit(
-            state,
-            &mut tx,
-            Some(&call.tenant_id),
-            "call.completed",
-            Some(&call.call_sid),
-            events::call_data(&call),
-        )
+    let call_duration = req
+        .get("CallDuration")
+        .and_then(|d| d.trim().parse::<i64>().ok());
+    let (unit_state, sid) = (state.clone(), call_sid.to_string());
+    let missed = state
+        .writer
+        .run(call_sid, move |tx| {
+            Box::pin(async move {
+                let state = unit_state;
+                let Some(mut call) = db::calls::get_by_sid_tx(tx, &sid).await? else {
+                    tracing::warn!(
+                        call_sid = sid,
+                        status,
+                        "status callback for an unknown call"
+                    );
+                    return Ok(false);
+                };
+                let current = rank(&call.status).unwrap_or(0);
+                if new_rank <= current {
+                    // Late or repeated: nothing to move forward.
+                    return Ok(false);
+                }
+                let now = state.clock.now_ms();
+                call.status = status.clone();
+                call.updated_at = now;
+                if call.direction == "outbound" && call.answered_at.is_none() {
+                    // Nobody dials on an outbound call's behalf: its own callbacks say when the
+                    // callee picked up.
+                    let talked = call_duration.unwrap_or(0);
+                    if status == "in-progress" {
+                        call.answered_at = Some(now);
+                    } else if status == "completed" && talked > 0 {
+                        call.answered_at = Some(now - talked * 1000);
+                    }
+                }
+                if is_terminal(&status) {
+                    call.end_time = Some(now);
+                    call.duration_seconds = call_duration.filter(|d| *d >= 0);
+                    if call.answered_at.is_none() {
+                        mark_missed(&state, tx, &mut call, &status).await?;
+                    }
+                    events::emit(
+                        &state,
+                        tx,
+                        Some(&call.tenant_id),
+                        "call.completed",
+                        Some(&call.call_sid),
+                        events::call_data(&call),
+                    )
+                    .await?;
+                }
+                db::calls::save(tx, &call).await?;
+                Ok(call.missed)
+            })
+        })
         .await?;
-    }
-    db::calls::save(&mut tx, &call).await?;
-    tx.commit().await?;
-    if call.missed {
+    if missed {
         state.job_wakeup.notify_waiters();
     }
     Ok(())

@@ -22,7 +22,7 @@ use crate::support::{TestDb, base_raw, init};
 
 const COUNT: usize = 2000;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -30,7 +30,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -68,7 +68,7 @@ fn start_sandbox() -> (Proc, String) {
     (Proc(child), url)
 }
 
-fn start_serve(db_url: &str, port: u16, sandbox: &str) -> Proc {
+pub(crate) fn start_serve(db_url: &str, port: u16, sandbox: &str) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
         .env_clear()

@@ -13,6 +13,7 @@ mod call_logs;
 mod cli;
 mod contract;
 mod events;
+mod group_commit;
 mod http_basics;
 mod jobs;
 mod kill;

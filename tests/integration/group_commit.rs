@@ -1,0 +1,390 @@
+//! Group commit (`db::writer`): many webhooks' writes in one transaction must keep every promise of a
+//! transaction per webhook. To put chosen requests in one batch, a test holds the writer busy with a
+//! "gate" unit, queues the requests behind it, and opens the gate: the writer then takes everything
+//! queued as its next batch (checked with the writer's batch counter).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use switchboard::clock::Clock;
+use switchboard::config::Config;
+use switchboard::db::{self, Db, Tx};
+use switchboard::domain::E164;
+use switchboard::error::StoreError;
+use switchboard::jobs::JobRegistry;
+use switchboard::service::tenants::{CreateTenant, create};
+use switchboard::{with_db, with_tx};
+use switchboard_twilio::sandbox::DEV_AUTH_TOKEN;
+use switchboard_twilio::signature::sign_form;
+use tokio::sync::{Mutex, oneshot};
+
+use crate::support::{TestApp, TestDb, app, base_raw, init};
+use crate::voice::{MONDAY_10AM_NY, NUMBER, salon, set_clock, signed_post};
+
+const CALLER: &str = "+14155550142";
+
+/// Occupies the writer that serves `key` until the returned sender is used (or dropped). Returns
+/// once the gate is running, i.e. once later units can only queue behind it.
+async fn hold_writer(app: &TestApp, key: &str) -> oneshot::Sender<()> {
+    let (open, gate) = oneshot::channel::<()>();
+    let (running, started) = oneshot::channel::<()>();
+    let writer = app.state.writer.clone();
+    let key = key.to_string();
+    tokio::spawn(async move {
+        writer
+            .run(&key, move |_tx| {
+                Box::pin(async move {
+                    let _ = running.send(());
+                    let _ = gate.await;
+                    Ok(())
+                })
+            })
+            .await
+    });
+    started.await.expect("the gate unit runs");
+    open
+}
+
+/// Waits until `n` units are queued behind the gate, then opens it.
+async fn open_when_queued(app: &TestApp, n: usize, open: oneshot::Sender<()>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.state.writer.queued() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} units queued",
+            app.state.writer.queued()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    open.send(()).unwrap();
+}
+
+async fn count(db: &Db, sql: &'static str, key: &str) -> i64 {
+    with_db!(db, |p| sqlx::query_scalar::<_, i64>(sql)
+        .bind(key)
+        .fetch_one(p)
+        .await
+        .unwrap())
+}
+
+fn voice(sid: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CallSid", sid.to_string()),
+        ("From", CALLER.to_string()),
+        ("To", NUMBER.to_string()),
+        ("CallStatus", "ringing".to_string()),
+    ]
+}
+
+async fn post(app: &TestApp, path: &str, params: &[(&'static str, String)]) -> (u16, String) {
+    let p: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    signed_post(app, path, &p).await
+}
+
+#[tokio::test]
+async fn a_retry_in_the_same_batch_as_its_original_is_logged_once_and_answered_the_same() {
+    let app = app().start().await;
+    let tenant = salon(&app, json!({})).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let sid = format!("CA{:032x}", 0xba7c4);
+    let open = hold_writer(&app, &tenant).await;
+    let before = app.state.writer.batches();
+    let params = voice(&sid);
+    let (first, retry, ()) = tokio::join!(
+        post(&app, "/api/webhooks/twilio/voice", &params),
+        post(&app, "/api/webhooks/twilio/voice", &params),
+        open_when_queued(&app, 2, open),
+    );
+    assert_eq!(
+        app.state.writer.batches(),
+        before + 1,
+        "the original and its retry shared one batch"
+    );
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(retry.0, 200, "{}", retry.1);
+    assert!(first.1.contains("<Dial"), "{}", first.1);
+    assert_eq!(first.1, retry.1, "the retry gets the same answer");
+    let db = &app.state.db;
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM calls WHERE call_sid = $1", &sid).await,
+        1
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM events WHERE type = 'call.incoming' AND ordering_key = $1",
+            &sid
+        )
+        .await,
+        1,
+        "logged once"
+    );
+}
+
+/// Writes a setting, then panics or hits a primary-key violation; none of it may survive.
+async fn failing_unit(tx: &mut Tx, key: &str, panic: bool) -> Result<(), StoreError> {
+    with_tx!(tx, |c| sqlx::query(
+        "INSERT INTO app_settings (key, value) VALUES ($1, 'x')"
+    )
+    .bind(key)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    if panic {
+        panic!("a unit of work that panics mid-way");
+    }
+    // The same key again: a primary-key violation.
+    with_tx!(tx, |c| sqlx::query(
+        "INSERT INTO app_settings (key, value) VALUES ($1, 'y')"
+    )
+    .bind(key)
+    .execute(c)
+    .await
+    .map(|_| ()))
+    .map_err(StoreError::from_sqlx)
+}
+
+#[tokio::test]
+async fn a_failing_unit_does_not_fail_its_batch_mates() {
+    let app = app().start().await;
+    let tenant = salon(&app, json!({})).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let (a, b) = (format!("CA{:032x}", 0xa1), format!("CA{:032x}", 0xb2));
+    let open = hold_writer(&app, &tenant).await;
+    let before = app.state.writer.batches();
+    let writer = app.state.writer.clone();
+    let conflict = {
+        let writer = writer.clone();
+        let key = tenant.clone();
+        async move {
+            writer
+                .run(&key, |tx| {
+                    Box::pin(failing_unit(tx, "group-commit-conflict", false))
+                })
+                .await
+        }
+    };
+    let panics = {
+        let key = tenant.clone();
+        async move {
+            writer
+                .run(&key, |tx| {
+                    Box::pin(failing_unit(tx, "group-commit-panic", true))
+                })
+                .await
+        }
+    };
+    let (pa, pb) = (voice(&a), voice(&b));
+    // Refused before it reaches the writer: it never joins the batch.
+    let bad = [
+        ("CallSid", "not-a-sid".to_string()),
+        ("To", NUMBER.to_string()),
+    ];
+    let (va, conflict, invalid, panics, vb, ()) = tokio::join!(
+        post(&app, "/api/webhooks/twilio/voice", &pa),
+        conflict,
+        post(&app, "/api/webhooks/twilio/voice", &bad),
+        panics,
+        post(&app, "/api/webhooks/twilio/voice", &pb),
+        open_when_queued(&app, 4, open),
+    );
+    assert_eq!(app.state.writer.batches(), before + 1, "one batch");
+    assert_eq!(invalid.0, 400, "{}", invalid.1);
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict(_))),
+        "the unit that hit the constraint hears its own error: {conflict:?}"
+    );
+    assert!(
+        matches!(panics, Err(StoreError::NotCommitted(_))),
+        "{panics:?}"
+    );
+    for (sid, (status, body)) in [(&a, va), (&b, vb)] {
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("<Dial"), "{body}");
+        assert_eq!(
+            count(
+                &app.state.db,
+                "SELECT COUNT(*) FROM calls WHERE call_sid = $1",
+                sid
+            )
+            .await,
+            1,
+            "the batch-mates committed"
+        );
+    }
+    for key in ["group-commit-conflict", "group-commit-panic"] {
+        assert_eq!(
+            count(
+                &app.state.db,
+                "SELECT COUNT(*) FROM app_settings WHERE key = $1",
+                key
+            )
+            .await,
+            0,
+            "the failed unit's first write was rolled back too"
+        );
+    }
+}
+
+/// A real `serve` is SIGKILLed while 32 clients send voice webhooks and "no-answer" status callbacks
+/// as fast as it answers. Every webhook that got its answer must have left all its rows and jobs.
+#[tokio::test]
+async fn sigkill_under_webhook_load_keeps_everything_that_was_answered() {
+    init();
+    let testdb = TestDb::new().await;
+    let port = crate::kill::free_port();
+    let mut raw = base_raw(&testdb.url);
+    raw.app_url = Some(format!("http://127.0.0.1:{port}"));
+    let state = switchboard::AppState::build(
+        Config::from_raw(&raw).unwrap(),
+        Clock::System,
+        JobRegistry::default(),
+    )
+    .await
+    .unwrap();
+    let tenant = create(
+        &state,
+        CreateTenant {
+            name: "Kill Load".into(),
+            phone_number: Some(E164::parse("n", NUMBER).unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    state.db.close().await;
+    drop(state);
+
+    // No REST call happens while answering webhooks; the text-back jobs only need to exist.
+    let server = crate::kill::start_serve(&testdb.url, port, "http://127.0.0.1:9");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/health")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let answered_voice = Arc::new(Mutex::new(Vec::<String>::new()));
+    let answered_missed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let mut clients = Vec::new();
+    for _ in 0..32 {
+        let (client, base) = (client.clone(), base.clone());
+        let (voice_ok, missed_ok, next) = (
+            answered_voice.clone(),
+            answered_missed.clone(),
+            next.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let sid = format!("CA{n:032x}");
+                let Some(body) =
+                    send(&client, &base, "/api/webhooks/twilio/voice", &voice(&sid)).await
+                else {
+                    return;
+                };
+                assert!(body.contains("<Record"), "{body}");
+                voice_ok.lock().await.push(sid.clone());
+                let status = [
+                    ("CallSid", sid.clone()),
+                    ("CallStatus", "no-answer".to_string()),
+                ];
+                if send(&client, &base, "/api/webhooks/twilio/voice/status", &status)
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+                missed_ok.lock().await.push(sid);
+            }
+        }));
+    }
+    // Kill once the load is well under way, with requests in flight.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered_missed.lock().await.len() < 1000 {
+        assert!(Instant::now() < deadline, "the load never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(server);
+    for c in clients {
+        c.await.unwrap();
+    }
+
+    let db = Db::connect(&testdb.url, 2).await.unwrap();
+    let voice_ok = answered_voice.lock().await.clone();
+    let missed_ok = answered_missed.lock().await.clone();
+    for sid in &voice_ok {
+        let call = db::calls::get_by_sid(&db, sid).await.unwrap();
+        let call = call.unwrap_or_else(|| panic!("answered call {sid} has no row"));
+        assert_eq!(call.tenant_id, tenant.id);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM events WHERE type = 'call.incoming' AND ordering_key = $1",
+                sid
+            )
+            .await,
+            1,
+            "{sid}: call.incoming"
+        );
+    }
+    for sid in &missed_ok {
+        let call = db::calls::get_by_sid(&db, sid).await.unwrap().unwrap();
+        assert!(call.missed && call.status == "no-answer", "{sid}: {call:?}");
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM jobs WHERE dedupe_key = $1",
+                &format!("missed-call-text-back:{sid}")
+            )
+            .await,
+            1,
+            "{sid}: its text-back job"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM events WHERE type = 'call.missed' AND ordering_key = $1",
+                sid
+            )
+            .await,
+            1,
+            "{sid}: call.missed"
+        );
+    }
+    eprintln!(
+        "group commit kill test: {} calls and {} missed-call callbacks answered before SIGKILL, all kept",
+        voice_ok.len(),
+        missed_ok.len()
+    );
+    db.close().await;
+}
+
+/// Posts a webhook signed with the sandbox token; the body when it was answered 200, `None` when the
+/// server is gone.
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    params: &[(&'static str, String)],
+) -> Option<String> {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let sig = sign_form(DEV_AUTH_TOKEN, &format!("{base}{path}"), &owned);
+    let res = client
+        .post(format!("{base}{path}"))
+        .header("x-twilio-signature", sig)
+        .form(&owned)
+        .send()
+        .await
+        .ok()?;
+    let status = res.status().as_u16();
+    let body = res.text().await.ok()?;
+    assert_eq!(status, 200, "{path}: {body}");
+    Some(body)
+}
