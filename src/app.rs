@@ -107,6 +107,12 @@ impl AppState {
         crate::jobs::store::enqueue(tx, self.clock.now_ms(), max, job).await
     }
 
+    /// `job` as an outbox row for a group-commit batch to write (see `db::batch`).
+    pub fn pending_job(&self, job: NewJob) -> crate::db::batch::PendingJob {
+        let max = self.jobs.policy(&job.kind).max_attempts;
+        crate::jobs::store::pending(self.clock.now_ms(), max, job)
+    }
+
     /// Enqueues `job` in a transaction of its own and wakes local workers.
     pub async fn enqueue_now(&self, job: NewJob) -> Result<Option<String>, StoreError> {
         let mut tx = self.db.begin().await?;

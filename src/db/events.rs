@@ -65,8 +65,8 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-const ENDPOINT_COLUMNS: &str = "id, tenant_id, kind, url, secret, event_types, enabled, disabled_reason, description, created_at, updated_at";
-const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, ordering_key, status, attempts, last_status_code, last_error, created_at, updated_at, delivered_at";
+pub const ENDPOINT_COLUMNS: &str = "id, tenant_id, kind, url, secret, event_types, enabled, disabled_reason, description, created_at, updated_at";
+pub const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, ordering_key, status, attempts, last_status_code, last_error, created_at, updated_at, delivered_at";
 
 pub async fn insert_event(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
     with_tx!(tx, |c| {

@@ -9,6 +9,7 @@
 
 pub mod api_keys;
 pub mod appointments;
+pub mod batch;
 pub mod calls;
 pub mod events;
 pub mod messages;
@@ -31,6 +32,10 @@ use sqlx::sqlite::{
 
 use crate::config::DbKind;
 use crate::error::StoreError;
+
+/// The outbox table's columns (the job store and group-commit batches both insert into it).
+pub const JOB_COLUMNS: &str = "id, kind, payload, tenant_id, status, attempts, max_attempts, run_at, locked_until, \
+    lease_token, last_error, dedupe_key, created_at, updated_at, finished_at";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -155,6 +160,16 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls back now (dropping a transaction only queues the rollback on its connection, which on
+    /// SQLite keeps the write lock until that connection is next used).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }

@@ -51,22 +51,6 @@ pub async fn is_opted_out(db: &Db, tenant_id: &str, phone: &str) -> Result<bool,
     Ok(row.is_some())
 }
 
-/// [`is_opted_out`] inside `tx`, so it sees the transaction's own (and its batch-mates') changes.
-pub async fn is_opted_out_tx(
-    tx: &mut Tx,
-    tenant_id: &str,
-    phone: &str,
-) -> Result<bool, StoreError> {
-    let row: Option<(String,)> = with_tx!(tx, |c| {
-        sqlx::query_as("SELECT source FROM opt_outs WHERE tenant_id = $1 AND phone = $2")
-            .bind(tenant_id)
-            .bind(phone)
-            .fetch_optional(c)
-            .await
-    })?;
-    Ok(row.is_some())
-}
-
 /// How many opt-outs a tenant has (analytics).
 pub async fn count(db: &Db, tenant_id: &str) -> Result<i64, StoreError> {
     let row: (i64,) = with_db!(db, |p| sqlx::query_as(

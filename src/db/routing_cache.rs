@@ -111,6 +111,19 @@ impl RoutingCache {
         Ok(self.inner.lock().generation)
     }
 
+    /// The tenant that owns the number spelled `raw` exactly as cached (canonical E.164), when this
+    /// number has been looked up before: `Some(None)` means no tenant owns it, `None` that it is not
+    /// cached. Lets a webhook skip parsing and validating a number it has already seen.
+    pub async fn cached_tenant(
+        &self,
+        db: &Db,
+        now_ms: i64,
+        raw: &str,
+    ) -> Result<Option<Option<Arc<Tenant>>>, StoreError> {
+        self.current(db, now_ms).await?;
+        Ok(self.inner.lock().by_number.get(raw).cloned())
+    }
+
     /// The tenant that owns `number`, or `None` when no tenant does.
     pub async fn tenant_by_number(
         &self,

@@ -2,17 +2,24 @@
 //! units of work in one transaction and answers every request once that transaction has committed.
 //!
 //! Why: a transaction per webhook costs a `BEGIN`, a `COMMIT` and, on SQLite, a wait for the single
-//! write lock with every other request; at thousands of webhooks a second that is most of the work.
-//! One writer holding one transaction for a batch pays those once per batch.
+//! write lock with every other request; and every statement costs a round trip (to SQLite's
+//! connection thread, or to PostgreSQL) that is far dearer than its work. One writer holding one
+//! transaction for a batch pays the transaction once per batch.
+//!
+//! Two kinds of unit:
+//! - [`BatchUnit`] (the hot webhooks): declares what it reads, then decides in memory over a
+//!   [`Batch`] that the writer loaded for all such units at once and writes with one multi-row
+//!   statement per table afterwards (see `db::batch`). No statement of its own.
+//! - An async closure over the transaction ([`GroupWriter::run`]), for everything else.
 //!
 //! The guarantees are those of a transaction per request:
 //! - A unit's result reaches its caller only after the batch that holds its writes has committed, so
 //!   nothing answered is lost (SIGKILL included: a committed WAL frame or PostgreSQL commit survives).
-//! - Each unit runs inside its own savepoint. A unit that fails (an error, a constraint, a panic) is
-//!   rolled back to it alone and gets its error; its batch-mates commit as if it had never run.
-//! - Units of one batch run one after another on one connection, so a unit sees everything its
-//!   predecessors wrote: a retried webhook that lands in the same batch as its original finds the
-//!   original's row, exactly as it would in the next transaction.
+//! - Units of one batch run in the order they arrived, and each sees what its predecessors wrote:
+//!   a retried webhook that lands in the same batch as its original finds the original's rows.
+//! - A unit that fails (an error, a constraint, a panic) gets its error and leaves nothing; its
+//!   batch-mates commit as if it had never run. A batch is first tried without savepoints; when a
+//!   statement fails, that try is rolled back and the batch runs again with a savepoint per unit.
 //! - If the commit itself fails, every unit of the batch gets that error and none of its writes stay.
 //!
 //! Units must be short and touch only the database: the batch waits for each of them.
@@ -29,6 +36,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch::{Batch, Keys, Loaded};
 use super::{Db, Tx};
 use crate::error::StoreError;
 use crate::with_tx;
@@ -40,10 +48,43 @@ pub const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
 
 type Output = Box<dyn Any + Send>;
-type Work = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<Output, StoreError>> + Send>;
+/// A unit of work. `Fn`, not `FnOnce`: a batch that meets a failure is rolled back and run again
+/// with a savepoint around each unit, so a unit may run twice (its first run left nothing behind).
+type Work =
+    Box<dyn for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<Output, StoreError>> + Send + Sync>;
+
+/// A unit that decides in memory over a batch's loaded rows (see the module header).
+pub trait BatchUnit: Send + Sync + 'static {
+    type Output: Send + 'static;
+    /// Names the rows [`apply`](Self::apply) reads.
+    fn keys(&self, keys: &mut Keys);
+    /// Reads and changes the batch. Must not fail half-way in a way it cannot undo: on an error
+    /// or a panic the batch forgets everything it did and runs its other units again without it.
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<Self::Output, StoreError>;
+}
+
+/// [`BatchUnit`] with its output type erased, so units of every webhook share one queue.
+trait ErasedUnit: Send + Sync {
+    fn keys(&self, keys: &mut Keys);
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<Output, StoreError>;
+}
+
+impl<U: BatchUnit> ErasedUnit for U {
+    fn keys(&self, keys: &mut Keys) {
+        BatchUnit::keys(self, keys)
+    }
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<Output, StoreError> {
+        BatchUnit::apply(self, batch).map(|v| Box::new(v) as Output)
+    }
+}
+
+enum UnitWork {
+    Closure(Work),
+    Batched(Box<dyn ErasedUnit>),
+}
 
 struct Unit {
-    work: Work,
+    work: UnitWork,
     done: oneshot::Sender<Result<Output, StoreError>>,
 }
 
@@ -95,17 +136,29 @@ impl GroupWriter {
     }
 
     /// Runs `work` in the next batch of the writer chosen by `key` and returns its result once the
-    /// batch has committed. `work` must only use the transaction it is given.
+    /// batch has committed. `work` must only use the transaction it is given, and may be run a
+    /// second time when its first run was rolled back with a failed batch-mate's.
     pub async fn run<T, F>(&self, key: &str, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, StoreError>> + Send + 'static,
+        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<T, StoreError>> + Send + Sync + 'static,
     {
+        let work: Work = Box::new(move |tx| {
+            let run = work(tx);
+            async move { run.await.map(|v| Box::new(v) as Output) }.boxed()
+        });
+        self.submit(key, UnitWork::Closure(work)).await
+    }
+
+    /// Runs `unit` in the next batch of the writer chosen by `key` and returns its result once the
+    /// batch has committed.
+    pub async fn apply<U: BatchUnit>(&self, key: &str, unit: U) -> Result<U::Output, StoreError> {
+        self.submit(key, UnitWork::Batched(Box::new(unit))).await
+    }
+
+    async fn submit<T: 'static>(&self, key: &str, work: UnitWork) -> Result<T, StoreError> {
         let shard = &self.shards[shard_of(key, self.shards.len())];
         let (done, answer) = oneshot::channel();
-        let work: Work = Box::new(move |tx| {
-            async move { work(tx).await.map(|v| Box::new(v) as Output) }.boxed()
-        });
         shard
             .send(Unit { work, done })
             .await
@@ -141,8 +194,135 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Unit>, batches: Arc<AtomicU64
     }
 }
 
-/// Runs one batch: every unit in its savepoint, then one commit, then the answers.
+/// Runs one batch. First optimistically: every unit in one transaction with nothing around it,
+/// which is what almost every batch is. If a statement fails, that whole attempt is rolled back and
+/// the batch runs again carefully, each unit in its own savepoint. (Savepoints on every unit would
+/// cost two statements each and, on PostgreSQL, a subtransaction each, which slows every other
+/// session once a transaction holds more than 64 of them.)
 async fn run_batch(db: &Db, batch: Vec<Unit>) {
+    let mut tx = match db.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch.into_iter().map(|u| u.done), &e),
+    };
+    let mut results: Vec<Result<Output, StoreError>> = Vec::with_capacity(batch.len());
+    let mut clean = true;
+    let mut i = 0;
+    while i < batch.len() && clean {
+        match &batch[i].work {
+            UnitWork::Closure(work) => match attempt(work, &mut tx).await {
+                Ok(out) => results.push(Ok(out)),
+                Err(_) => clean = false,
+            },
+            UnitWork::Batched(_) => {
+                // The whole run of consecutive batched units: one load, one flush.
+                let end = (i..batch.len())
+                    .find(|&j| !matches!(batch[j].work, UnitWork::Batched(_)))
+                    .unwrap_or(batch.len());
+                let units: Vec<&dyn ErasedUnit> = batch[i..end]
+                    .iter()
+                    .filter_map(|u| match &u.work {
+                        UnitWork::Batched(b) => Some(b.as_ref()),
+                        UnitWork::Closure(_) => None,
+                    })
+                    .collect();
+                match segment(&mut tx, &units).await {
+                    Ok(outs) => results.extend(outs),
+                    Err(_) => clean = false,
+                }
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if !clean {
+        drop(results);
+        if let Err(e) = tx.rollback().await {
+            return fail_all(batch.into_iter().map(|u| u.done), &e);
+        }
+        metrics::counter!("switchboard_write_batch_replays_total").increment(1);
+        return run_carefully(db, batch).await;
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (unit, out) in batch.into_iter().zip(results) {
+                let _ = unit.done.send(out);
+            }
+        }
+        Err(e) => fail_all(batch.into_iter().map(|u| u.done), &e),
+    }
+}
+
+/// Loads what `units` read, runs them in order over one [`Batch`], and writes what they changed.
+/// A unit that fails in memory is left out (the others run again without it) and gets its error;
+/// an `Err` from here means a statement failed and the transaction is spoilt.
+async fn segment(
+    tx: &mut Tx,
+    units: &[&dyn ErasedUnit],
+) -> Result<Vec<Result<Output, StoreError>>, StoreError> {
+    let mut keys = Keys::default();
+    for u in units {
+        u.keys(&mut keys);
+    }
+    let loaded = Loaded::load(tx, &keys).await?;
+    let mut failed: Vec<Option<StoreError>> = units.iter().map(|_| None).collect();
+    'again: loop {
+        let mut batch = Batch::new(&loaded);
+        let mut outputs = Vec::with_capacity(units.len());
+        for (k, u) in units.iter().enumerate() {
+            if failed[k].is_some() {
+                outputs.push(None);
+                continue;
+            }
+            let applied = std::panic::catch_unwind(AssertUnwindSafe(|| u.apply(&mut batch)))
+                .unwrap_or_else(|_| Err(panicked()));
+            match applied {
+                Ok(out) => outputs.push(Some(out)),
+                Err(e) => {
+                    failed[k] = Some(e);
+                    continue 'again;
+                }
+            }
+        }
+        batch.flush(tx).await?;
+        return Ok(outputs
+            .into_iter()
+            .zip(failed)
+            .map(|(out, err)| match (out, err) {
+                (Some(out), _) => Ok(out),
+                (None, Some(e)) => Err(e),
+                (None, None) => Err(panicked()),
+            })
+            .collect());
+    }
+}
+
+fn panicked() -> StoreError {
+    StoreError::NotCommitted("a unit of work panicked; its writes were rolled back".into())
+}
+
+/// One run of a closure unit, a panic turned into an error.
+async fn attempt(work: &Work, tx: &mut Tx) -> Result<Output, StoreError> {
+    AssertUnwindSafe(work(tx))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(panicked()))
+}
+
+/// One unit of either kind on its own.
+async fn attempt_alone(work: &UnitWork, tx: &mut Tx) -> Result<Output, StoreError> {
+    match work {
+        UnitWork::Closure(work) => attempt(work, tx).await,
+        UnitWork::Batched(unit) => {
+            let mut outs = segment(tx, &[unit.as_ref()]).await?;
+            outs.pop().unwrap_or_else(|| Err(panicked()))
+        }
+    }
+}
+
+/// The batch again, each unit in its savepoint: a failing unit is rolled back alone and hears its
+/// error; the others commit together.
+async fn run_carefully(db: &Db, batch: Vec<Unit>) {
     let mut tx = match db.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch.into_iter().map(|u| u.done), &e),
@@ -154,13 +334,7 @@ async fn run_batch(db: &Db, batch: Vec<Unit>) {
             let waiting = committed.into_iter().map(|(done, _)| done);
             return fail_all(waiting.chain(std::iter::once(unit.done)), &e);
         }
-        let outcome = AssertUnwindSafe((unit.work)(&mut tx)).catch_unwind().await;
-        let outcome = outcome.unwrap_or_else(|_| {
-            Err(StoreError::NotCommitted(
-                "a unit of work panicked; its writes were rolled back".into(),
-            ))
-        });
-        match outcome {
+        match attempt_alone(&unit.work, &mut tx).await {
             Ok(out) => match exec(&mut tx, "RELEASE SAVEPOINT unit").await {
                 Ok(()) => committed.push((unit.done, out)),
                 Err(e) => {

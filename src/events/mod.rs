@@ -10,7 +10,7 @@ pub mod signing;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::db::{self, Tx, calls::Call};
+use crate::db::{self, Tx, batch::Batch, calls::Call};
 use crate::domain::new_id;
 use crate::error::StoreError;
 use crate::jobs::NewJob;
@@ -42,47 +42,89 @@ pub async fn emit(
     ordering_key: Option<&str>,
     data: Value,
 ) -> Result<String, StoreError> {
+    let event = new_event(state, tenant_id, event_type, ordering_key, data);
+    db::events::insert_event(tx, &event).await?;
+    let endpoints = db::events::endpoints_for(tx, tenant_id).await?;
+    for (delivery, job) in fan_out(state, &event, endpoints.iter()) {
+        db::events::insert_delivery(tx, &delivery).await?;
+        state.enqueue(tx, job).await?;
+    }
+    Ok(event.id)
+}
+
+/// [`emit`] inside a group-commit batch (`db::batch`): the same rows, written with the batch.
+pub fn emit_in(
+    state: &AppState,
+    batch: &mut Batch<'_>,
+    tenant_id: Option<&str>,
+    event_type: &str,
+    ordering_key: Option<&str>,
+    data: Value,
+) -> String {
+    let event = new_event(state, tenant_id, event_type, ordering_key, data);
+    let fanned = fan_out(state, &event, batch.endpoints_for(tenant_id));
+    let id = event.id.clone();
+    batch.add_event(event);
+    for (delivery, job) in fanned {
+        batch.add_delivery(delivery);
+        batch.enqueue(state.pending_job(job));
+    }
+    id
+}
+
+fn new_event(
+    state: &AppState,
+    tenant_id: Option<&str>,
+    event_type: &str,
+    ordering_key: Option<&str>,
+    data: Value,
+) -> db::events::Event {
     debug_assert!(
         EVENT_TYPES.contains(&event_type),
         "unknown event type {event_type}"
     );
-    let now = state.clock.now_ms();
-    let event = db::events::Event {
+    db::events::Event {
         id: format!("evt_{}", new_id().replace('-', "")),
         tenant_id: tenant_id.map(str::to_string),
         r#type: event_type.to_string(),
         ordering_key: ordering_key.map(str::to_string),
         payload: data.to_string(),
-        created_at: now,
-    };
-    db::events::insert_event(tx, &event).await?;
-    for endpoint in db::events::endpoints_for(tx, tenant_id).await? {
-        if !endpoint.wants(event_type) || !preset::carries(&endpoint, event_type) {
-            continue;
-        }
-        let delivery = db::events::Delivery {
-            id: new_id(),
-            event_id: event.id.clone(),
-            endpoint_id: endpoint.id.clone(),
-            ordering_key: event.ordering_key.clone(),
-            status: "pending".into(),
-            attempts: 0,
-            last_status_code: None,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
-            delivered_at: None,
-        };
-        db::events::insert_delivery(tx, &delivery).await?;
-        let job = NewJob::new(DELIVER_JOB, json!({ "deliveryId": delivery.id }))
-            .dedupe(format!("delivery:{}", delivery.id));
-        let job = match tenant_id {
-            Some(t) => job.tenant(t),
-            None => job,
-        };
-        state.enqueue(tx, job).await?;
+        created_at: state.clock.now_ms(),
     }
-    Ok(event.id)
+}
+
+/// One pending delivery, with its durable job, per endpoint that wants `event`.
+fn fan_out<'e>(
+    state: &AppState,
+    event: &db::events::Event,
+    endpoints: impl Iterator<Item = &'e db::events::Endpoint>,
+) -> Vec<(db::events::Delivery, NewJob)> {
+    let now = state.clock.now_ms();
+    endpoints
+        .filter(|e| e.wants(&event.r#type) && preset::carries(e, &event.r#type))
+        .map(|endpoint| {
+            let delivery = db::events::Delivery {
+                id: new_id(),
+                event_id: event.id.clone(),
+                endpoint_id: endpoint.id.clone(),
+                ordering_key: event.ordering_key.clone(),
+                status: "pending".into(),
+                attempts: 0,
+                last_status_code: None,
+                last_error: None,
+                created_at: now,
+                updated_at: now,
+                delivered_at: None,
+            };
+            let job = NewJob::new(DELIVER_JOB, json!({ "deliveryId": delivery.id }))
+                .dedupe(format!("delivery:{}", delivery.id));
+            let job = match &event.tenant_id {
+                Some(t) => job.tenant(t),
+                None => job,
+            };
+            (delivery, job)
+        })
+        .collect()
 }
 
 /// The event data describing a call.

@@ -59,8 +59,7 @@ pub struct Job {
     pub finished_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, kind, payload, tenant_id, status, attempts, max_attempts, run_at, locked_until, \
-    lease_token, last_error, dedupe_key, created_at, updated_at, finished_at";
+use crate::db::JOB_COLUMNS as COLUMNS;
 
 /// A job to add to the outbox.
 #[derive(Debug, Clone)]
@@ -101,6 +100,20 @@ impl NewJob {
     }
 }
 
+/// `job` as the row [`enqueue`] would insert, for a group-commit batch (`db::batch`) to write.
+pub fn pending(now: i64, default_max_attempts: u32, job: NewJob) -> crate::db::batch::PendingJob {
+    crate::db::batch::PendingJob {
+        id: crate::domain::new_id(),
+        payload: job.payload.to_string(),
+        max_attempts: i64::from(job.max_attempts.unwrap_or(default_max_attempts).max(1)),
+        run_at: job.run_at.unwrap_or(now),
+        kind: job.kind,
+        tenant_id: job.tenant_id,
+        dedupe_key: job.dedupe_key,
+        created_at: now,
+    }
+}
+
 /// Inserts `job` in the caller's transaction. Returns the new id, or `None` when a job with the same
 /// dedupe key already exists.
 pub async fn enqueue(
@@ -109,28 +122,26 @@ pub async fn enqueue(
     default_max_attempts: u32,
     job: NewJob,
 ) -> Result<Option<String>, StoreError> {
-    let id = crate::domain::new_id();
+    let row = pending(now, default_max_attempts, job);
     let sql = format!(
         "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, NULL, NULL, NULL, $7, $8, $8, NULL) \
          ON CONFLICT (dedupe_key) DO NOTHING"
     );
-    let payload = job.payload.to_string();
-    let max = i64::from(job.max_attempts.unwrap_or(default_max_attempts).max(1));
     let n = with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&id)
-            .bind(&job.kind)
-            .bind(&payload)
-            .bind(&job.tenant_id)
-            .bind(max)
-            .bind(job.run_at.unwrap_or(now))
-            .bind(&job.dedupe_key)
-            .bind(now)
+            .bind(&row.id)
+            .bind(&row.kind)
+            .bind(&row.payload)
+            .bind(&row.tenant_id)
+            .bind(row.max_attempts)
+            .bind(row.run_at)
+            .bind(&row.dedupe_key)
+            .bind(row.created_at)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
     })?;
-    Ok((n > 0).then_some(id))
+    Ok((n > 0).then_some(row.id))
 }
 
 /// Claims up to `limit` due jobs of the given `kinds` (pending and due, or running with an expired

@@ -14,7 +14,9 @@ use switchboard_twilio::twiml::MessagingResponse;
 
 use super::keywords::{self, Keyword};
 use crate::app::AppState;
-use crate::db::{self, messages::MessageRow, tenants::Tenant};
+use crate::db::batch::{Batch, Keys};
+use crate::db::writer::BatchUnit;
+use crate::db::{messages::MessageRow, tenants::Tenant};
 use crate::domain::{E164, new_id};
 use crate::error::{ApiError, StoreError};
 use crate::http::twilio_webhook::TwilioRequest;
@@ -115,14 +117,24 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
             .into_response();
     };
     let to = req.non_empty("To");
-    let tenant = match to.and_then(|t| E164::parse("To", t).ok()) {
-        Some(number) => {
-            state
-                .routing
-                .tenant_by_number(&state.db, state.clock.now_ms(), &number)
-                .await
-        }
+    let now = state.clock.now_ms();
+    let cached = match to {
+        Some(raw) => state.routing.cached_tenant(&state.db, now, raw).await,
         None => Ok(None),
+    };
+    // A number seen before is answered from the cache without parsing it again.
+    let tenant = match cached {
+        Err(e) => Err(e),
+        Ok(Some(known)) => Ok(known),
+        Ok(None) => match to.and_then(|t| E164::parse("To", t).ok()) {
+            Some(number) => {
+                state
+                    .routing
+                    .tenant_by_number(&state.db, now, &number)
+                    .await
+            }
+            None => Ok(None),
+        },
     };
     let tenant = match tenant {
         Ok(Some(t)) => t,
@@ -184,7 +196,7 @@ async fn receive(
         direction: "inbound".into(),
         customer: from.clone(),
         from_number: from.clone(),
-        to_number: business.clone(),
+        to_number: business,
         body,
         num_media,
         media_urls: serde_json::to_string(&media).unwrap_or_else(|_| "[]".into()),
@@ -196,56 +208,15 @@ async fn receive(
         updated_at: now,
     };
 
-    let (unit_state, unit_tenant) = (state.clone(), tenant.clone());
+    let unit = Receive {
+        state: state.clone(),
+        tenant: tenant.clone(),
+        phone,
+        row,
+        opt_out_type,
+    };
     // Keyed by tenant: a sender's STOP and their next text are ordered on one writer.
-    let (decision, stored) = state
-        .writer
-        .run(&tenant.id, move |tx| {
-            Box::pin(async move {
-                let (state, tenant) = (unit_state, unit_tenant);
-                // Read inside the batch, so a STOP earlier in it already counts.
-                let opted_out = db::opt_outs::is_opted_out_tx(tx, &tenant.id, &phone).await?;
-                let decision = decide(&tenant, &row.body, opt_out_type.as_deref(), opted_out);
-                if !db::messages::insert_if_new(tx, &row).await? {
-                    // A redelivery: the first delivery already recorded everything; answer the same.
-                    return Ok((decision, false));
-                }
-                match decision.keyword {
-                    Some(Keyword::OptOut) => {
-                        db::opt_outs::add(tx, &tenant.id, &phone, "keyword", now).await?
-                    }
-                    Some(Keyword::OptIn) => db::opt_outs::remove(tx, &tenant.id, &phone).await?,
-                    Some(Keyword::Help) | None => {}
-                }
-                if let Some(text) = &decision.reply {
-                    // The TwiML reply belongs in the thread too. Twilio sends it under a SID this
-                    // webhook never learns, so it is kept without one, as handed to Twilio (`queued`).
-                    let reply = MessageRow {
-                        id: new_id(),
-                        message_sid: None,
-                        direction: "outbound".into(),
-                        from_number: business,
-                        to_number: from,
-                        body: text.clone(),
-                        num_media: 0,
-                        media_urls: "[]".into(),
-                        status: "queued".into(),
-                        segments: i64::from(switchboard_twilio::segments::count(text)),
-                        ..row.clone()
-                    };
-                    db::messages::insert_if_new(tx, &reply).await?;
-                }
-                let data = serde_json::json!({
-                    "messageId": row.id, "messageSid": row.message_sid, "from": row.from_number, "to": row.to_number, "body": row.body,
-                    "numMedia": row.num_media, "mediaUrls": serde_json::from_str::<serde_json::Value>(&row.media_urls).unwrap_or_default(),
-                    "keyword": decision.keyword.map(|k| format!("{k:?}").to_ascii_lowercase()),
-                });
-                crate::events::emit(&state, tx, Some(&tenant.id), "sms.received", None, data)
-                    .await?;
-                Ok((decision, true))
-            })
-        })
-        .await?;
+    let (decision, stored) = state.writer.apply(&tenant.id, unit).await?;
     if !stored {
         tracing::info!(message_sid = sid, "duplicate inbound message");
         return Ok(decision);
@@ -259,6 +230,85 @@ async fn receive(
         "inbound message"
     );
     Ok(decision)
+}
+
+/// An inbound text's writes: the message (once per MessageSid), its keyword's opt-out change, the
+/// TwiML reply as an outbound message, and `sms.received`.
+struct Receive {
+    state: AppState,
+    tenant: Arc<Tenant>,
+    /// The sender in the E.164 form opt-outs are keyed by.
+    phone: String,
+    row: MessageRow,
+    opt_out_type: Option<String>,
+}
+
+impl BatchUnit for Receive {
+    /// The reply, and whether this webhook stored the message (false: a redelivery).
+    type Output = (Decision, bool);
+
+    fn keys(&self, keys: &mut Keys) {
+        if let Some(sid) = &self.row.message_sid {
+            keys.message_sids.push(sid.clone());
+        }
+        keys.opt_outs
+            .push((self.tenant.id.clone(), self.phone.clone()));
+        keys.tenants.push(self.tenant.id.clone());
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(Decision, bool), StoreError> {
+        let (tenant, row, phone) = (&self.tenant, &self.row, self.phone.as_str());
+        // Read inside the batch, so a STOP earlier in it already counts.
+        let opted_out = batch.opted_out(&tenant.id, phone);
+        let decision = decide(tenant, &row.body, self.opt_out_type.as_deref(), opted_out);
+        if row
+            .message_sid
+            .as_deref()
+            .is_some_and(|sid| batch.message_stored(sid))
+        {
+            // A redelivery: the first delivery already recorded everything; answer the same.
+            return Ok((decision, false));
+        }
+        batch.add_message(row.clone());
+        match decision.keyword {
+            Some(Keyword::OptOut) => {
+                batch.add_opt_out(&tenant.id, phone, "keyword", row.created_at)
+            }
+            Some(Keyword::OptIn) => batch.remove_opt_out(&tenant.id, phone),
+            Some(Keyword::Help) | None => {}
+        }
+        if let Some(text) = &decision.reply {
+            // The TwiML reply belongs in the thread too. Twilio sends it under a SID this webhook
+            // never learns, so it is kept without one, as handed to Twilio (`queued`).
+            batch.add_message(MessageRow {
+                id: new_id(),
+                message_sid: None,
+                direction: "outbound".into(),
+                from_number: row.to_number.clone(),
+                to_number: row.from_number.clone(),
+                body: text.clone(),
+                num_media: 0,
+                media_urls: "[]".into(),
+                status: "queued".into(),
+                segments: i64::from(switchboard_twilio::segments::count(text)),
+                ..row.clone()
+            });
+        }
+        let data = serde_json::json!({
+            "messageId": row.id, "messageSid": row.message_sid, "from": row.from_number, "to": row.to_number, "body": row.body,
+            "numMedia": row.num_media, "mediaUrls": serde_json::from_str::<serde_json::Value>(&row.media_urls).unwrap_or_default(),
+            "keyword": decision.keyword.map(|k| format!("{k:?}").to_ascii_lowercase()),
+        });
+        crate::events::emit_in(
+            &self.state,
+            batch,
+            Some(&tenant.id),
+            "sms.received",
+            None,
+            data,
+        );
+        Ok((decision, true))
+    }
 }
 
 #[cfg(test)]

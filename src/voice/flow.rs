@@ -12,6 +12,8 @@ use switchboard_twilio::twiml::VoiceResponse;
 use super::plan::{self, parse_strategy, strategy_name};
 use super::{is_sid, reason, render, speech};
 use crate::app::AppState;
+use crate::db::batch::{Batch, Keys};
+use crate::db::writer::BatchUnit;
 use crate::db::{self, Tx, calls::Call, tenants::Tenant};
 use crate::domain::routing::{CallReason, Fallback, Strategy};
 use crate::domain::{E164, new_id};
@@ -41,10 +43,15 @@ fn bad_request(field: &str, msg: &str) -> Response {
 
 /// Resolves the tenant that owns the called number.
 async fn tenant_for(state: &AppState, to: Option<&str>) -> Result<Option<Arc<Tenant>>, StoreError> {
+    let now = state.clock.now_ms();
+    if let Some(raw) = to
+        && let Some(Some(tenant)) = state.routing.cached_tenant(&state.db, now, raw).await?
+    {
+        return Ok(Some(tenant));
+    }
     let Some(number) = to.and_then(|t| E164::parse("To", t).ok()) else {
         return Ok(None);
     };
-    let now = state.clock.now_ms();
     if let Some(t) = state
         .routing
         .tenant_by_number(&state.db, now, &number)
@@ -67,31 +74,52 @@ pub(crate) async fn mark_missed(
     call: &mut Call,
     outcome: &str,
 ) -> Result<(), StoreError> {
-    if call.missed || call.direction != "inbound" {
+    let Some((text_back, data)) = missed(call, outcome) else {
         return Ok(());
+    };
+    if let Some(job) = text_back {
+        state.enqueue(tx, job).await?;
+    }
+    let (tenant, sid) = (call.tenant_id.clone(), call.call_sid.clone());
+    events::emit(state, tx, Some(&tenant), "call.missed", Some(&sid), data).await?;
+    Ok(())
+}
+
+/// [`mark_missed`] inside a group-commit batch.
+pub(crate) fn mark_missed_in(
+    state: &AppState,
+    batch: &mut Batch<'_>,
+    call: &mut Call,
+    outcome: &str,
+) {
+    let Some((text_back, data)) = missed(call, outcome) else {
+        return;
+    };
+    if let Some(job) = text_back {
+        batch.enqueue(state.pending_job(job));
+    }
+    let (tenant, sid) = (call.tenant_id.as_str(), call.call_sid.as_str());
+    events::emit_in(state, batch, Some(tenant), "call.missed", Some(sid), data);
+}
+
+/// Sets `call.missed` unless it was already, or the call is not inbound; then answers the text-back
+/// job (when the caller can receive a text) and the `call.missed` event data.
+fn missed(call: &mut Call, outcome: &str) -> Option<(Option<NewJob>, serde_json::Value)> {
+    if call.missed || call.direction != "inbound" {
+        return None;
     }
     call.missed = true;
-    if E164::parse("From", &call.from_number).is_ok() {
-        let job = NewJob::new(
+    let text_back = E164::parse("From", &call.from_number).is_ok().then(|| {
+        NewJob::new(
             MISSED_CALL_TEXT_BACK,
             json!({ "tenantId": call.tenant_id, "callSid": call.call_sid, "to": call.from_number }),
         )
         .tenant(call.tenant_id.clone())
-        .dedupe(format!("missed-call-text-back:{}", call.call_sid));
-        state.enqueue(tx, job).await?;
-    }
+        .dedupe(format!("missed-call-text-back:{}", call.call_sid))
+    });
     let mut data = events::call_data(call);
     data["dialCallStatus"] = json!(outcome);
-    events::emit(
-        state,
-        tx,
-        Some(&call.tenant_id),
-        "call.missed",
-        Some(&call.call_sid),
-        data,
-    )
-    .await?;
-    Ok(())
+    Some((text_back, data))
 }
 
 /// The voice webhook (`/api/webhooks/twilio/voice` and the seed aliases).
@@ -146,76 +174,103 @@ async fn start_call(
         .routing
         .staff(&state.db, state.clock.now_ms(), &tenant.id)
         .await?;
-    // `From` is kept as Twilio sent it (Anonymous, client:…, sip:…), bounded in size.
-    let from: String = req.get("From").unwrap_or("").chars().take(128).collect();
-    let (unit_state, unit_tenant, sid) = (state.clone(), tenant.clone(), call_sid.to_string());
+    let unit = StartCall {
+        state: state.clone(),
+        tenant: tenant.clone(),
+        staff,
+        call_sid: call_sid.to_string(),
+        // `From` is kept as Twilio sent it (Anonymous, client:…, sip:…), bounded in size.
+        from: req.get("From").unwrap_or("").chars().take(128).collect(),
+    };
     // Keyed by tenant: its round-robin cursor is only ever moved by one writer.
-    let (call, created) = state
-        .writer
-        .run(&tenant.id, move |tx| {
-            Box::pin(async move {
-                let (state, tenant) = (unit_state, unit_tenant);
-                if let Some(existing) = db::calls::get_by_sid_tx(tx, &sid).await? {
-                    return Ok((existing, false));
-                }
-                let rotation = next_rotation(tx, &tenant).await?;
-                let p = plan::plan(&tenant, &staff, state.clock.now(), rotation);
-                let now = state.clock.now_ms();
-                let call = Call {
-                    id: new_id(),
-                    tenant_id: tenant.id.clone(),
-                    call_sid: sid.clone(),
-                    direction: "inbound".into(),
-                    from_number: from,
-                    to_number: tenant
-                        .twilio_number
-                        .as_ref()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default(),
-                    status: "ringing".into(),
-                    strategy: strategy_name(p.strategy).into(),
-                    after_hours: p.after_hours,
-                    route_targets: serde_json::to_string(&p.targets)
-                        .unwrap_or_else(|_| "[]".into()),
-                    route_index: 0,
-                    gather_attempts: 0,
-                    forwarded_to: None,
-                    call_reason: None,
-                    notes: None,
-                    recording_url: None,
-                    voicemail: false,
-                    missed: false,
-                    start_time: now,
-                    answered_at: None,
-                    end_time: None,
-                    duration_seconds: None,
-                    created_at: now,
-                    updated_at: now,
-                };
-                if !db::calls::insert_if_new(tx, &call).await? {
-                    // Another writer's transaction stored it first (PostgreSQL, several writers):
-                    // answer from its row, which this statement now sees.
-                    let stored = db::calls::get_by_sid_tx(tx, &sid).await?;
-                    return stored.map(|c| (c, false)).ok_or(StoreError::NotFound);
-                }
-                events::emit(
-                    &state,
-                    tx,
-                    Some(&tenant.id),
-                    "call.incoming",
-                    Some(&sid),
-                    events::call_data(&call),
-                )
-                .await?;
-                Ok((call, true))
-            })
-        })
-        .await?;
+    let (call, created) = state.writer.apply(&tenant.id, unit).await?;
     if created {
         metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.clone()).increment(1);
         tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
     }
     Ok(call)
+}
+
+/// The first voice webhook's writes: the call with its plan, and `call.incoming`.
+struct StartCall {
+    state: AppState,
+    tenant: Arc<Tenant>,
+    staff: Arc<Vec<db::staff::Staff>>,
+    call_sid: String,
+    from: String,
+}
+
+impl StartCall {
+    fn round_robin(&self) -> bool {
+        self.tenant.routing_policy.staff_order == crate::domain::routing::StaffOrder::RoundRobin
+    }
+}
+
+impl BatchUnit for StartCall {
+    /// The call, and whether this webhook created it.
+    type Output = (Call, bool);
+
+    fn keys(&self, keys: &mut Keys) {
+        keys.call_sids.push(self.call_sid.clone());
+        keys.tenants.push(self.tenant.id.clone());
+        if self.round_robin() {
+            keys.cursors.push(self.tenant.id.clone());
+        }
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(Call, bool), StoreError> {
+        if let Some(existing) = batch.call(&self.call_sid) {
+            return Ok((existing, false));
+        }
+        let (state, tenant) = (&self.state, &self.tenant);
+        let rotation = if self.round_robin() {
+            batch.next_rotation(&tenant.id)
+        } else {
+            0
+        };
+        let p = plan::plan(tenant, &self.staff, state.clock.now(), rotation);
+        let now = state.clock.now_ms();
+        let call = Call {
+            id: new_id(),
+            tenant_id: tenant.id.clone(),
+            call_sid: self.call_sid.clone(),
+            direction: "inbound".into(),
+            from_number: self.from.clone(),
+            to_number: tenant
+                .twilio_number
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            status: "ringing".into(),
+            strategy: strategy_name(p.strategy).into(),
+            after_hours: p.after_hours,
+            route_targets: serde_json::to_string(&p.targets).unwrap_or_else(|_| "[]".into()),
+            route_index: 0,
+            gather_attempts: 0,
+            forwarded_to: None,
+            call_reason: None,
+            notes: None,
+            recording_url: None,
+            voicemail: false,
+            missed: false,
+            start_time: now,
+            answered_at: None,
+            end_time: None,
+            duration_seconds: None,
+            created_at: now,
+            updated_at: now,
+        };
+        batch.put_call(call.clone());
+        events::emit_in(
+            state,
+            batch,
+            Some(&tenant.id),
+            "call.incoming",
+            Some(&self.call_sid),
+            events::call_data(&call),
+        );
+        Ok((call, true))
+    }
 }
 
 /// Advances the tenant's round-robin counter (only when that order is in use).

@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
-use super::flow::mark_missed;
+use super::flow::mark_missed_in;
 use crate::app::AppState;
-use crate::db;
+use crate::db::batch::{Batch, Keys};
+use crate::db::writer::BatchUnit;
 use crate::error::StoreError;
 use crate::events;
 use crate::http::twilio_webhook::TwilioRequest;
@@ -49,63 +50,84 @@ pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), S
     let call_duration = req
         .get("CallDuration")
         .and_then(|d| d.trim().parse::<i64>().ok());
-    let (unit_state, sid) = (state.clone(), call_sid.to_string());
-    let missed = state
-        .writer
-        .run(call_sid, move |tx| {
-            Box::pin(async move {
-                let state = unit_state;
-                let Some(mut call) = db::calls::get_by_sid_tx(tx, &sid).await? else {
-                    tracing::warn!(
-                        call_sid = sid,
-                        status,
-                        "status callback for an unknown call"
-                    );
-                    return Ok(false);
-                };
-                let current = rank(&call.status).unwrap_or(0);
-                if new_rank <= current {
-                    // Late or repeated: nothing to move forward.
-                    return Ok(false);
-                }
-                let now = state.clock.now_ms();
-                call.status = status.clone();
-                call.updated_at = now;
-                if call.direction == "outbound" && call.answered_at.is_none() {
-                    // Nobody dials on an outbound call's behalf: its own callbacks say when the
-                    // callee picked up.
-                    let talked = call_duration.unwrap_or(0);
-                    if status == "in-progress" {
-                        call.answered_at = Some(now);
-                    } else if status == "completed" && talked > 0 {
-                        call.answered_at = Some(now - talked * 1000);
-                    }
-                }
-                if is_terminal(&status) {
-                    call.end_time = Some(now);
-                    call.duration_seconds = call_duration.filter(|d| *d >= 0);
-                    if call.answered_at.is_none() {
-                        mark_missed(&state, tx, &mut call, &status).await?;
-                    }
-                    events::emit(
-                        &state,
-                        tx,
-                        Some(&call.tenant_id),
-                        "call.completed",
-                        Some(&call.call_sid),
-                        events::call_data(&call),
-                    )
-                    .await?;
-                }
-                db::calls::save(tx, &call).await?;
-                Ok(call.missed)
-            })
-        })
-        .await?;
-    if missed {
+    let unit = StatusMove {
+        state: state.clone(),
+        call_sid: call_sid.to_string(),
+        status,
+        new_rank,
+        call_duration,
+    };
+    if state.writer.apply(call_sid, unit).await? {
         state.job_wakeup.notify_waiters();
     }
     Ok(())
+}
+
+/// A status report's writes: the call moved forward, and on a terminal status its end, the missed
+/// call's text-back and events.
+struct StatusMove {
+    state: AppState,
+    call_sid: String,
+    status: String,
+    new_rank: u8,
+    call_duration: Option<i64>,
+}
+
+impl BatchUnit for StatusMove {
+    /// Whether the call is (now) missed: its text-back may be waiting.
+    type Output = bool;
+
+    fn keys(&self, keys: &mut Keys) {
+        keys.call_sids.push(self.call_sid.clone());
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<bool, StoreError> {
+        let (state, status) = (&self.state, self.status.as_str());
+        let Some(mut call) = batch.call(&self.call_sid) else {
+            tracing::warn!(
+                call_sid = self.call_sid,
+                status,
+                "status callback for an unknown call"
+            );
+            return Ok(false);
+        };
+        let current = rank(&call.status).unwrap_or(0);
+        if self.new_rank <= current {
+            // Late or repeated: nothing to move forward.
+            return Ok(false);
+        }
+        let now = state.clock.now_ms();
+        call.status = status.to_string();
+        call.updated_at = now;
+        if call.direction == "outbound" && call.answered_at.is_none() {
+            // Nobody dials on an outbound call's behalf: its own callbacks say when the callee
+            // picked up.
+            let talked = self.call_duration.unwrap_or(0);
+            if status == "in-progress" {
+                call.answered_at = Some(now);
+            } else if status == "completed" && talked > 0 {
+                call.answered_at = Some(now - talked * 1000);
+            }
+        }
+        if is_terminal(status) {
+            call.end_time = Some(now);
+            call.duration_seconds = self.call_duration.filter(|d| *d >= 0);
+            if call.answered_at.is_none() {
+                mark_missed_in(state, batch, &mut call, status);
+            }
+            events::emit_in(
+                state,
+                batch,
+                Some(&call.tenant_id),
+                "call.completed",
+                Some(&call.call_sid),
+                events::call_data(&call),
+            );
+        }
+        let missed = call.missed;
+        batch.put_call(call);
+        Ok(missed)
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use switchboard::clock::Clock;
 use switchboard::config::Config;
+use switchboard::db::batch::{Batch, Keys};
+use switchboard::db::writer::BatchUnit;
 use switchboard::db::{self, Db, Tx};
 use switchboard::domain::E164;
 use switchboard::error::StoreError;
@@ -31,12 +33,17 @@ async fn hold_writer(app: &TestApp, key: &str) -> oneshot::Sender<()> {
     let (running, started) = oneshot::channel::<()>();
     let writer = app.state.writer.clone();
     let key = key.to_string();
+    // Units may run twice (`Fn`); the gate's channels are taken by its first run.
+    let channels = Arc::new(std::sync::Mutex::new(Some((running, gate))));
     tokio::spawn(async move {
         writer
             .run(&key, move |_tx| {
+                let taken = channels.lock().unwrap().take();
                 Box::pin(async move {
-                    let _ = running.send(());
-                    let _ = gate.await;
+                    if let Some((running, gate)) = taken {
+                        let _ = running.send(());
+                        let _ = gate.await;
+                    }
                     Ok(())
                 })
             })
@@ -145,14 +152,28 @@ async fn failing_unit(tx: &mut Tx, key: &str, panic: bool) -> Result<(), StoreEr
     .map_err(StoreError::from_sqlx)
 }
 
+/// A batched unit that stores a call, then panics while deciding: the batch must forget the call.
+struct PanicsMidway(String);
+
+impl BatchUnit for PanicsMidway {
+    type Output = ();
+    fn keys(&self, keys: &mut Keys) {
+        keys.call_sids.push(self.0.clone());
+    }
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
+        let mut call = batch.call(&self.0).expect("loaded");
+        call.notes = Some("written by a unit that then panicked".into());
+        batch.put_call(call);
+        panic!("a batched unit that panics after changing a call");
+    }
+}
+
 #[tokio::test]
 async fn a_failing_unit_does_not_fail_its_batch_mates() {
     let app = app().start().await;
     let tenant = salon(&app, json!({})).await;
     set_clock(&app, MONDAY_10AM_NY);
     let (a, b) = (format!("CA{:032x}", 0xa1), format!("CA{:032x}", 0xb2));
-    let open = hold_writer(&app, &tenant).await;
-    let before = app.state.writer.batches();
     let writer = app.state.writer.clone();
     let conflict = {
         let writer = writer.clone();
@@ -181,13 +202,40 @@ async fn a_failing_unit_does_not_fail_its_batch_mates() {
         ("CallSid", "not-a-sid".to_string()),
         ("To", NUMBER.to_string()),
     ];
-    let (va, conflict, invalid, panics, vb, ()) = tokio::join!(
+    // A call stored before, which a panicking batched unit changes in memory.
+    let earlier = format!("CA{:032x}", 0xe1);
+    assert_eq!(
+        post(&app, "/api/webhooks/twilio/voice", &voice(&earlier))
+            .await
+            .0,
+        200
+    );
+    let open = hold_writer(&app, &tenant).await;
+    let before = app.state.writer.batches();
+    let batched_panic = app
+        .state
+        .writer
+        .apply(&tenant, PanicsMidway(earlier.clone()));
+    let (va, conflict, invalid, panics, batched_panic, vb, ()) = tokio::join!(
         post(&app, "/api/webhooks/twilio/voice", &pa),
         conflict,
         post(&app, "/api/webhooks/twilio/voice", &bad),
         panics,
+        batched_panic,
         post(&app, "/api/webhooks/twilio/voice", &pb),
-        open_when_queued(&app, 4, open),
+        open_when_queued(&app, 5, open),
+    );
+    assert!(
+        matches!(batched_panic, Err(StoreError::NotCommitted(_))),
+        "{batched_panic:?}"
+    );
+    let stored = db::calls::get_by_sid(&app.state.db, &earlier)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.notes, None,
+        "the panicking unit's change was forgotten"
     );
     assert_eq!(app.state.writer.batches(), before + 1, "one batch");
     assert_eq!(invalid.0, 400, "{}", invalid.1);

@@ -1,0 +1,593 @@
+//! One group-commit batch of webhook writes, held in memory: what the batch's units read, loaded
+//! with one query per table for all of them, and what they write, sent with one multi-row statement
+//! per table when the batch ends.
+//!
+//! Why: a statement costs a round trip (to SQLite's connection thread or to PostgreSQL) that is far
+//! dearer than the work it does. A webhook used to make four to six of them; in a batch it makes
+//! none of its own, and a batch of hundreds makes about ten.
+//!
+//! How a unit sees the data: [`Batch`] answers from the rows loaded at the start of the batch
+//! overlaid with what earlier units of the same batch wrote, so a unit sees its predecessors exactly
+//! as it would in the next transaction (a retried webhook finds its original's call). The loaded
+//! rows are locked (PostgreSQL `FOR UPDATE`; SQLite holds its write lock for the whole batch), so
+//! nothing else changes them between the load and the commit.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Tx;
+use super::calls::Call;
+use super::events::{Delivery, Endpoint, Event};
+use super::messages::MessageRow;
+use crate::error::StoreError;
+use crate::with_tx;
+
+/// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bind limits
+/// for the widest table (calls, 24 columns).
+const CHUNK: usize = 500;
+
+/// What a unit will read, declared before the batch loads.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub call_sids: Vec<String>,
+    pub message_sids: Vec<String>,
+    /// (tenant, phone) pairs whose opt-out state the unit reads.
+    pub opt_outs: Vec<(String, String)>,
+    /// Tenants whose relay endpoints the unit may emit to (the tenants of loaded calls are added).
+    pub tenants: Vec<String>,
+    /// Tenants whose round-robin cursor the unit advances.
+    pub cursors: Vec<String>,
+}
+
+/// An outbox job ready to insert (built by `jobs::store::pending`).
+#[derive(Debug, Clone)]
+pub struct PendingJob {
+    pub id: String,
+    pub kind: String,
+    pub payload: String,
+    pub tenant_id: Option<String>,
+    pub max_attempts: i64,
+    pub run_at: i64,
+    pub dedupe_key: Option<String>,
+    pub created_at: i64,
+}
+
+/// The rows loaded for a batch, before any unit ran.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    calls: HashMap<String, Call>,
+    message_sids: HashSet<String>,
+    opt_outs: HashSet<(String, String)>,
+    endpoints: Vec<Endpoint>,
+    cursors: HashMap<String, i64>,
+}
+
+impl Loaded {
+    /// Loads everything `keys` name, in `tx`, locking the rows that units may change.
+    pub async fn load(tx: &mut Tx, keys: &Keys) -> Result<Loaded, StoreError> {
+        let mut loaded = Loaded::default();
+        let lock = tx.row_lock();
+        for chunk in distinct(&keys.call_sids).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM calls WHERE call_sid IN ({}) {lock}",
+                super::calls::COLUMNS,
+                placeholders(1, chunk.len())
+            );
+            let rows: Vec<Call> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()));
+                for sid in chunk {
+                    q = q.bind(*sid);
+                }
+                q.fetch_all(c).await
+            })?;
+            for call in rows {
+                loaded.calls.insert(call.call_sid.clone(), call);
+            }
+        }
+        for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT message_sid FROM messages WHERE message_sid IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let rows: Vec<(String,)> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for sid in chunk {
+                    q = q.bind(*sid);
+                }
+                q.fetch_all(c).await
+            })?;
+            loaded.message_sids.extend(rows.into_iter().map(|r| r.0));
+        }
+        if !keys.opt_outs.is_empty() {
+            // By tenant and phone separately (the primary key's prefix serves it), exact pairs kept.
+            let wanted: HashSet<(String, String)> = keys.opt_outs.iter().cloned().collect();
+            let tenants = distinct_iter(keys.opt_outs.iter().map(|(t, _)| t.as_str()));
+            let phones = distinct_iter(keys.opt_outs.iter().map(|(_, p)| p.as_str()));
+            for tenants in tenants.chunks(CHUNK) {
+                for phones in phones.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
+                        placeholders(1, tenants.len()),
+                        placeholders(tenants.len() + 1, phones.len())
+                    );
+                    let rows: Vec<(String, String)> = with_tx!(tx, |c| {
+                        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                        for t in tenants {
+                            q = q.bind(*t);
+                        }
+                        for p in phones {
+                            q = q.bind(*p);
+                        }
+                        q.fetch_all(c).await
+                    })?;
+                    loaded
+                        .opt_outs
+                        .extend(rows.into_iter().filter(|r| wanted.contains(r)));
+                }
+            }
+        }
+        let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
+        tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
+        let tenants = distinct_iter(tenants.into_iter());
+        loaded.endpoints = load_endpoints(tx, &tenants).await?;
+        for chunk in distinct(&keys.cursors).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, round_robin_cursor FROM tenants WHERE id IN ({}) {lock}",
+                placeholders(1, chunk.len())
+            );
+            let rows: Vec<(String, i64)> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c).await
+            })?;
+            loaded.cursors.extend(rows);
+        }
+        Ok(loaded)
+    }
+}
+
+/// Enabled endpoints that are global or belong to one of `tenants`.
+async fn load_endpoints(tx: &mut Tx, tenants: &[&str]) -> Result<Vec<Endpoint>, StoreError> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    let mut seen = HashSet::new();
+    // At least one query, for the global endpoints, even when no tenant is named.
+    let chunks: Vec<&[&str]> = if tenants.is_empty() {
+        vec![&[]]
+    } else {
+        tenants.chunks(CHUNK).collect()
+    };
+    for chunk in chunks {
+        let tenant_clause = if chunk.is_empty() {
+            String::new()
+        } else {
+            format!(" OR tenant_id IN ({})", placeholders(1, chunk.len()))
+        };
+        let sql = format!(
+            "SELECT {} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL{tenant_clause})",
+            super::events::ENDPOINT_COLUMNS
+        );
+        let rows: Vec<Endpoint> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.as_str()));
+            for t in chunk {
+                q = q.bind(*t);
+            }
+            q.fetch_all(c).await
+        })?;
+        out.extend(rows.into_iter().filter(|e| seen.insert(e.id.clone())));
+    }
+    Ok(out)
+}
+
+/// Opt-out changes: add (with its source) or remove.
+#[derive(Debug, Clone)]
+enum OptOutChange {
+    Add { source: String, at: i64 },
+    Remove,
+}
+
+/// The batch as its units see and change it.
+pub struct Batch<'a> {
+    loaded: &'a Loaded,
+    /// Calls created or changed by this batch, in their latest state.
+    calls: HashMap<String, Call>,
+    /// In the order first written, so the statements are deterministic.
+    call_order: Vec<String>,
+    messages: Vec<MessageRow>,
+    message_sids: HashSet<String>,
+    opt_outs: HashMap<(String, String), OptOutChange>,
+    opt_out_order: Vec<(String, String)>,
+    events: Vec<Event>,
+    deliveries: Vec<Delivery>,
+    jobs: Vec<PendingJob>,
+    cursors: HashMap<String, i64>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(loaded: &'a Loaded) -> Self {
+        Batch {
+            loaded,
+            calls: HashMap::new(),
+            call_order: Vec::new(),
+            messages: Vec::new(),
+            message_sids: HashSet::new(),
+            opt_outs: HashMap::new(),
+            opt_out_order: Vec::new(),
+            events: Vec::new(),
+            deliveries: Vec::new(),
+            jobs: Vec::new(),
+            cursors: HashMap::new(),
+        }
+    }
+
+    /// The call with this SID as the batch has it so far (only SIDs declared in [`Keys`] were loaded).
+    pub fn call(&self, call_sid: &str) -> Option<Call> {
+        self.calls
+            .get(call_sid)
+            .or_else(|| self.loaded.calls.get(call_sid))
+            .cloned()
+    }
+
+    /// Creates or replaces the call (by its SID).
+    pub fn put_call(&mut self, call: Call) {
+        if !self.calls.contains_key(&call.call_sid) {
+            self.call_order.push(call.call_sid.clone());
+        }
+        self.calls.insert(call.call_sid.clone(), call);
+    }
+
+    /// Whether a message with this SID is stored (or stored earlier in this batch).
+    pub fn message_stored(&self, message_sid: &str) -> bool {
+        self.message_sids.contains(message_sid) || self.loaded.message_sids.contains(message_sid)
+    }
+
+    pub fn add_message(&mut self, row: MessageRow) {
+        if let Some(sid) = &row.message_sid {
+            self.message_sids.insert(sid.clone());
+        }
+        self.messages.push(row);
+    }
+
+    pub fn opted_out(&self, tenant_id: &str, phone: &str) -> bool {
+        let key = (tenant_id.to_string(), phone.to_string());
+        match self.opt_outs.get(&key) {
+            Some(OptOutChange::Add { .. }) => true,
+            Some(OptOutChange::Remove) => false,
+            None => self.loaded.opt_outs.contains(&key),
+        }
+    }
+
+    /// Records an opt-out; an existing one keeps its original source and time.
+    pub fn add_opt_out(&mut self, tenant_id: &str, phone: &str, source: &str, at: i64) {
+        if self.opted_out(tenant_id, phone) {
+            return;
+        }
+        self.change_opt_out(
+            tenant_id,
+            phone,
+            OptOutChange::Add {
+                source: source.into(),
+                at,
+            },
+        );
+    }
+
+    pub fn remove_opt_out(&mut self, tenant_id: &str, phone: &str) {
+        self.change_opt_out(tenant_id, phone, OptOutChange::Remove);
+    }
+
+    fn change_opt_out(&mut self, tenant_id: &str, phone: &str, change: OptOutChange) {
+        let key = (tenant_id.to_string(), phone.to_string());
+        if !self.opt_outs.contains_key(&key) {
+            self.opt_out_order.push(key.clone());
+        }
+        self.opt_outs.insert(key, change);
+    }
+
+    /// Enabled relay endpoints that are global or the tenant's.
+    pub fn endpoints_for<'s>(
+        &'s self,
+        tenant_id: Option<&'s str>,
+    ) -> impl Iterator<Item = &'s Endpoint> + 's {
+        self.loaded
+            .endpoints
+            .iter()
+            .filter(move |e| e.tenant_id.is_none() || e.tenant_id.as_deref() == tenant_id)
+    }
+
+    pub fn add_event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    pub fn add_delivery(&mut self, delivery: Delivery) {
+        self.deliveries.push(delivery);
+    }
+
+    /// Adds a job to the outbox; a job whose dedupe key exists already is dropped when written.
+    pub fn enqueue(&mut self, job: PendingJob) {
+        self.jobs.push(job);
+    }
+
+    /// Advances the tenant's round-robin cursor and returns its value before (the tenant must be
+    /// in [`Keys::cursors`]).
+    pub fn next_rotation(&mut self, tenant_id: &str) -> u64 {
+        let current = self
+            .cursors
+            .get(tenant_id)
+            .or_else(|| self.loaded.cursors.get(tenant_id))
+            .copied()
+            .unwrap_or(0);
+        self.cursors.insert(tenant_id.to_string(), current + 1);
+        current.max(0) as u64
+    }
+
+    /// Writes everything the units changed, in `tx`, parents before children.
+    pub async fn flush(self, tx: &mut Tx) -> Result<(), StoreError> {
+        for (id, cursor) in &self.cursors {
+            with_tx!(tx, |c| sqlx::query(
+                "UPDATE tenants SET round_robin_cursor = $2 WHERE id = $1"
+            )
+            .bind(id)
+            .bind(cursor)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        }
+        // New calls never overwrite a row another writer stored meanwhile; loaded ones (locked
+        // since the load) take their new state.
+        let (changed, created): (Vec<&Call>, Vec<&Call>) = self
+            .call_order
+            .iter()
+            .map(|s| &self.calls[s])
+            .partition(|c| self.loaded.calls.contains_key(&c.call_sid));
+        write_calls(tx, &created, "DO NOTHING").await?;
+        write_calls(tx, &changed, CALL_UPDATE).await?;
+        insert_messages(tx, &self.messages).await?;
+        let (adds, removes): (Vec<_>, Vec<_>) = self
+            .opt_out_order
+            .iter()
+            .map(|k| (k, &self.opt_outs[k]))
+            .partition(|(_, c)| matches!(c, OptOutChange::Add { .. }));
+        for ((tenant, phone), _) in removes {
+            super::opt_outs::remove(tx, tenant, phone).await?;
+        }
+        for ((tenant, phone), change) in adds {
+            if let OptOutChange::Add { source, at } = change {
+                super::opt_outs::add(tx, tenant, phone, source, *at).await?;
+            }
+        }
+        insert_events(tx, &self.events).await?;
+        insert_deliveries(tx, &self.deliveries).await?;
+        insert_jobs(tx, &self.jobs).await?;
+        Ok(())
+    }
+}
+
+fn distinct(items: &[String]) -> Vec<&str> {
+    distinct_iter(items.iter().map(String::as_str))
+}
+
+fn distinct_iter<'s>(items: impl Iterator<Item = &'s str>) -> Vec<&'s str> {
+    let mut seen = HashSet::new();
+    items.filter(|s| seen.insert(*s)).collect()
+}
+
+/// `$first, $first+1, …` (`n` of them).
+fn placeholders(first: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 5);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(first + i).to_string());
+    }
+    s
+}
+
+/// `($1, …, $cols), ($cols+1, …)` for `rows` rows.
+fn values(cols: usize, rows: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        s.push_str(&placeholders(r * cols + 1, cols));
+        s.push(')');
+    }
+    s
+}
+
+/// The columns `calls::save` writes, as an upsert's conflict action.
+const CALL_UPDATE: &str = "DO UPDATE SET status = excluded.status, \
+     strategy = excluded.strategy, route_targets = excluded.route_targets, route_index = excluded.route_index, \
+     gather_attempts = excluded.gather_attempts, forwarded_to = excluded.forwarded_to, \
+     call_reason = excluded.call_reason, notes = excluded.notes, recording_url = excluded.recording_url, \
+     voicemail = excluded.voicemail, missed = excluded.missed, answered_at = excluded.answered_at, \
+     end_time = excluded.end_time, duration_seconds = excluded.duration_seconds, updated_at = excluded.updated_at";
+
+/// Inserts `calls`; `on_conflict` says what a CallSid that exists gets.
+async fn write_calls(tx: &mut Tx, calls: &[&Call], on_conflict: &str) -> Result<(), StoreError> {
+    for chunk in calls.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO calls ({}) VALUES {} ON CONFLICT (call_sid) {on_conflict}",
+            super::calls::COLUMNS,
+            values(24, chunk.len())
+        );
+        with_tx!(tx, |conn| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for c in chunk {
+                q = q
+                    .bind(&c.id)
+                    .bind(&c.tenant_id)
+                    .bind(&c.call_sid)
+                    .bind(&c.direction)
+                    .bind(&c.from_number)
+                    .bind(&c.to_number)
+                    .bind(&c.status)
+                    .bind(&c.strategy)
+                    .bind(c.after_hours)
+                    .bind(&c.route_targets)
+                    .bind(c.route_index)
+                    .bind(c.gather_attempts)
+                    .bind(&c.forwarded_to)
+                    .bind(&c.call_reason)
+                    .bind(&c.notes)
+                    .bind(&c.recording_url)
+                    .bind(c.voicemail)
+                    .bind(c.missed)
+                    .bind(c.start_time)
+                    .bind(c.answered_at)
+                    .bind(c.end_time)
+                    .bind(c.duration_seconds)
+                    .bind(c.created_at)
+                    .bind(c.updated_at);
+            }
+            q.execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+async fn insert_messages(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO messages ({}) VALUES {} ON CONFLICT (message_sid) DO NOTHING",
+            super::messages::COLUMNS,
+            values(16, chunk.len())
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for m in chunk {
+                q = q
+                    .bind(&m.id)
+                    .bind(&m.tenant_id)
+                    .bind(&m.message_sid)
+                    .bind(&m.direction)
+                    .bind(&m.customer)
+                    .bind(&m.from_number)
+                    .bind(&m.to_number)
+                    .bind(&m.body)
+                    .bind(m.num_media)
+                    .bind(&m.media_urls)
+                    .bind(&m.status)
+                    .bind(m.segments)
+                    .bind(m.error_code)
+                    .bind(&m.notification_id)
+                    .bind(m.created_at)
+                    .bind(m.updated_at);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+async fn insert_events(tx: &mut Tx, rows: &[Event]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO events (id, tenant_id, type, ordering_key, payload, created_at) VALUES {}",
+            values(6, chunk.len())
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for e in chunk {
+                q = q
+                    .bind(&e.id)
+                    .bind(&e.tenant_id)
+                    .bind(&e.r#type)
+                    .bind(&e.ordering_key)
+                    .bind(&e.payload)
+                    .bind(e.created_at);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+async fn insert_deliveries(tx: &mut Tx, rows: &[Delivery]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO deliveries ({}) VALUES {}",
+            super::events::DELIVERY_COLUMNS,
+            values(11, chunk.len())
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for d in chunk {
+                q = q
+                    .bind(&d.id)
+                    .bind(&d.event_id)
+                    .bind(&d.endpoint_id)
+                    .bind(&d.ordering_key)
+                    .bind(&d.status)
+                    .bind(d.attempts)
+                    .bind(d.last_status_code)
+                    .bind(&d.last_error)
+                    .bind(d.created_at)
+                    .bind(d.updated_at)
+                    .bind(d.delivered_at);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+async fn insert_jobs(tx: &mut Tx, rows: &[PendingJob]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let mut tuples = String::new();
+        for r in 0..chunk.len() {
+            if r > 0 {
+                tuples.push_str(", ");
+            }
+            let p = |i: usize| format!("${}", r * 8 + i);
+            // Same shape as `jobs::store::enqueue`: pending, no attempts, no lease yet.
+            tuples.push_str(&format!(
+                "({}, {}, {}, {}, 'pending', 0, {}, {}, NULL, NULL, NULL, {}, {}, {}, NULL)",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(8)
+            ));
+        }
+        let sql = format!(
+            "INSERT INTO jobs ({}) VALUES {tuples} ON CONFLICT (dedupe_key) DO NOTHING",
+            crate::db::JOB_COLUMNS
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for j in chunk {
+                q = q
+                    .bind(&j.id)
+                    .bind(&j.kind)
+                    .bind(&j.payload)
+                    .bind(&j.tenant_id)
+                    .bind(j.max_attempts)
+                    .bind(j.run_at)
+                    .bind(&j.dedupe_key)
+                    .bind(j.created_at);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_every_row() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(values(2, 2), "($1, $2), ($3, $4)");
+    }
+}
