@@ -77,7 +77,8 @@ run_switchboard() { # $1 = label, $2 = database URL
     JWT_SECRET=bench-jwt-secret-0123456789 LOG_LEVEL=warn)
   "${env[@]}" "$SB" migrate >/dev/null
   "${env[@]}" "$SB" bench seed --numbers-file "$NUMBERS" >/dev/null
-  "${env[@]}" "$SB" serve >"$WORK/$label.log" 2>&1 &
+  # The HTTP role: the webhooks alone (the send path has its own benchmark, `switchboard bench sms`).
+  "${env[@]}" "$SB" serve --role api >"$WORK/$label.log" 2>&1 &
   local pid=$!; PIDS+=("$pid")
   wait_up "$port" || { echo "$label: serve did not start" >&2; cat "$WORK/$label.log" >&2; exit 1; }
   sleep 1

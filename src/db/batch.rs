@@ -18,6 +18,7 @@ use super::Tx;
 use super::calls::Call;
 use super::events::{Delivery, Endpoint, Event};
 use super::messages::MessageRow;
+use crate::config::DbKind;
 use crate::error::StoreError;
 use crate::with_tx;
 
@@ -65,12 +66,12 @@ impl Loaded {
     /// Loads everything `keys` name, in `tx`, locking the rows that units may change.
     pub async fn load(tx: &mut Tx, keys: &Keys) -> Result<Loaded, StoreError> {
         let mut loaded = Loaded::default();
-        let lock = tx.row_lock();
+        let (lock, kind) = (tx.row_lock(), tx.kind());
         for chunk in distinct(&keys.call_sids).chunks(CHUNK) {
             let sql = format!(
                 "SELECT {} FROM calls WHERE call_sid IN ({}) {lock}",
                 super::calls::COLUMNS,
-                placeholders(1, chunk.len())
+                placeholders(kind, 1, chunk.len())
             );
             let rows: Vec<Call> = with_tx!(tx, |c| {
                 let mut q = sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()));
@@ -86,7 +87,7 @@ impl Loaded {
         for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
             let sql = format!(
                 "SELECT message_sid FROM messages WHERE message_sid IN ({})",
-                placeholders(1, chunk.len())
+                placeholders(kind, 1, chunk.len())
             );
             let rows: Vec<(String,)> = with_tx!(tx, |c| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
@@ -106,8 +107,8 @@ impl Loaded {
                 for phones in phones.chunks(CHUNK) {
                     let sql = format!(
                         "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
-                        placeholders(1, tenants.len()),
-                        placeholders(tenants.len() + 1, phones.len())
+                        placeholders(kind, 1, tenants.len()),
+                        placeholders(kind, tenants.len() + 1, phones.len())
                     );
                     let rows: Vec<(String, String)> = with_tx!(tx, |c| {
                         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
@@ -132,7 +133,7 @@ impl Loaded {
         for chunk in distinct(&keys.cursors).chunks(CHUNK) {
             let sql = format!(
                 "SELECT id, round_robin_cursor FROM tenants WHERE id IN ({}) {lock}",
-                placeholders(1, chunk.len())
+                placeholders(kind, 1, chunk.len())
             );
             let rows: Vec<(String, i64)> = with_tx!(tx, |c| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
@@ -151,6 +152,7 @@ impl Loaded {
 async fn load_endpoints(tx: &mut Tx, tenants: &[&str]) -> Result<Vec<Endpoint>, StoreError> {
     let mut out: Vec<Endpoint> = Vec::new();
     let mut seen = HashSet::new();
+    let kind = tx.kind();
     // At least one query, for the global endpoints, even when no tenant is named.
     let chunks: Vec<&[&str]> = if tenants.is_empty() {
         vec![&[]]
@@ -161,7 +163,7 @@ async fn load_endpoints(tx: &mut Tx, tenants: &[&str]) -> Result<Vec<Endpoint>, 
         let tenant_clause = if chunk.is_empty() {
             String::new()
         } else {
-            format!(" OR tenant_id IN ({})", placeholders(1, chunk.len()))
+            format!(" OR tenant_id IN ({})", placeholders(kind, 1, chunk.len()))
         };
         let sql = format!(
             "SELECT {} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL{tenant_clause})",
@@ -372,31 +374,44 @@ fn distinct_iter<'s>(items: impl Iterator<Item = &'s str>) -> Vec<&'s str> {
     items.filter(|s| seen.insert(*s)).collect()
 }
 
-/// `$first, $first+1, …` (`n` of them).
-fn placeholders(first: usize, n: usize) -> String {
+/// `n` bind parameters numbered from `first`: `$first, $first+1, …` on PostgreSQL, `?, ?, …` on
+/// SQLite, whose parser looks every named parameter up in a list of the names before it (quadratic
+/// in a statement with thousands of them) while `?` costs nothing. Values bind in order either way.
+fn placeholders(kind: DbKind, first: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 5);
     for i in 0..n {
         if i > 0 {
             s.push_str(", ");
         }
-        s.push('$');
-        s.push_str(&(first + i).to_string());
+        match kind {
+            DbKind::Sqlite => s.push('?'),
+            DbKind::Postgres => {
+                s.push('$');
+                s.push_str(&(first + i).to_string());
+            }
+        }
     }
     s
 }
 
-/// `($1, …, $cols), ($cols+1, …)` for `rows` rows.
-fn values(cols: usize, rows: usize) -> String {
+/// `(…cols…), (…cols…)` for `rows` rows, each row's `cols` parameters wrapped by `row`
+/// (`"({})"` for plain values).
+fn values(kind: DbKind, cols: usize, rows: usize, row: impl Fn(&[String]) -> String) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
             s.push_str(", ");
         }
-        s.push('(');
-        s.push_str(&placeholders(r * cols + 1, cols));
-        s.push(')');
+        let params: Vec<String> = (0..cols)
+            .map(|i| placeholders(kind, r * cols + i + 1, 1))
+            .collect();
+        s.push_str(&row(&params));
     }
     s
+}
+
+fn plain(params: &[String]) -> String {
+    format!("({})", params.join(", "))
 }
 
 /// The columns `calls::save` writes, as an upsert's conflict action.
@@ -413,7 +428,7 @@ async fn write_calls(tx: &mut Tx, calls: &[&Call], on_conflict: &str) -> Result<
         let sql = format!(
             "INSERT INTO calls ({}) VALUES {} ON CONFLICT (call_sid) {on_conflict}",
             super::calls::COLUMNS,
-            values(24, chunk.len())
+            values(tx.kind(), 24, chunk.len(), plain)
         );
         with_tx!(tx, |conn| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -455,7 +470,7 @@ async fn insert_messages(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), StoreEr
         let sql = format!(
             "INSERT INTO messages ({}) VALUES {} ON CONFLICT (message_sid) DO NOTHING",
             super::messages::COLUMNS,
-            values(16, chunk.len())
+            values(tx.kind(), 16, chunk.len(), plain)
         );
         with_tx!(tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -488,7 +503,7 @@ async fn insert_events(tx: &mut Tx, rows: &[Event]) -> Result<(), StoreError> {
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO events (id, tenant_id, type, ordering_key, payload, created_at) VALUES {}",
-            values(6, chunk.len())
+            values(tx.kind(), 6, chunk.len(), plain)
         );
         with_tx!(tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -512,7 +527,7 @@ async fn insert_deliveries(tx: &mut Tx, rows: &[Delivery]) -> Result<(), StoreEr
         let sql = format!(
             "INSERT INTO deliveries ({}) VALUES {}",
             super::events::DELIVERY_COLUMNS,
-            values(11, chunk.len())
+            values(tx.kind(), 11, chunk.len(), plain)
         );
         with_tx!(tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
@@ -538,26 +553,13 @@ async fn insert_deliveries(tx: &mut Tx, rows: &[Delivery]) -> Result<(), StoreEr
 
 async fn insert_jobs(tx: &mut Tx, rows: &[PendingJob]) -> Result<(), StoreError> {
     for chunk in rows.chunks(CHUNK) {
-        let mut tuples = String::new();
-        for r in 0..chunk.len() {
-            if r > 0 {
-                tuples.push_str(", ");
-            }
-            let p = |i: usize| format!("${}", r * 8 + i);
-            // Same shape as `jobs::store::enqueue`: pending, no attempts, no lease yet.
-            tuples.push_str(&format!(
+        // Same shape as `jobs::store::enqueue`: pending, no attempts, no lease yet.
+        let tuples = values(tx.kind(), 9, chunk.len(), |p| {
+            format!(
                 "({}, {}, {}, {}, 'pending', 0, {}, {}, NULL, NULL, NULL, {}, {}, {}, NULL)",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(8)
-            ));
-        }
+                p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+            )
+        });
         let sql = format!(
             "INSERT INTO jobs ({}) VALUES {tuples} ON CONFLICT (dedupe_key) DO NOTHING",
             crate::db::JOB_COLUMNS
@@ -573,6 +575,7 @@ async fn insert_jobs(tx: &mut Tx, rows: &[PendingJob]) -> Result<(), StoreError>
                     .bind(j.max_attempts)
                     .bind(j.run_at)
                     .bind(&j.dedupe_key)
+                    .bind(j.created_at)
                     .bind(j.created_at);
             }
             q.execute(c).await.map(|_| ())
@@ -587,7 +590,9 @@ mod tests {
 
     #[test]
     fn placeholders_number_every_row() {
-        assert_eq!(placeholders(3, 2), "$3, $4");
-        assert_eq!(values(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(DbKind::Postgres, 3, 2), "$3, $4");
+        assert_eq!(placeholders(DbKind::Sqlite, 3, 2), "?, ?");
+        assert_eq!(values(DbKind::Postgres, 2, 2, plain), "($1, $2), ($3, $4)");
+        assert_eq!(values(DbKind::Sqlite, 2, 2, plain), "(?, ?), (?, ?)");
     }
 }

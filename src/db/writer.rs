@@ -200,10 +200,13 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Unit>, batches: Arc<AtomicU64
 /// cost two statements each and, on PostgreSQL, a subtransaction each, which slows every other
 /// session once a transaction holds more than 64 of them.)
 async fn run_batch(db: &Db, batch: Vec<Unit>) {
+    let begun = std::time::Instant::now();
     let mut tx = match db.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch.into_iter().map(|u| u.done), &e),
     };
+    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "begin")
+        .record(begun.elapsed().as_secs_f64());
     let mut results: Vec<Result<Output, StoreError>> = Vec::with_capacity(batch.len());
     let mut clean = true;
     let mut i = 0;
@@ -235,6 +238,7 @@ async fn run_batch(db: &Db, batch: Vec<Unit>) {
         }
         i += 1;
     }
+    let committing = std::time::Instant::now();
     if !clean {
         drop(results);
         if let Err(e) = tx.rollback().await {
@@ -243,7 +247,10 @@ async fn run_batch(db: &Db, batch: Vec<Unit>) {
         metrics::counter!("switchboard_write_batch_replays_total").increment(1);
         return run_carefully(db, batch).await;
     }
-    match tx.commit().await {
+    let committed = tx.commit().await;
+    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "commit")
+        .record(committing.elapsed().as_secs_f64());
+    match committed {
         Ok(()) => {
             for (unit, out) in batch.into_iter().zip(results) {
                 let _ = unit.done.send(out);
@@ -264,7 +271,11 @@ async fn segment(
     for u in units {
         u.keys(&mut keys);
     }
+    let started = std::time::Instant::now();
     let loaded = Loaded::load(tx, &keys).await?;
+    let loaded_at = std::time::Instant::now();
+    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "load")
+        .record((loaded_at - started).as_secs_f64());
     let mut failed: Vec<Option<StoreError>> = units.iter().map(|_| None).collect();
     'again: loop {
         let mut batch = Batch::new(&loaded);
@@ -284,7 +295,12 @@ async fn segment(
                 }
             }
         }
+        let applied_at = std::time::Instant::now();
+        metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "apply")
+            .record((applied_at - loaded_at).as_secs_f64());
         batch.flush(tx).await?;
+        metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "flush")
+            .record(applied_at.elapsed().as_secs_f64());
         return Ok(outputs
             .into_iter()
             .zip(failed)

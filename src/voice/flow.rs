@@ -174,14 +174,20 @@ async fn start_call(
         .routing
         .staff(&state.db, state.clock.now_ms(), &tenant.id)
         .await?;
-    let unit = StartCall {
+    let mut unit = StartCall {
         state: state.clone(),
         tenant: tenant.clone(),
         staff,
         call_sid: call_sid.to_string(),
         // `From` is kept as Twilio sent it (Anonymous, client:…, sip:…), bounded in size.
         from: req.get("From").unwrap_or("").chars().take(128).collect(),
+        planned: None,
     };
+    // Planned here, on the request's own task, unless the plan needs the batch (round robin): the
+    // writer's time is the one thing all webhooks share.
+    if !unit.round_robin() {
+        unit.planned = Some(unit.new_call(0));
+    }
     // Keyed by tenant: its round-robin cursor is only ever moved by one writer.
     let (call, created) = state.writer.apply(&tenant.id, unit).await?;
     if created {
@@ -198,39 +204,21 @@ struct StartCall {
     staff: Arc<Vec<db::staff::Staff>>,
     call_sid: String,
     from: String,
+    /// The call as it will be stored, when it could be planned before the batch.
+    planned: Option<Call>,
 }
 
 impl StartCall {
     fn round_robin(&self) -> bool {
         self.tenant.routing_policy.staff_order == crate::domain::routing::StaffOrder::RoundRobin
     }
-}
 
-impl BatchUnit for StartCall {
-    /// The call, and whether this webhook created it.
-    type Output = (Call, bool);
-
-    fn keys(&self, keys: &mut Keys) {
-        keys.call_sids.push(self.call_sid.clone());
-        keys.tenants.push(self.tenant.id.clone());
-        if self.round_robin() {
-            keys.cursors.push(self.tenant.id.clone());
-        }
-    }
-
-    fn apply(&self, batch: &mut Batch<'_>) -> Result<(Call, bool), StoreError> {
-        if let Some(existing) = batch.call(&self.call_sid) {
-            return Ok((existing, false));
-        }
+    /// The call row, planned with the round-robin position `rotation`.
+    fn new_call(&self, rotation: u64) -> Call {
         let (state, tenant) = (&self.state, &self.tenant);
-        let rotation = if self.round_robin() {
-            batch.next_rotation(&tenant.id)
-        } else {
-            0
-        };
         let p = plan::plan(tenant, &self.staff, state.clock.now(), rotation);
         let now = state.clock.now_ms();
-        let call = Call {
+        Call {
             id: new_id(),
             tenant_id: tenant.id.clone(),
             call_sid: self.call_sid.clone(),
@@ -259,7 +247,34 @@ impl BatchUnit for StartCall {
             duration_seconds: None,
             created_at: now,
             updated_at: now,
+        }
+    }
+}
+
+impl BatchUnit for StartCall {
+    /// The call, and whether this webhook created it.
+    type Output = (Call, bool);
+
+    fn keys(&self, keys: &mut Keys) {
+        keys.call_sids.push(self.call_sid.clone());
+        keys.tenants.push(self.tenant.id.clone());
+        if self.round_robin() {
+            keys.cursors.push(self.tenant.id.clone());
+        }
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(Call, bool), StoreError> {
+        if let Some(existing) = batch.call(&self.call_sid) {
+            return Ok((existing, false));
+        }
+        let call = match &self.planned {
+            Some(call) => call.clone(),
+            None => {
+                let rotation = batch.next_rotation(&self.tenant.id);
+                self.new_call(rotation)
+            }
         };
+        let (state, tenant) = (&self.state, &self.tenant);
         batch.put_call(call.clone());
         events::emit_in(
             state,
