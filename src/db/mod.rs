@@ -23,6 +23,7 @@ pub mod tenants;
 pub mod writer;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -42,22 +43,30 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// With this process's write gate: see [`Db::begin`].
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
-/// An open write transaction on either backend.
+/// An open write transaction on either backend. On SQLite it holds the write gate until it ends.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
+
+/// How long a SQLite writer waits for this process's other writers before giving up, as the busy
+/// timeout does for other processes' writers.
+const WRITE_GATE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `$body` with `$pool` bound to the backend's pool (`&SqlitePool` or `&PgPool`).
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, ..) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -68,7 +77,7 @@ macro_rules! with_db {
 macro_rules! with_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(t) => {
+            $crate::db::Tx::Sqlite(t, ..) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -95,7 +104,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Arc::new(tokio::sync::Mutex::new(()))))
         } else {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -109,7 +118,7 @@ impl Db {
 
     pub fn kind(&self) -> DbKind {
         match self {
-            Db::Sqlite(_) => DbKind::Sqlite,
+            Db::Sqlite(..) => DbKind::Sqlite,
             Db::Postgres(_) => DbKind::Postgres,
         }
     }
@@ -117,7 +126,7 @@ impl Db {
     /// Applies pending migrations (same version numbers on both backends).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let res = match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         };
         res.map_err(|e| StoreError::Database(sqlx::Error::Migrate(Box::new(e))))
@@ -133,10 +142,24 @@ impl Db {
     }
 
     /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, taking the write lock up front so
-    /// that concurrent writers wait on the busy timeout instead of failing with SQLITE_BUSY on upgrade.
+    /// that concurrent writers wait instead of failing with SQLITE_BUSY on upgrade; and this process's
+    /// writers first queue on an in-process gate. SQLite has one write lock, so the gate costs no
+    /// concurrency, but it hands the lock from one writer to the next at once, in arrival order:
+    /// without it, writers that find the lock taken sleep in SQLite's busy handler (1, 2, 5, … up
+    /// to 100 ms at a time), which under load is most of the time a write takes. Other processes
+    /// (the CLI, another instance) still meet the busy timeout.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p, gate) => {
+                let turn = tokio::time::timeout(WRITE_GATE_TIMEOUT, gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        StoreError::NotCommitted(
+                            "timed out waiting for this process's other SQLite writers".into(),
+                        )
+                    })?;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -158,7 +181,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -168,7 +191,7 @@ impl Tx {
     /// SQLite keeps the write lock until that connection is next used).
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Sqlite(t, _) => t.rollback().await?,
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
@@ -176,7 +199,7 @@ impl Tx {
 
     pub fn kind(&self) -> DbKind {
         match self {
-            Tx::Sqlite(_) => DbKind::Sqlite,
+            Tx::Sqlite(..) => DbKind::Sqlite,
             Tx::Postgres(_) => DbKind::Postgres,
         }
     }
@@ -185,7 +208,7 @@ impl Tx {
     /// nothing on SQLite, whose `BEGIN IMMEDIATE` transactions already exclude other writers.
     pub fn row_lock(&self) -> &'static str {
         match self {
-            Tx::Sqlite(_) => "",
+            Tx::Sqlite(..) => "",
             Tx::Postgres(_) => "FOR UPDATE",
         }
     }
