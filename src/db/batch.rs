@@ -325,15 +325,17 @@ impl<'a> Batch<'a> {
 
     /// Writes everything the units changed, in `tx`, parents before children.
     pub async fn flush(self, tx: &mut Tx) -> Result<(), StoreError> {
+        let kind = tx.kind();
+        let mut out = Statements::default();
         for (id, cursor) in &self.cursors {
-            with_tx!(tx, |c| sqlx::query(
-                "UPDATE tenants SET round_robin_cursor = $2 WHERE id = $1"
-            )
-            .bind(id)
-            .bind(cursor)
-            .execute(c)
-            .await
-            .map(|_| ()))?;
+            out.push(
+                format!(
+                    "UPDATE tenants SET round_robin_cursor = {} WHERE id = {}",
+                    placeholders(kind, 1, 1),
+                    placeholders(kind, 2, 1)
+                ),
+                vec![Val::Int(*cursor), Val::Text(id.clone())],
+            );
         }
         // New calls never overwrite a row another writer stored meanwhile; loaded ones (locked
         // since the load) take their new state.
@@ -342,27 +344,94 @@ impl<'a> Batch<'a> {
             .iter()
             .map(|s| &self.calls[s])
             .partition(|c| self.loaded.calls.contains_key(&c.call_sid));
-        write_calls(tx, &created, "DO NOTHING").await?;
-        write_calls(tx, &changed, CALL_UPDATE).await?;
-        insert_messages(tx, &self.messages).await?;
-        let (adds, removes): (Vec<_>, Vec<_>) = self
-            .opt_out_order
-            .iter()
-            .map(|k| (k, &self.opt_outs[k]))
-            .partition(|(_, c)| matches!(c, OptOutChange::Add { .. }));
-        for ((tenant, phone), _) in removes {
-            super::opt_outs::remove(tx, tenant, phone).await?;
+        call_rows(&mut out, kind, &created, "DO NOTHING");
+        call_rows(&mut out, kind, &changed, CALL_UPDATE);
+        message_rows(&mut out, kind, &self.messages);
+        for key in &self.opt_out_order {
+            let (tenant, phone) = key;
+            let (sql, mut vals) = match &self.opt_outs[key] {
+                OptOutChange::Add { source, at } => (
+                    format!(
+                        "INSERT INTO opt_outs (tenant_id, phone, source, created_at) VALUES ({}) \
+                         ON CONFLICT (tenant_id, phone) DO NOTHING",
+                        placeholders(kind, 1, 4)
+                    ),
+                    vec![Val::Text(source.clone()), Val::Int(*at)],
+                ),
+                OptOutChange::Remove => (
+                    format!(
+                        "DELETE FROM opt_outs WHERE tenant_id = {} AND phone = {}",
+                        placeholders(kind, 1, 1),
+                        placeholders(kind, 2, 1)
+                    ),
+                    Vec::new(),
+                ),
+            };
+            vals.splice(0..0, [Val::Text(tenant.clone()), Val::Text(phone.clone())]);
+            out.push(sql, vals);
         }
-        for ((tenant, phone), change) in adds {
-            if let OptOutChange::Add { source, at } = change {
-                super::opt_outs::add(tx, tenant, phone, source, *at).await?;
+        event_rows(&mut out, kind, &self.events);
+        delivery_rows(&mut out, kind, &self.deliveries);
+        job_rows(&mut out, kind, &self.jobs);
+        out.execute(tx).await
+    }
+}
+
+/// A value to bind, so statements can be built once and sent either way.
+#[derive(Debug, Clone)]
+enum Val {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Bool(bool),
+}
+
+/// The batch's writes, in order.
+#[derive(Default)]
+struct Statements(Vec<(String, Vec<Val>)>);
+
+impl Statements {
+    fn push(&mut self, sql: String, vals: Vec<Val>) {
+        self.0.push((sql, vals));
+    }
+
+    /// On SQLite all of them go as one script with `?` parameters (one hand-off to the
+    /// connection's thread instead of one per statement); PostgreSQL takes one statement at a time.
+    async fn execute(self, tx: &mut Tx) -> Result<(), StoreError> {
+        match tx.kind() {
+            DbKind::Sqlite => {
+                let (sql, vals): (Vec<String>, Vec<Vec<Val>>) = self.0.into_iter().unzip();
+                if sql.is_empty() {
+                    return Ok(());
+                }
+                run(tx, sql.join(";\n"), vals.into_iter().flatten()).await
+            }
+            DbKind::Postgres => {
+                for (sql, vals) in self.0 {
+                    run(tx, sql, vals.into_iter()).await?;
+                }
+                Ok(())
             }
         }
-        insert_events(tx, &self.events).await?;
-        insert_deliveries(tx, &self.deliveries).await?;
-        insert_jobs(tx, &self.jobs).await?;
-        Ok(())
     }
+}
+
+async fn run(tx: &mut Tx, sql: String, vals: impl Iterator<Item = Val>) -> Result<(), StoreError> {
+    with_tx!(tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in vals {
+            q = match v {
+                Val::Text(s) => q.bind(s),
+                Val::OptText(s) => q.bind(s),
+                Val::Int(i) => q.bind(i),
+                Val::OptInt(i) => q.bind(i),
+                Val::Bool(b) => q.bind(b),
+            };
+        }
+        q.execute(c).await.map(|_| ())
+    })?;
+    Ok(())
 }
 
 fn distinct(items: &[String]) -> Vec<&str> {
@@ -423,138 +492,130 @@ const CALL_UPDATE: &str = "DO UPDATE SET status = excluded.status, \
      end_time = excluded.end_time, duration_seconds = excluded.duration_seconds, updated_at = excluded.updated_at";
 
 /// Inserts `calls`; `on_conflict` says what a CallSid that exists gets.
-async fn write_calls(tx: &mut Tx, calls: &[&Call], on_conflict: &str) -> Result<(), StoreError> {
+fn call_rows(out: &mut Statements, kind: DbKind, calls: &[&Call], on_conflict: &str) {
     for chunk in calls.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO calls ({}) VALUES {} ON CONFLICT (call_sid) {on_conflict}",
             super::calls::COLUMNS,
-            values(tx.kind(), 24, chunk.len(), plain)
+            values(kind, 24, chunk.len(), plain)
         );
-        with_tx!(tx, |conn| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for c in chunk {
-                q = q
-                    .bind(&c.id)
-                    .bind(&c.tenant_id)
-                    .bind(&c.call_sid)
-                    .bind(&c.direction)
-                    .bind(&c.from_number)
-                    .bind(&c.to_number)
-                    .bind(&c.status)
-                    .bind(&c.strategy)
-                    .bind(c.after_hours)
-                    .bind(&c.route_targets)
-                    .bind(c.route_index)
-                    .bind(c.gather_attempts)
-                    .bind(&c.forwarded_to)
-                    .bind(&c.call_reason)
-                    .bind(&c.notes)
-                    .bind(&c.recording_url)
-                    .bind(c.voicemail)
-                    .bind(c.missed)
-                    .bind(c.start_time)
-                    .bind(c.answered_at)
-                    .bind(c.end_time)
-                    .bind(c.duration_seconds)
-                    .bind(c.created_at)
-                    .bind(c.updated_at);
-            }
-            q.execute(conn).await.map(|_| ())
-        })?;
+        let mut vals = Vec::with_capacity(chunk.len() * 24);
+        for c in chunk {
+            vals.extend([
+                Val::Text(c.id.clone()),
+                Val::Text(c.tenant_id.clone()),
+                Val::Text(c.call_sid.clone()),
+                Val::Text(c.direction.clone()),
+                Val::Text(c.from_number.clone()),
+                Val::Text(c.to_number.clone()),
+                Val::Text(c.status.clone()),
+                Val::Text(c.strategy.clone()),
+                Val::Bool(c.after_hours),
+                Val::Text(c.route_targets.clone()),
+                Val::Int(c.route_index),
+                Val::Int(c.gather_attempts),
+                Val::OptText(c.forwarded_to.clone()),
+                Val::OptText(c.call_reason.clone()),
+                Val::OptText(c.notes.clone()),
+                Val::OptText(c.recording_url.clone()),
+                Val::Bool(c.voicemail),
+                Val::Bool(c.missed),
+                Val::Int(c.start_time),
+                Val::OptInt(c.answered_at),
+                Val::OptInt(c.end_time),
+                Val::OptInt(c.duration_seconds),
+                Val::Int(c.created_at),
+                Val::Int(c.updated_at),
+            ]);
+        }
+        out.push(sql, vals);
     }
-    Ok(())
 }
 
-async fn insert_messages(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), StoreError> {
+fn message_rows(out: &mut Statements, kind: DbKind, rows: &[MessageRow]) {
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO messages ({}) VALUES {} ON CONFLICT (message_sid) DO NOTHING",
             super::messages::COLUMNS,
-            values(tx.kind(), 16, chunk.len(), plain)
+            values(kind, 16, chunk.len(), plain)
         );
-        with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for m in chunk {
-                q = q
-                    .bind(&m.id)
-                    .bind(&m.tenant_id)
-                    .bind(&m.message_sid)
-                    .bind(&m.direction)
-                    .bind(&m.customer)
-                    .bind(&m.from_number)
-                    .bind(&m.to_number)
-                    .bind(&m.body)
-                    .bind(m.num_media)
-                    .bind(&m.media_urls)
-                    .bind(&m.status)
-                    .bind(m.segments)
-                    .bind(m.error_code)
-                    .bind(&m.notification_id)
-                    .bind(m.created_at)
-                    .bind(m.updated_at);
-            }
-            q.execute(c).await.map(|_| ())
-        })?;
+        let mut vals = Vec::with_capacity(chunk.len() * 16);
+        for m in chunk {
+            vals.extend([
+                Val::Text(m.id.clone()),
+                Val::Text(m.tenant_id.clone()),
+                Val::OptText(m.message_sid.clone()),
+                Val::Text(m.direction.clone()),
+                Val::Text(m.customer.clone()),
+                Val::Text(m.from_number.clone()),
+                Val::Text(m.to_number.clone()),
+                Val::Text(m.body.clone()),
+                Val::Int(m.num_media),
+                Val::Text(m.media_urls.clone()),
+                Val::Text(m.status.clone()),
+                Val::Int(m.segments),
+                Val::OptInt(m.error_code),
+                Val::OptText(m.notification_id.clone()),
+                Val::Int(m.created_at),
+                Val::Int(m.updated_at),
+            ]);
+        }
+        out.push(sql, vals);
     }
-    Ok(())
 }
 
-async fn insert_events(tx: &mut Tx, rows: &[Event]) -> Result<(), StoreError> {
+fn event_rows(out: &mut Statements, kind: DbKind, rows: &[Event]) {
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO events (id, tenant_id, type, ordering_key, payload, created_at) VALUES {}",
-            values(tx.kind(), 6, chunk.len(), plain)
+            values(kind, 6, chunk.len(), plain)
         );
-        with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for e in chunk {
-                q = q
-                    .bind(&e.id)
-                    .bind(&e.tenant_id)
-                    .bind(&e.r#type)
-                    .bind(&e.ordering_key)
-                    .bind(&e.payload)
-                    .bind(e.created_at);
-            }
-            q.execute(c).await.map(|_| ())
-        })?;
+        let mut vals = Vec::with_capacity(chunk.len() * 6);
+        for e in chunk {
+            vals.extend([
+                Val::Text(e.id.clone()),
+                Val::OptText(e.tenant_id.clone()),
+                Val::Text(e.r#type.clone()),
+                Val::OptText(e.ordering_key.clone()),
+                Val::Text(e.payload.clone()),
+                Val::Int(e.created_at),
+            ]);
+        }
+        out.push(sql, vals);
     }
-    Ok(())
 }
 
-async fn insert_deliveries(tx: &mut Tx, rows: &[Delivery]) -> Result<(), StoreError> {
+fn delivery_rows(out: &mut Statements, kind: DbKind, rows: &[Delivery]) {
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO deliveries ({}) VALUES {}",
             super::events::DELIVERY_COLUMNS,
-            values(tx.kind(), 11, chunk.len(), plain)
+            values(kind, 11, chunk.len(), plain)
         );
-        with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for d in chunk {
-                q = q
-                    .bind(&d.id)
-                    .bind(&d.event_id)
-                    .bind(&d.endpoint_id)
-                    .bind(&d.ordering_key)
-                    .bind(&d.status)
-                    .bind(d.attempts)
-                    .bind(d.last_status_code)
-                    .bind(&d.last_error)
-                    .bind(d.created_at)
-                    .bind(d.updated_at)
-                    .bind(d.delivered_at);
-            }
-            q.execute(c).await.map(|_| ())
-        })?;
+        let mut vals = Vec::with_capacity(chunk.len() * 11);
+        for d in chunk {
+            vals.extend([
+                Val::Text(d.id.clone()),
+                Val::Text(d.event_id.clone()),
+                Val::Text(d.endpoint_id.clone()),
+                Val::OptText(d.ordering_key.clone()),
+                Val::Text(d.status.clone()),
+                Val::Int(d.attempts),
+                Val::OptInt(d.last_status_code),
+                Val::OptText(d.last_error.clone()),
+                Val::Int(d.created_at),
+                Val::Int(d.updated_at),
+                Val::OptInt(d.delivered_at),
+            ]);
+        }
+        out.push(sql, vals);
     }
-    Ok(())
 }
 
-async fn insert_jobs(tx: &mut Tx, rows: &[PendingJob]) -> Result<(), StoreError> {
+fn job_rows(out: &mut Statements, kind: DbKind, rows: &[PendingJob]) {
     for chunk in rows.chunks(CHUNK) {
         // Same shape as `jobs::store::enqueue`: pending, no attempts, no lease yet.
-        let tuples = values(tx.kind(), 9, chunk.len(), |p| {
+        let tuples = values(kind, 9, chunk.len(), |p| {
             format!(
                 "({}, {}, {}, {}, 'pending', 0, {}, {}, NULL, NULL, NULL, {}, {}, {}, NULL)",
                 p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
@@ -564,24 +625,22 @@ async fn insert_jobs(tx: &mut Tx, rows: &[PendingJob]) -> Result<(), StoreError>
             "INSERT INTO jobs ({}) VALUES {tuples} ON CONFLICT (dedupe_key) DO NOTHING",
             crate::db::JOB_COLUMNS
         );
-        with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for j in chunk {
-                q = q
-                    .bind(&j.id)
-                    .bind(&j.kind)
-                    .bind(&j.payload)
-                    .bind(&j.tenant_id)
-                    .bind(j.max_attempts)
-                    .bind(j.run_at)
-                    .bind(&j.dedupe_key)
-                    .bind(j.created_at)
-                    .bind(j.created_at);
-            }
-            q.execute(c).await.map(|_| ())
-        })?;
+        let mut vals = Vec::with_capacity(chunk.len() * 9);
+        for j in chunk {
+            vals.extend([
+                Val::Text(j.id.clone()),
+                Val::Text(j.kind.clone()),
+                Val::Text(j.payload.clone()),
+                Val::OptText(j.tenant_id.clone()),
+                Val::Int(j.max_attempts),
+                Val::Int(j.run_at),
+                Val::OptText(j.dedupe_key.clone()),
+                Val::Int(j.created_at),
+                Val::Int(j.created_at),
+            ]);
+        }
+        out.push(sql, vals);
     }
-    Ok(())
 }
 
 #[cfg(test)]
