@@ -74,7 +74,8 @@ impl Loaded {
                 placeholders(kind, 1, chunk.len())
             );
             let rows: Vec<Call> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()));
+                let mut q =
+                    sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for sid in chunk {
                     q = q.bind(*sid);
                 }
@@ -90,7 +91,7 @@ impl Loaded {
                 placeholders(kind, 1, chunk.len())
             );
             let rows: Vec<(String,)> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for sid in chunk {
                     q = q.bind(*sid);
                 }
@@ -111,7 +112,8 @@ impl Loaded {
                         placeholders(kind, tenants.len() + 1, phones.len())
                     );
                     let rows: Vec<(String, String)> = with_tx!(tx, |c| {
-                        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                        let mut q =
+                            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                         for t in tenants {
                             q = q.bind(*t);
                         }
@@ -136,7 +138,7 @@ impl Loaded {
                 placeholders(kind, 1, chunk.len())
             );
             let rows: Vec<(String, i64)> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for id in chunk {
                     q = q.bind(*id);
                 }
@@ -170,7 +172,8 @@ async fn load_endpoints(tx: &mut Tx, tenants: &[&str]) -> Result<Vec<Endpoint>, 
             super::events::ENDPOINT_COLUMNS
         );
         let rows: Vec<Endpoint> = with_tx!(tx, |c| {
-            let mut q = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.as_str()));
+            let mut q =
+                sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
             for t in chunk {
                 q = q.bind(*t);
             }
@@ -419,7 +422,9 @@ impl Statements {
 
 async fn run(tx: &mut Tx, sql: String, vals: impl Iterator<Item = Val>) -> Result<(), StoreError> {
     with_tx!(tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // Not kept in the connection's statement cache: batch statements differ in their row
+        // counts, and a hundred cached scripts with thousands of parameters hold a lot of memory.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
         for v in vals {
             q = match v {
                 Val::Text(s) => q.bind(s),
