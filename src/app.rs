@@ -81,7 +81,7 @@ impl AppState {
                     config.jwt_audience.clone(),
                 )),
                 rate_limiter: Arc::new(RateLimiter::new(&config)),
-                writer: crate::db::writer::GroupWriter::start(&db, config.db_writers),
+                writer: crate::db::writer::GroupWriter::start(&db, config.db_writers)?,
                 config: Arc::new(config),
                 db,
                 clock,

@@ -45,6 +45,21 @@ impl StoreError {
         }
         StoreError::Database(err)
     }
+
+    /// The same for the group-commit writer's own SQLite connection (`db::batch_sqlite`): a
+    /// unique violation is a [`StoreError::Conflict`]; anything else means the write did not commit.
+    pub fn from_sqlite(err: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(e, Some(msg)) = &err
+            && matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            )
+        {
+            return StoreError::Conflict(unique_target("", msg));
+        }
+        StoreError::NotCommitted(format!("SQLite: {err}"))
+    }
 }
 
 /// Finds the column name in a unique-violation message from either backend

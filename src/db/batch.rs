@@ -55,11 +55,11 @@ pub struct PendingJob {
 /// The rows loaded for a batch, before any unit ran.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    calls: HashMap<String, Call>,
-    message_sids: HashSet<String>,
-    opt_outs: HashSet<(String, String)>,
-    endpoints: Vec<Endpoint>,
-    cursors: HashMap<String, i64>,
+    pub(super) calls: HashMap<String, Call>,
+    pub(super) message_sids: HashSet<String>,
+    pub(super) opt_outs: HashSet<(String, String)>,
+    pub(super) endpoints: Vec<Endpoint>,
+    pub(super) cursors: HashMap<String, i64>,
 }
 
 impl Loaded {
@@ -327,18 +327,24 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes everything the units changed, in `tx`, parents before children.
-    pub async fn flush(self, tx: &mut Tx) -> Result<(), StoreError> {
-        let kind = tx.kind();
-        let mut out = Statements::default();
+    pub async fn flush(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        Statements::multi_row(self.writes(tx.kind()), tx.kind())
+            .execute(tx)
+            .await
+    }
+
+    /// What the units changed, as the writes that store it, parents before children.
+    pub(super) fn writes(&self, kind: DbKind) -> Vec<Write> {
+        let mut out = Vec::new();
         for (id, cursor) in &self.cursors {
-            out.push(
+            out.push(Write::One(
                 format!(
                     "UPDATE tenants SET round_robin_cursor = {} WHERE id = {}",
                     placeholders(kind, 1, 1),
                     placeholders(kind, 2, 1)
                 ),
                 vec![Val::Int(*cursor), Val::Text(id.clone())],
-            );
+            ));
         }
         // New calls never overwrite a row another writer stored meanwhile; loaded ones (locked
         // since the load) take their new state.
@@ -347,9 +353,9 @@ impl<'a> Batch<'a> {
             .iter()
             .map(|s| &self.calls[s])
             .partition(|c| self.loaded.calls.contains_key(&c.call_sid));
-        call_rows(&mut out, kind, &created, "DO NOTHING");
-        call_rows(&mut out, kind, &changed, CALL_UPDATE);
-        message_rows(&mut out, kind, &self.messages);
+        out.extend(call_rows(&created, "DO NOTHING"));
+        out.extend(call_rows(&changed, CALL_UPDATE));
+        out.extend(message_rows(&self.messages));
         for key in &self.opt_out_order {
             let (tenant, phone) = key;
             let (sql, mut vals) = match &self.opt_outs[key] {
@@ -371,18 +377,48 @@ impl<'a> Batch<'a> {
                 ),
             };
             vals.splice(0..0, [Val::Text(tenant.clone()), Val::Text(phone.clone())]);
-            out.push(sql, vals);
+            out.push(Write::One(sql, vals));
         }
-        event_rows(&mut out, kind, &self.events);
-        delivery_rows(&mut out, kind, &self.deliveries);
-        job_rows(&mut out, kind, &self.jobs);
-        out.execute(tx).await
+        out.extend(event_rows(&self.events));
+        out.extend(delivery_rows(&self.deliveries));
+        out.extend(job_rows(&self.jobs));
+        out
+    }
+}
+
+/// One write of a batch.
+pub(super) enum Write {
+    /// A statement with its values.
+    One(String, Vec<Val>),
+    /// Rows for one table: `head`, then one `tuple` of `width` parameters per row, then `tail`.
+    /// Sent as multi-row statements (PostgreSQL: one round trip per [`CHUNK`] rows) or as one
+    /// prepared single-row statement run once per row (SQLite's own connection: no round trips).
+    Rows {
+        head: String,
+        tuple: fn(&[String]) -> String,
+        tail: String,
+        width: usize,
+        vals: Vec<Val>,
+    },
+}
+
+impl Write {
+    /// The statement for `rows` rows of a [`Write::Rows`].
+    pub(super) fn rows_sql(
+        kind: DbKind,
+        head: &str,
+        tuple: fn(&[String]) -> String,
+        tail: &str,
+        width: usize,
+        rows: usize,
+    ) -> String {
+        format!("{head}{}{tail}", values(kind, width, rows, tuple))
     }
 }
 
 /// A value to bind, so statements can be built once and sent either way.
 #[derive(Debug, Clone)]
-enum Val {
+pub(super) enum Val {
     Text(String),
     OptText(Option<String>),
     Int(i64),
@@ -395,8 +431,30 @@ enum Val {
 struct Statements(Vec<(String, Vec<Val>)>);
 
 impl Statements {
-    fn push(&mut self, sql: String, vals: Vec<Val>) {
-        self.0.push((sql, vals));
+    /// `writes` as statements of up to [`CHUNK`] rows each.
+    fn multi_row(writes: Vec<Write>, kind: DbKind) -> Statements {
+        let mut out = Statements::default();
+        for w in writes {
+            match w {
+                Write::One(sql, vals) => out.0.push((sql, vals)),
+                Write::Rows {
+                    head,
+                    tuple,
+                    tail,
+                    width,
+                    vals,
+                } => {
+                    let mut rest = vals;
+                    while !rest.is_empty() {
+                        let later = rest.split_off(rest.len().min(CHUNK * width));
+                        let rows = rest.len() / width;
+                        let sql = Write::rows_sql(kind, &head, tuple, &tail, width, rows);
+                        out.0.push((sql, std::mem::replace(&mut rest, later)));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// On SQLite all of them go as one script with `?` parameters (one hand-off to the
@@ -435,8 +493,8 @@ async fn run(tx: &mut Tx, sql: String, vals: impl Iterator<Item = Val>) -> Resul
             };
         }
         q.execute(c).await.map(|_| ())
-    })?;
-    Ok(())
+    })
+    .map_err(StoreError::from_sqlx)
 }
 
 fn distinct(items: &[String]) -> Vec<&str> {
@@ -497,155 +555,177 @@ const CALL_UPDATE: &str = "DO UPDATE SET status = excluded.status, \
      end_time = excluded.end_time, duration_seconds = excluded.duration_seconds, updated_at = excluded.updated_at";
 
 /// Inserts `calls`; `on_conflict` says what a CallSid that exists gets.
-fn call_rows(out: &mut Statements, kind: DbKind, calls: &[&Call], on_conflict: &str) {
-    for chunk in calls.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO calls ({}) VALUES {} ON CONFLICT (call_sid) {on_conflict}",
-            super::calls::COLUMNS,
-            values(kind, 24, chunk.len(), plain)
-        );
-        let mut vals = Vec::with_capacity(chunk.len() * 24);
-        for c in chunk {
-            vals.extend([
-                Val::Text(c.id.clone()),
-                Val::Text(c.tenant_id.clone()),
-                Val::Text(c.call_sid.clone()),
-                Val::Text(c.direction.clone()),
-                Val::Text(c.from_number.clone()),
-                Val::Text(c.to_number.clone()),
-                Val::Text(c.status.clone()),
-                Val::Text(c.strategy.clone()),
-                Val::Bool(c.after_hours),
-                Val::Text(c.route_targets.clone()),
-                Val::Int(c.route_index),
-                Val::Int(c.gather_attempts),
-                Val::OptText(c.forwarded_to.clone()),
-                Val::OptText(c.call_reason.clone()),
-                Val::OptText(c.notes.clone()),
-                Val::OptText(c.recording_url.clone()),
-                Val::Bool(c.voicemail),
-                Val::Bool(c.missed),
-                Val::Int(c.start_time),
-                Val::OptInt(c.answered_at),
-                Val::OptInt(c.end_time),
-                Val::OptInt(c.duration_seconds),
-                Val::Int(c.created_at),
-                Val::Int(c.updated_at),
-            ]);
-        }
-        out.push(sql, vals);
+fn call_rows(calls: &[&Call], on_conflict: &str) -> Option<Write> {
+    let mut vals = Vec::with_capacity(calls.len() * 24);
+    for c in calls {
+        vals.extend([
+            Val::Text(c.id.clone()),
+            Val::Text(c.tenant_id.clone()),
+            Val::Text(c.call_sid.clone()),
+            Val::Text(c.direction.clone()),
+            Val::Text(c.from_number.clone()),
+            Val::Text(c.to_number.clone()),
+            Val::Text(c.status.clone()),
+            Val::Text(c.strategy.clone()),
+            Val::Bool(c.after_hours),
+            Val::Text(c.route_targets.clone()),
+            Val::Int(c.route_index),
+            Val::Int(c.gather_attempts),
+            Val::OptText(c.forwarded_to.clone()),
+            Val::OptText(c.call_reason.clone()),
+            Val::OptText(c.notes.clone()),
+            Val::OptText(c.recording_url.clone()),
+            Val::Bool(c.voicemail),
+            Val::Bool(c.missed),
+            Val::Int(c.start_time),
+            Val::OptInt(c.answered_at),
+            Val::OptInt(c.end_time),
+            Val::OptInt(c.duration_seconds),
+            Val::Int(c.created_at),
+            Val::Int(c.updated_at),
+        ]);
     }
+    rows(
+        format!("INSERT INTO calls ({}) VALUES ", super::calls::COLUMNS),
+        plain,
+        format!(" ON CONFLICT (call_sid) {on_conflict}"),
+        24,
+        vals,
+    )
 }
 
-fn message_rows(out: &mut Statements, kind: DbKind, rows: &[MessageRow]) {
-    for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO messages ({}) VALUES {} ON CONFLICT (message_sid) DO NOTHING",
-            super::messages::COLUMNS,
-            values(kind, 16, chunk.len(), plain)
-        );
-        let mut vals = Vec::with_capacity(chunk.len() * 16);
-        for m in chunk {
-            vals.extend([
-                Val::Text(m.id.clone()),
-                Val::Text(m.tenant_id.clone()),
-                Val::OptText(m.message_sid.clone()),
-                Val::Text(m.direction.clone()),
-                Val::Text(m.customer.clone()),
-                Val::Text(m.from_number.clone()),
-                Val::Text(m.to_number.clone()),
-                Val::Text(m.body.clone()),
-                Val::Int(m.num_media),
-                Val::Text(m.media_urls.clone()),
-                Val::Text(m.status.clone()),
-                Val::Int(m.segments),
-                Val::OptInt(m.error_code),
-                Val::OptText(m.notification_id.clone()),
-                Val::Int(m.created_at),
-                Val::Int(m.updated_at),
-            ]);
-        }
-        out.push(sql, vals);
-    }
+/// A [`Write::Rows`], or nothing when there are no rows.
+fn rows(
+    head: String,
+    tuple: fn(&[String]) -> String,
+    tail: String,
+    width: usize,
+    vals: Vec<Val>,
+) -> Option<Write> {
+    (!vals.is_empty()).then_some(Write::Rows {
+        head,
+        tuple,
+        tail,
+        width,
+        vals,
+    })
 }
 
-fn event_rows(out: &mut Statements, kind: DbKind, rows: &[Event]) {
-    for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO events (id, tenant_id, type, ordering_key, payload, created_at) VALUES {}",
-            values(kind, 6, chunk.len(), plain)
-        );
-        let mut vals = Vec::with_capacity(chunk.len() * 6);
-        for e in chunk {
-            vals.extend([
-                Val::Text(e.id.clone()),
-                Val::OptText(e.tenant_id.clone()),
-                Val::Text(e.r#type.clone()),
-                Val::OptText(e.ordering_key.clone()),
-                Val::Text(e.payload.clone()),
-                Val::Int(e.created_at),
-            ]);
-        }
-        out.push(sql, vals);
+fn message_rows(messages: &[MessageRow]) -> Option<Write> {
+    let mut vals = Vec::with_capacity(messages.len() * 16);
+    for m in messages {
+        vals.extend([
+            Val::Text(m.id.clone()),
+            Val::Text(m.tenant_id.clone()),
+            Val::OptText(m.message_sid.clone()),
+            Val::Text(m.direction.clone()),
+            Val::Text(m.customer.clone()),
+            Val::Text(m.from_number.clone()),
+            Val::Text(m.to_number.clone()),
+            Val::Text(m.body.clone()),
+            Val::Int(m.num_media),
+            Val::Text(m.media_urls.clone()),
+            Val::Text(m.status.clone()),
+            Val::Int(m.segments),
+            Val::OptInt(m.error_code),
+            Val::OptText(m.notification_id.clone()),
+            Val::Int(m.created_at),
+            Val::Int(m.updated_at),
+        ]);
     }
+    rows(
+        format!(
+            "INSERT INTO messages ({}) VALUES ",
+            super::messages::COLUMNS
+        ),
+        plain,
+        " ON CONFLICT (message_sid) DO NOTHING".into(),
+        16,
+        vals,
+    )
 }
 
-fn delivery_rows(out: &mut Statements, kind: DbKind, rows: &[Delivery]) {
-    for chunk in rows.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO deliveries ({}) VALUES {}",
-            super::events::DELIVERY_COLUMNS,
-            values(kind, 11, chunk.len(), plain)
-        );
-        let mut vals = Vec::with_capacity(chunk.len() * 11);
-        for d in chunk {
-            vals.extend([
-                Val::Text(d.id.clone()),
-                Val::Text(d.event_id.clone()),
-                Val::Text(d.endpoint_id.clone()),
-                Val::OptText(d.ordering_key.clone()),
-                Val::Text(d.status.clone()),
-                Val::Int(d.attempts),
-                Val::OptInt(d.last_status_code),
-                Val::OptText(d.last_error.clone()),
-                Val::Int(d.created_at),
-                Val::Int(d.updated_at),
-                Val::OptInt(d.delivered_at),
-            ]);
-        }
-        out.push(sql, vals);
+fn event_rows(events: &[Event]) -> Option<Write> {
+    let mut vals = Vec::with_capacity(events.len() * 6);
+    for e in events {
+        vals.extend([
+            Val::Text(e.id.clone()),
+            Val::OptText(e.tenant_id.clone()),
+            Val::Text(e.r#type.clone()),
+            Val::OptText(e.ordering_key.clone()),
+            Val::Text(e.payload.clone()),
+            Val::Int(e.created_at),
+        ]);
     }
+    rows(
+        "INSERT INTO events (id, tenant_id, type, ordering_key, payload, created_at) VALUES "
+            .into(),
+        plain,
+        String::new(),
+        6,
+        vals,
+    )
 }
 
-fn job_rows(out: &mut Statements, kind: DbKind, rows: &[PendingJob]) {
-    for chunk in rows.chunks(CHUNK) {
-        // Same shape as `jobs::store::enqueue`: pending, no attempts, no lease yet.
-        let tuples = values(kind, 9, chunk.len(), |p| {
-            format!(
-                "({}, {}, {}, {}, 'pending', 0, {}, {}, NULL, NULL, NULL, {}, {}, {}, NULL)",
-                p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
-            )
-        });
-        let sql = format!(
-            "INSERT INTO jobs ({}) VALUES {tuples} ON CONFLICT (dedupe_key) DO NOTHING",
-            crate::db::JOB_COLUMNS
-        );
-        let mut vals = Vec::with_capacity(chunk.len() * 9);
-        for j in chunk {
-            vals.extend([
-                Val::Text(j.id.clone()),
-                Val::Text(j.kind.clone()),
-                Val::Text(j.payload.clone()),
-                Val::OptText(j.tenant_id.clone()),
-                Val::Int(j.max_attempts),
-                Val::Int(j.run_at),
-                Val::OptText(j.dedupe_key.clone()),
-                Val::Int(j.created_at),
-                Val::Int(j.created_at),
-            ]);
-        }
-        out.push(sql, vals);
+fn delivery_rows(deliveries: &[Delivery]) -> Option<Write> {
+    let mut vals = Vec::with_capacity(deliveries.len() * 11);
+    for d in deliveries {
+        vals.extend([
+            Val::Text(d.id.clone()),
+            Val::Text(d.event_id.clone()),
+            Val::Text(d.endpoint_id.clone()),
+            Val::OptText(d.ordering_key.clone()),
+            Val::Text(d.status.clone()),
+            Val::Int(d.attempts),
+            Val::OptInt(d.last_status_code),
+            Val::OptText(d.last_error.clone()),
+            Val::Int(d.created_at),
+            Val::Int(d.updated_at),
+            Val::OptInt(d.delivered_at),
+        ]);
     }
+    rows(
+        format!(
+            "INSERT INTO deliveries ({}) VALUES ",
+            super::events::DELIVERY_COLUMNS
+        ),
+        plain,
+        String::new(),
+        11,
+        vals,
+    )
+}
+
+/// Same shape as `jobs::store::enqueue`: pending, no attempts, no lease yet.
+fn job_tuple(p: &[String]) -> String {
+    format!(
+        "({}, {}, {}, {}, 'pending', 0, {}, {}, NULL, NULL, NULL, {}, {}, {}, NULL)",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    )
+}
+
+fn job_rows(jobs: &[PendingJob]) -> Option<Write> {
+    let mut vals = Vec::with_capacity(jobs.len() * 9);
+    for j in jobs {
+        vals.extend([
+            Val::Text(j.id.clone()),
+            Val::Text(j.kind.clone()),
+            Val::Text(j.payload.clone()),
+            Val::OptText(j.tenant_id.clone()),
+            Val::Int(j.max_attempts),
+            Val::Int(j.run_at),
+            Val::OptText(j.dedupe_key.clone()),
+            Val::Int(j.created_at),
+            Val::Int(j.created_at),
+        ]);
+    }
+    rows(
+        format!("INSERT INTO jobs ({}) VALUES ", crate::db::JOB_COLUMNS),
+        job_tuple,
+        " ON CONFLICT (dedupe_key) DO NOTHING".into(),
+        9,
+        vals,
+    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 pub mod api_keys;
 pub mod appointments;
 pub mod batch;
+pub mod batch_sqlite;
 pub mod calls;
 pub mod events;
 pub mod messages;
@@ -43,8 +44,12 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// With this process's write gate: see [`Db::begin`].
-    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
+    /// With this process's write gate (see [`Db::begin`]) and the database file (`None` in memory).
+    Sqlite(
+        SqlitePool,
+        Arc<tokio::sync::Mutex<()>>,
+        Option<Arc<std::path::Path>>,
+    ),
     Postgres(PgPool),
 }
 
@@ -93,18 +98,26 @@ impl Db {
     /// Opens a pool. SQLite: creates the file if missing, WAL journal, 5 s busy timeout, foreign keys on.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
         if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)?
+            let opts = SqliteConnectOptions::from_str(url)?;
+            // sqlx names an in-memory database itself; only a file can be opened a second time.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let file = (!in_memory).then(|| Arc::from(opts.get_filename()));
+            let opts = opts
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Checkpoints run beside the writers (see `checkpoint_loop`), not inside their commits.
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db::Sqlite(pool, Arc::new(tokio::sync::Mutex::new(()))))
+            let gate = Arc::new(tokio::sync::Mutex::new(()));
+            tokio::spawn(checkpoint_loop(pool.clone(), gate.clone()));
+            Ok(Db::Sqlite(pool, gate, file))
         } else {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -126,7 +139,7 @@ impl Db {
     /// Applies pending migrations (same version numbers on both backends).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let res = match self {
-            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Sqlite(p, ..) => SQLITE_MIGRATIONS.run(p).await,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         };
         res.map_err(|e| StoreError::Database(sqlx::Error::Migrate(Box::new(e))))
@@ -150,7 +163,7 @@ impl Db {
     /// (the CLI, another instance) still meet the busy timeout.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(p, gate) => {
+            Db::Sqlite(p, gate, _) => {
                 let turn = tokio::time::timeout(WRITE_GATE_TIMEOUT, gate.clone().lock_owned())
                     .await
                     .map_err(|_| {
@@ -164,6 +177,15 @@ impl Db {
         })
     }
 
+    /// A SQLite database's file and this process's write gate over it (`None` for PostgreSQL and
+    /// for SQLite in memory), for a writer that opens a connection of its own.
+    pub fn sqlite_file(&self) -> Option<(&std::path::Path, Arc<tokio::sync::Mutex<()>>)> {
+        match self {
+            Db::Sqlite(_, gate, Some(file)) => Some((file, gate.clone())),
+            _ => None,
+        }
+    }
+
     /// A cheap round trip, for `/ready`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_db!(self, |p| sqlx::query("SELECT 1")
@@ -175,6 +197,53 @@ impl Db {
 
     pub async fn close(&self) {
         with_db!(self, |p| p.close().await)
+    }
+}
+
+/// How often the SQLite checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// WAL pages (4 KiB each) past which the checkpointer stops this process's writers for a moment to
+/// restart the WAL from its beginning, so it cannot grow without bound under unbroken writes.
+const WAL_RESTART_PAGES: i64 = 16_384;
+
+/// Copies SQLite's write-ahead log into the database file every [`CHECKPOINT_EVERY`], until the
+/// pool closes.
+///
+/// Why not SQLite's automatic checkpoint: it runs inside the commit that crosses 1,000 WAL pages, so
+/// every few batches one commit also writes and syncs the database file, and the group-commit
+/// writer (and every webhook waiting on it) waits for the disk. A passive checkpoint here runs on
+/// another connection beside the writers and never blocks them. If the WAL still grows past
+/// [`WAL_RESTART_PAGES`] (a passive checkpoint cannot restart a WAL that writers keep appending
+/// to), one restarting checkpoint is taken while holding the write gate.
+async fn checkpoint_loop(pool: SqlitePool, gate: Arc<tokio::sync::Mutex<()>>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        let passive: Result<(i64, i64, i64), sqlx::Error> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await;
+        let restart = match passive {
+            Ok((_, wal_pages, _)) => wal_pages > WAL_RESTART_PAGES,
+            Err(e) if pool.is_closed() => return drop(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                false
+            }
+        };
+        if restart {
+            let _turn = gate.lock().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "SQLite restarting checkpoint failed");
+            }
+        }
     }
 }
 

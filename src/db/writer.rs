@@ -1,16 +1,18 @@
-//! Group commit: the webhooks' writes go to a few writer tasks, each of which runs many requests'
-//! units of work in one transaction and answers every request once that transaction has committed.
+//! Group commit: the webhooks' writes go to a few writers, each of which runs many requests' units
+//! of work in one transaction and answers every request once that transaction has committed.
 //!
 //! Why: a transaction per webhook costs a `BEGIN`, a `COMMIT` and, on SQLite, a wait for the single
 //! write lock with every other request; and every statement costs a round trip (to SQLite's
 //! connection thread, or to PostgreSQL) that is far dearer than its work. One writer holding one
 //! transaction for a batch pays the transaction once per batch.
 //!
-//! Two kinds of unit:
-//! - [`BatchUnit`] (the hot webhooks): declares what it reads, then decides in memory over a
-//!   [`Batch`] that the writer loaded for all such units at once and writes with one multi-row
-//!   statement per table afterwards (see `db::batch`). No statement of its own.
-//! - An async closure over the transaction ([`GroupWriter::run`]), for everything else.
+//! A unit ([`BatchUnit`]) declares what it reads, then decides in memory over a [`Batch`] that the
+//! writer loaded for all units of the batch at once; the writer stores what they changed when the
+//! batch ends (see `db::batch`). Units make no statements of their own.
+//!
+//! Where a writer runs ([`BatchIo`]): on a SQLite file, on a thread of its own with its own
+//! connection (`db::batch_sqlite`: no hand-offs per statement); otherwise (PostgreSQL, in-memory
+//! SQLite) as a task over the pool. The batching, ordering and failure handling below are the same.
 //!
 //! The guarantees are those of a transaction per request:
 //! - A unit's result reaches its caller only after the batch that holds its writes has committed, so
@@ -22,21 +24,21 @@
 //!   statement fails, that try is rolled back and the batch runs again with a savepoint per unit.
 //! - If the commit itself fails, every unit of the batch gets that error and none of its writes stay.
 //!
-//! Units must be short and touch only the database: the batch waits for each of them.
 //! Several writers (PostgreSQL) are chosen by a key, so the units of one tenant or one call always
 //! queue on the same writer and never wait on each other's row locks across writers.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::{Batch, Keys, Loaded};
+use super::batch_sqlite::SqliteBatchConn;
 use super::{Db, Tx};
 use crate::error::StoreError;
 use crate::with_tx;
@@ -48,18 +50,16 @@ pub const MAX_BATCH: usize = 512;
 const QUEUE: usize = 4096;
 
 type Output = Box<dyn Any + Send>;
-/// A unit of work. `Fn`, not `FnOnce`: a batch that meets a failure is rolled back and run again
-/// with a savepoint around each unit, so a unit may run twice (its first run left nothing behind).
-type Work =
-    Box<dyn for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<Output, StoreError>> + Send + Sync>;
+type Answer = oneshot::Sender<Result<Output, StoreError>>;
 
 /// A unit that decides in memory over a batch's loaded rows (see the module header).
 pub trait BatchUnit: Send + Sync + 'static {
     type Output: Send + 'static;
     /// Names the rows [`apply`](Self::apply) reads.
     fn keys(&self, keys: &mut Keys);
-    /// Reads and changes the batch. Must not fail half-way in a way it cannot undo: on an error
-    /// or a panic the batch forgets everything it did and runs its other units again without it.
+    /// Reads and changes the batch. May run more than once (a batch that meets a failure runs
+    /// again); on an error or a panic the batch forgets everything it did and runs its other units
+    /// again without it.
     fn apply(&self, batch: &mut Batch<'_>) -> Result<Self::Output, StoreError>;
 }
 
@@ -78,20 +78,24 @@ impl<U: BatchUnit> ErasedUnit for U {
     }
 }
 
-enum UnitWork {
-    Closure(Work),
-    Batched(Box<dyn ErasedUnit>),
+struct Unit {
+    work: Box<dyn ErasedUnit>,
+    done: Answer,
 }
 
-struct Unit {
-    work: UnitWork,
-    done: oneshot::Sender<Result<Output, StoreError>>,
+enum Queued {
+    Unit(Unit),
+    /// Holds the writer, between two batches, until `resume` fires or is dropped.
+    Pause {
+        paused: oneshot::Sender<()>,
+        resume: oneshot::Receiver<()>,
+    },
 }
 
 /// The handle the request handlers use. Cheap to clone.
 #[derive(Clone)]
 pub struct GroupWriter {
-    shards: Arc<[mpsc::Sender<Unit>]>,
+    shards: Arc<[mpsc::Sender<Queued>]>,
     /// Batches run so far (committed or not), for metrics and for tests that need to know which
     /// units shared a batch.
     batches: Arc<AtomicU64>,
@@ -106,20 +110,42 @@ impl std::fmt::Debug for GroupWriter {
 }
 
 impl GroupWriter {
-    /// Starts `writers` writer tasks over `db` (at least one). They stop when the last handle is dropped.
-    pub fn start(db: &Db, writers: usize) -> GroupWriter {
+    /// Starts `writers` writers over `db` (at least one). They stop when the last handle is dropped.
+    /// Fails when a SQLite writer cannot open its connection.
+    pub fn start(db: &Db, writers: usize) -> Result<GroupWriter, StoreError> {
         let batches = Arc::new(AtomicU64::new(0));
-        let shards: Vec<_> = (0..writers.max(1))
-            .map(|_| {
-                let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(write_loop(db.clone(), rx, batches.clone()));
-                tx
-            })
-            .collect();
-        GroupWriter {
+        let mut shards = Vec::new();
+        for n in 0..writers.max(1) {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            let inbox = Inbox {
+                rx,
+                pending: VecDeque::new(),
+            };
+            match db.sqlite_file() {
+                Some((path, gate)) => {
+                    let io = SqliteBatchConn::open(path, gate)?;
+                    let batches = batches.clone();
+                    std::thread::Builder::new()
+                        .name(format!("sb-writer-{n}"))
+                        .spawn(move || futures::executor::block_on(write_loop(io, inbox, batches)))
+                        .map_err(|e| {
+                            StoreError::NotCommitted(format!("cannot start a writer thread: {e}"))
+                        })?;
+                }
+                None => {
+                    let io = PoolIo {
+                        db: db.clone(),
+                        tx: None,
+                    };
+                    tokio::spawn(write_loop(io, inbox, batches.clone()));
+                }
+            }
+            shards.push(tx);
+        }
+        Ok(GroupWriter {
             shards: shards.into(),
             batches,
-        }
+        })
     }
 
     /// Batches begun so far, over all writers.
@@ -135,38 +161,43 @@ impl GroupWriter {
             .sum()
     }
 
-    /// Runs `work` in the next batch of the writer chosen by `key` and returns its result once the
-    /// batch has committed. `work` must only use the transaction it is given, and may be run a
-    /// second time when its first run was rolled back with a failed batch-mate's.
-    pub async fn run<T, F>(&self, key: &str, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: for<'t> Fn(&'t mut Tx) -> BoxFuture<'t, Result<T, StoreError>> + Send + Sync + 'static,
-    {
-        let work: Work = Box::new(move |tx| {
-            let run = work(tx);
-            async move { run.await.map(|v| Box::new(v) as Output) }.boxed()
-        });
-        self.submit(key, UnitWork::Closure(work)).await
-    }
-
     /// Runs `unit` in the next batch of the writer chosen by `key` and returns its result once the
     /// batch has committed.
     pub async fn apply<U: BatchUnit>(&self, key: &str, unit: U) -> Result<U::Output, StoreError> {
-        self.submit(key, UnitWork::Batched(Box::new(unit))).await
-    }
-
-    async fn submit<T: 'static>(&self, key: &str, work: UnitWork) -> Result<T, StoreError> {
-        let shard = &self.shards[shard_of(key, self.shards.len())];
         let (done, answer) = oneshot::channel();
-        shard
-            .send(Unit { work, done })
+        let unit = Unit {
+            work: Box::new(unit),
+            done,
+        };
+        self.shard(key)
+            .send(Queued::Unit(unit))
             .await
             .map_err(|_| stopped())?;
         let out = answer.await.map_err(|_| stopped())??;
         Ok(*out
-            .downcast::<T>()
+            .downcast::<U::Output>()
             .expect("a unit's output has the type its caller asked for"))
+    }
+
+    /// Holds the writer chosen by `key` between two batches until the returned sender is used or
+    /// dropped; returns once it is held. Units sent meanwhile queue, and the writer takes them as
+    /// its next batch. For tests that decide which units share a batch.
+    pub async fn pause(&self, key: &str) -> Result<oneshot::Sender<()>, StoreError> {
+        let (paused, held) = oneshot::channel();
+        let (resume, resumed) = oneshot::channel();
+        self.shard(key)
+            .send(Queued::Pause {
+                paused,
+                resume: resumed,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        held.await.map_err(|_| stopped())?;
+        Ok(resume)
+    }
+
+    fn shard(&self, key: &str) -> &mpsc::Sender<Queued> {
+        &self.shards[shard_of(key, self.shards.len())]
     }
 }
 
@@ -183,15 +214,138 @@ fn shard_of(key: &str, n: usize) -> usize {
     (h.finish() % n as u64) as usize
 }
 
-async fn write_loop(db: Db, mut rx: mpsc::Receiver<Unit>, batches: Arc<AtomicU64>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let size = batch.len();
-        batches.fetch_add(1, Ordering::SeqCst);
-        run_batch(&db, std::mem::take(&mut batch)).await;
-        metrics::histogram!("switchboard_write_batch_units").record(size as f64);
-        batch.reserve(MAX_BATCH);
+/// A writer's queue, read a batch at a time.
+struct Inbox {
+    rx: mpsc::Receiver<Queued>,
+    /// Taken from the channel but not yet run (what follows a pause).
+    pending: VecDeque<Queued>,
+}
+
+enum Next {
+    Batch(Vec<Unit>),
+    Pause {
+        paused: oneshot::Sender<()>,
+        resume: oneshot::Receiver<()>,
+    },
+    Stop,
+}
+
+impl Inbox {
+    /// Waits for work, then returns everything queued up to [`MAX_BATCH`] units (or a pause).
+    async fn next(&mut self) -> Next {
+        if self.pending.is_empty() {
+            match self.rx.recv().await {
+                Some(q) => self.pending.push_back(q),
+                None => return Next::Stop,
+            }
+        }
+        while self.pending.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(q) => self.pending.push_back(q),
+                Err(_) => break,
+            }
+        }
+        let mut units = Vec::new();
+        while units.len() < MAX_BATCH {
+            match self.pending.pop_front() {
+                Some(Queued::Unit(u)) => units.push(u),
+                Some(Queued::Pause { paused, resume }) if units.is_empty() => {
+                    return Next::Pause { paused, resume };
+                }
+                Some(pause) => {
+                    self.pending.push_front(pause);
+                    break;
+                }
+                None => break,
+            }
+        }
+        Next::Batch(units)
     }
+}
+
+/// The database side of a writer: one write transaction at a time.
+pub(super) trait BatchIo {
+    /// Begins a write transaction.
+    async fn begin(&mut self) -> Result<(), StoreError>;
+    /// Loads, in the transaction, the rows `keys` name, locking those units may change.
+    async fn load(&mut self, keys: &Keys) -> Result<Loaded, StoreError>;
+    /// Writes what `batch`'s units changed, in the transaction.
+    async fn flush(&mut self, batch: &Batch<'_>) -> Result<(), StoreError>;
+    /// Runs a savepoint statement in the transaction.
+    async fn exec(&mut self, sql: &'static str) -> Result<(), StoreError>;
+    async fn commit(&mut self) -> Result<(), StoreError>;
+    async fn rollback(&mut self) -> Result<(), StoreError>;
+}
+
+/// A writer over the pool (PostgreSQL, or SQLite in memory).
+struct PoolIo {
+    db: Db,
+    tx: Option<Tx>,
+}
+
+impl PoolIo {
+    fn tx(&mut self) -> Result<&mut Tx, StoreError> {
+        self.tx
+            .as_mut()
+            .ok_or_else(|| StoreError::NotCommitted("no write transaction is open".into()))
+    }
+
+    fn take(&mut self) -> Result<Tx, StoreError> {
+        self.tx
+            .take()
+            .ok_or_else(|| StoreError::NotCommitted("no write transaction is open".into()))
+    }
+}
+
+impl BatchIo for PoolIo {
+    async fn begin(&mut self) -> Result<(), StoreError> {
+        self.tx = Some(self.db.begin().await?);
+        Ok(())
+    }
+    async fn load(&mut self, keys: &Keys) -> Result<Loaded, StoreError> {
+        Loaded::load(self.tx()?, keys).await
+    }
+    async fn flush(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        batch.flush(self.tx()?).await
+    }
+    async fn exec(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        with_tx!(self.tx()?, |c| sqlx::raw_sql(sql)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        self.take()?.commit().await
+    }
+    async fn rollback(&mut self) -> Result<(), StoreError> {
+        self.take()?.rollback().await
+    }
+}
+
+async fn write_loop<I: BatchIo>(mut io: I, mut inbox: Inbox, batches: Arc<AtomicU64>) {
+    loop {
+        match inbox.next().await {
+            Next::Stop => return,
+            Next::Pause { paused, resume } => {
+                let _ = paused.send(());
+                let _ = resume.await;
+            }
+            Next::Batch(units) => {
+                let size = units.len();
+                batches.fetch_add(1, Ordering::SeqCst);
+                run_batch(&mut io, units).await;
+                metrics::histogram!("switchboard_write_batch_units").record(size as f64);
+            }
+        }
+    }
+}
+
+fn phase(name: &'static str, since: Instant) -> Instant {
+    let now = Instant::now();
+    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => name)
+        .record((now - since).as_secs_f64());
+    now
 }
 
 /// Runs one batch. First optimistically: every unit in one transaction with nothing around it,
@@ -199,57 +353,28 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Unit>, batches: Arc<AtomicU64
 /// the batch runs again carefully, each unit in its own savepoint. (Savepoints on every unit would
 /// cost two statements each and, on PostgreSQL, a subtransaction each, which slows every other
 /// session once a transaction holds more than 64 of them.)
-async fn run_batch(db: &Db, batch: Vec<Unit>) {
-    let begun = std::time::Instant::now();
-    let mut tx = match db.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch.into_iter().map(|u| u.done), &e),
-    };
-    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "begin")
-        .record(begun.elapsed().as_secs_f64());
-    let mut results: Vec<Result<Output, StoreError>> = Vec::with_capacity(batch.len());
-    let mut clean = true;
-    let mut i = 0;
-    while i < batch.len() && clean {
-        match &batch[i].work {
-            UnitWork::Closure(work) => match attempt(work, &mut tx).await {
-                Ok(out) => results.push(Ok(out)),
-                Err(_) => clean = false,
-            },
-            UnitWork::Batched(_) => {
-                // The whole run of consecutive batched units: one load, one flush.
-                let end = (i..batch.len())
-                    .find(|&j| !matches!(batch[j].work, UnitWork::Batched(_)))
-                    .unwrap_or(batch.len());
-                let units: Vec<&dyn ErasedUnit> = batch[i..end]
-                    .iter()
-                    .filter_map(|u| match &u.work {
-                        UnitWork::Batched(b) => Some(b.as_ref()),
-                        UnitWork::Closure(_) => None,
-                    })
-                    .collect();
-                match segment(&mut tx, &units).await {
-                    Ok(outs) => results.extend(outs),
-                    Err(_) => clean = false,
-                }
-                i = end;
-                continue;
+async fn run_batch<I: BatchIo>(io: &mut I, batch: Vec<Unit>) {
+    let begun = Instant::now();
+    if let Err(e) = io.begin().await {
+        return fail_all(batch.into_iter().map(|u| u.done), &e);
+    }
+    phase("begin", begun);
+    let units: Vec<&dyn ErasedUnit> = batch.iter().map(|u| u.work.as_ref()).collect();
+    let outcome = segment(io, &units).await;
+    drop(units);
+    let results = match outcome {
+        Ok(results) => results,
+        Err(_) => {
+            if let Err(e) = io.rollback().await {
+                return fail_all(batch.into_iter().map(|u| u.done), &e);
             }
+            metrics::counter!("switchboard_write_batch_replays_total").increment(1);
+            return run_carefully(io, batch).await;
         }
-        i += 1;
-    }
-    let committing = std::time::Instant::now();
-    if !clean {
-        drop(results);
-        if let Err(e) = tx.rollback().await {
-            return fail_all(batch.into_iter().map(|u| u.done), &e);
-        }
-        metrics::counter!("switchboard_write_batch_replays_total").increment(1);
-        return run_carefully(db, batch).await;
-    }
-    let committed = tx.commit().await;
-    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "commit")
-        .record(committing.elapsed().as_secs_f64());
+    };
+    let committing = Instant::now();
+    let committed = io.commit().await;
+    phase("commit", committing);
     match committed {
         Ok(()) => {
             for (unit, out) in batch.into_iter().zip(results) {
@@ -263,22 +388,33 @@ async fn run_batch(db: &Db, batch: Vec<Unit>) {
 /// Loads what `units` read, runs them in order over one [`Batch`], and writes what they changed.
 /// A unit that fails in memory is left out (the others run again without it) and gets its error;
 /// an `Err` from here means a statement failed and the transaction is spoilt.
-async fn segment(
-    tx: &mut Tx,
+async fn segment<I: BatchIo>(
+    io: &mut I,
     units: &[&dyn ErasedUnit],
 ) -> Result<Vec<Result<Output, StoreError>>, StoreError> {
     let mut keys = Keys::default();
     for u in units {
         u.keys(&mut keys);
     }
-    let started = std::time::Instant::now();
-    let loaded = Loaded::load(tx, &keys).await?;
-    let loaded_at = std::time::Instant::now();
-    metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "load")
-        .record((loaded_at - started).as_secs_f64());
+    let started = Instant::now();
+    let loaded = io.load(&keys).await?;
+    let loaded_at = phase("load", started);
+    let (batch, results) = apply_all(&loaded, units);
+    let applied_at = phase("apply", loaded_at);
+    io.flush(&batch).await?;
+    phase("flush", applied_at);
+    Ok(results)
+}
+
+/// Runs `units` in order over one [`Batch`] of `loaded`. A unit that fails or panics gets its error
+/// and the batch is built again from the start without it, so nothing it did remains.
+fn apply_all<'l>(
+    loaded: &'l Loaded,
+    units: &[&dyn ErasedUnit],
+) -> (Batch<'l>, Vec<Result<Output, StoreError>>) {
     let mut failed: Vec<Option<StoreError>> = units.iter().map(|_| None).collect();
     'again: loop {
-        let mut batch = Batch::new(&loaded);
+        let mut batch = Batch::new(loaded);
         let mut outputs = Vec::with_capacity(units.len());
         for (k, u) in units.iter().enumerate() {
             if failed[k].is_some() {
@@ -295,13 +431,7 @@ async fn segment(
                 }
             }
         }
-        let applied_at = std::time::Instant::now();
-        metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "apply")
-            .record((applied_at - loaded_at).as_secs_f64());
-        batch.flush(tx).await?;
-        metrics::histogram!("switchboard_write_batch_phase_seconds", "phase" => "flush")
-            .record(applied_at.elapsed().as_secs_f64());
-        return Ok(outputs
+        let results = outputs
             .into_iter()
             .zip(failed)
             .map(|(out, err)| match (out, err) {
@@ -309,7 +439,8 @@ async fn segment(
                 (None, Some(e)) => Err(e),
                 (None, None) => Err(panicked()),
             })
-            .collect());
+            .collect();
+        return (batch, results);
     }
 }
 
@@ -317,63 +448,49 @@ fn panicked() -> StoreError {
     StoreError::NotCommitted("a unit of work panicked; its writes were rolled back".into())
 }
 
-/// One run of a closure unit, a panic turned into an error.
-async fn attempt(work: &Work, tx: &mut Tx) -> Result<Output, StoreError> {
-    AssertUnwindSafe(work(tx))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err(panicked()))
-}
-
-/// One unit of either kind on its own.
-async fn attempt_alone(work: &UnitWork, tx: &mut Tx) -> Result<Output, StoreError> {
-    match work {
-        UnitWork::Closure(work) => attempt(work, tx).await,
-        UnitWork::Batched(unit) => {
-            let mut outs = segment(tx, &[unit.as_ref()]).await?;
-            outs.pop().unwrap_or_else(|| Err(panicked()))
-        }
-    }
-}
-
 /// The batch again, each unit in its savepoint: a failing unit is rolled back alone and hears its
 /// error; the others commit together.
-async fn run_carefully(db: &Db, batch: Vec<Unit>) {
-    let mut tx = match db.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch.into_iter().map(|u| u.done), &e),
-    };
+async fn run_carefully<I: BatchIo>(io: &mut I, batch: Vec<Unit>) {
+    if let Err(e) = io.begin().await {
+        return fail_all(batch.into_iter().map(|u| u.done), &e);
+    }
     let mut committed = Vec::with_capacity(batch.len());
     for unit in batch {
-        if let Err(e) = exec(&mut tx, "SAVEPOINT unit").await {
+        if let Err(e) = io.exec("SAVEPOINT unit").await {
             // The connection no longer takes statements: nothing of this batch can commit.
+            let _ = io.rollback().await;
             let waiting = committed.into_iter().map(|(done, _)| done);
             return fail_all(waiting.chain(std::iter::once(unit.done)), &e);
         }
-        match attempt_alone(&unit.work, &mut tx).await {
-            Ok(out) => match exec(&mut tx, "RELEASE SAVEPOINT unit").await {
+        let alone = segment(io, &[unit.work.as_ref()])
+            .await
+            .and_then(|mut outs| outs.pop().unwrap_or_else(|| Err(panicked())));
+        match alone {
+            Ok(out) => match io.exec("RELEASE SAVEPOINT unit").await {
                 Ok(()) => committed.push((unit.done, out)),
                 Err(e) => {
+                    let _ = io.rollback().await;
                     let waiting = committed.into_iter().map(|(done, _)| done);
                     return fail_all(waiting.chain(std::iter::once(unit.done)), &e);
                 }
             },
             Err(e) => {
                 // Undo this unit alone; it hears its own error now (nothing of it will commit).
-                let undone = exec(&mut tx, "ROLLBACK TO SAVEPOINT unit").await;
+                let undone = io.exec("ROLLBACK TO SAVEPOINT unit").await;
                 let released = match undone {
-                    Ok(()) => exec(&mut tx, "RELEASE SAVEPOINT unit").await,
+                    Ok(()) => io.exec("RELEASE SAVEPOINT unit").await,
                     Err(e) => Err(e),
                 };
                 let _ = unit.done.send(Err(e));
                 if let Err(e) = released {
+                    let _ = io.rollback().await;
                     let waiting = committed.into_iter().map(|(done, _)| done);
                     return fail_all(waiting, &e);
                 }
             }
         }
     }
-    match tx.commit().await {
+    match io.commit().await {
         Ok(()) => {
             for (done, out) in committed {
                 let _ = done.send(Ok(out));
@@ -383,16 +500,8 @@ async fn run_carefully(db: &Db, batch: Vec<Unit>) {
     }
 }
 
-async fn exec(tx: &mut Tx, sql: &'static str) -> Result<(), StoreError> {
-    with_tx!(tx, |c| sqlx::raw_sql(sql).execute(c).await.map(|_| ()))?;
-    Ok(())
-}
-
 /// Answers every waiting unit with the batch's failure (logged once, here).
-fn fail_all(
-    waiting: impl Iterator<Item = oneshot::Sender<Result<Output, StoreError>>>,
-    e: &StoreError,
-) {
+fn fail_all(waiting: impl Iterator<Item = Answer>, e: &StoreError) {
     tracing::error!(error = %e, "a write batch failed; none of its units were kept");
     for done in waiting {
         let _ = done.send(Err(StoreError::NotCommitted(format!(
