@@ -201,20 +201,22 @@ impl Db {
 }
 
 /// How often the SQLite checkpointer copies the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// WAL pages (4 KiB each) past which the checkpointer stops this process's writers for a moment to
-/// restart the WAL from its beginning, so it cannot grow without bound under unbroken writes.
-const WAL_RESTART_PAGES: i64 = 16_384;
+/// restart the WAL from its beginning. A safety net only: the group-commit writer's connection
+/// resets the WAL long before (see `batch_sqlite::WAL_RESET_PAGES`).
+const WAL_RESTART_PAGES: i64 = 131_072;
 
 /// Copies SQLite's write-ahead log into the database file every [`CHECKPOINT_EVERY`], until the
 /// pool closes.
 ///
-/// Why not SQLite's automatic checkpoint: it runs inside the commit that crosses 1,000 WAL pages, so
-/// every few batches one commit also writes and syncs the database file, and the group-commit
-/// writer (and every webhook waiting on it) waits for the disk. A passive checkpoint here runs on
-/// another connection beside the writers and never blocks them. If the WAL still grows past
-/// [`WAL_RESTART_PAGES`] (a passive checkpoint cannot restart a WAL that writers keep appending
-/// to), one restarting checkpoint is taken while holding the write gate.
+/// Why not SQLite's automatic checkpoint alone: it runs inside the commit that crosses 1,000 WAL
+/// pages and copies them all, so every few batches one commit also writes and syncs the database
+/// file, and the group-commit writer (and every webhook waiting on it) waits for the disk. A passive
+/// checkpoint here runs on another connection beside the writers and never blocks them; the
+/// writer's own connection only finishes what is left (`batch_sqlite::WAL_RESET_PAGES`). If the
+/// WAL still grows past [`WAL_RESTART_PAGES`], one restarting checkpoint is taken while holding the
+/// write gate.
 async fn checkpoint_loop(pool: SqlitePool, gate: Arc<tokio::sync::Mutex<()>>) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
