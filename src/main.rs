@@ -6,7 +6,19 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's option numbers (`mi_option_e` in its `mimalloc.h`, the same in its v2 and v3), which
+/// the `-sys` crate does not name.
+const MI_OPTION_ARENA_EAGER_COMMIT: i32 = 4;
+const MI_OPTION_PURGE_DELAY: i32 = 15;
+
 fn main() -> std::process::ExitCode {
+    // Commit memory as it is used and return freed pages at once: an idle server holds about
+    // 10 MB of heap instead of 40, at no cost measurable in the webhook benchmark.
+    // SAFETY: plain setters of mimalloc's global options, called before any other thread exists.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
     // reqwest is built without a default TLS provider; pick ring once for the whole process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     switchboard::cli::main()
