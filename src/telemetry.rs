@@ -1,5 +1,8 @@
 //! Structured logs: human-readable by default, one JSON object per line with `LOG_FORMAT=json`.
-//! `RUST_LOG` overrides `LOG_LEVEL`.
+//! `RUST_LOG` overrides `LOG_LEVEL`. Human logs are coloured only when they go to a terminal (and
+//! `NO_COLOR` is unset): a file or a pipe gets plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -18,6 +21,9 @@ pub fn init(config: &Config) {
             .flatten_event(true)
             .with_current_span(true)
             .try_init(),
-        LogFormat::Human => builder.with_target(false).try_init(),
+        LogFormat::Human => builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
     };
 }

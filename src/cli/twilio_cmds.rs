@@ -162,15 +162,33 @@ fn simulator(config: &Config, target: &Target) -> anyhow::Result<Simulator> {
         (Some(s), Some(t)) => (s.clone(), t.expose().to_string()),
         _ => (DEV_ACCOUNT_SID.to_string(), DEV_AUTH_TOKEN.to_string()),
     };
+    let public_base_url = signed_base(config, &webhook_base_url)?;
     let sandbox_base_url = (config.twilio_mode == TwilioMode::Sandbox)
-        .then(|| crate::twilio::sandbox_base(&config.app_url));
+        .then(|| crate::twilio::sandbox_base(&public_base_url));
     Ok(Simulator::new(SimulatorConfig {
         webhook_base_url,
-        public_base_url: Some(config.app_url.clone()),
+        public_base_url: Some(public_base_url),
         account_sid,
         auth_token,
         sandbox_base_url,
     }))
+}
+
+/// The base URL the simulator signs webhooks for: the one the server believes it is reached at.
+/// That is `APP_URL` when this command has one (it should be the server's). Otherwise the server
+/// has no `APP_URL` either and checks signatures against its default, `http://localhost:PORT` with
+/// its own port: the port of the `--url` talked to, not this command's `PORT`.
+fn signed_base(config: &Config, target: &Url) -> anyhow::Result<Url> {
+    if config.app_url_explicit {
+        return Ok(config.app_url.clone());
+    }
+    let port = target
+        .port_or_known_default()
+        .ok_or_else(|| anyhow::anyhow!("--url {target} has no port"))?;
+    Ok(Url::parse(&format!(
+        "http://localhost:{port}{}",
+        target.path()
+    ))?)
 }
 
 pub async fn simulate(config: Config, cmd: SimulateCmd) -> anyhow::Result<()> {

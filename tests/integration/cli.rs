@@ -293,3 +293,131 @@ fn a_closed_pipe_ends_the_cli_quietly() {
         out.status
     );
 }
+
+/// A `serve` with `PORT` (and `APP_URL` when given) and the development Twilio credentials,
+/// owning one number; the process is killed when the returned handle drops.
+async fn serve_with_a_number(
+    testdb: &crate::support::TestDb,
+    port: u16,
+    app_url: Option<&str>,
+) -> crate::kill::Proc {
+    use switchboard::service::tenants::{CreateTenant, create};
+    let state = switchboard::AppState::build(
+        switchboard::config::Config::from_raw(&crate::support::base_raw(&testdb.url)).unwrap(),
+        switchboard::clock::Clock::System,
+        switchboard::jobs::JobRegistry::default(),
+    )
+    .await
+    .unwrap();
+    create(
+        &state,
+        CreateTenant {
+            name: "Simulated".into(),
+            phone_number: Some(switchboard::domain::E164::parse("n", SIMULATED_NUMBER).unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    state.db.close().await;
+    drop(state);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.arg("serve")
+        .env_clear()
+        .envs(crate::support::child_env())
+        .env("DATABASE_URL", &testdb.url)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("TWILIO_SANDBOX", "true")
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("LOG_LEVEL", "error")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(url) = app_url {
+        cmd.env("APP_URL", url);
+    }
+    let server = crate::kill::Proc::spawn(cmd);
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server
+}
+
+const SIMULATED_NUMBER: &str = "+14155550100";
+
+#[tokio::test]
+async fn simulate_signs_for_the_server_it_talks_to_and_a_refusal_names_the_url_signed() {
+    crate::support::init();
+    // The server runs on a port of its own without APP_URL; the simulator has neither PORT nor
+    // APP_URL, only --url: it must sign for http://localhost:<that port>, as the server checks.
+    let testdb = crate::support::TestDb::new().await;
+    let port = crate::kill::free_port();
+    let server = serve_with_a_number(&testdb, port, None).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let call = ["simulate", "call", "--to", SIMULATED_NUMBER, "--url", &url];
+    let o = switchboard(&testdb.url, &call, &[("TWILIO_SANDBOX", "true")]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("403"), "{}", stdout(&o));
+    drop(server);
+
+    // A server whose APP_URL the simulator does not know refuses the signature; the error says
+    // which URL was signed.
+    let testdb = crate::support::TestDb::new().await;
+    let port = crate::kill::free_port();
+    let _server = serve_with_a_number(&testdb, port, Some("https://switchboard.example")).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let call = ["simulate", "call", "--to", SIMULATED_NUMBER, "--url", &url];
+    let o = switchboard(&testdb.url, &call, &[("TWILIO_SANDBOX", "true")]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        said.contains("HTTP 403")
+            && said.contains(&format!(
+                "signature covered http://localhost:{port}/api/webhooks/twilio/voice"
+            )),
+        "{said}"
+    );
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .env_clear()
+        .envs(crate::support::child_env())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        )
+        .env("PORT", crate::kill::free_port().to_string())
+        .env("HOST", "127.0.0.1")
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("LOG_LEVEL", "info")
+        .current_dir(std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("INFO"), "{line:?}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "colour codes in a piped log: {line:?}"
+    );
+}

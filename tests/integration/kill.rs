@@ -31,6 +31,12 @@ pub(crate) fn free_port() -> u16 {
 }
 
 pub(crate) struct Proc(Child);
+impl Proc {
+    /// Starts `cmd`; the process is killed when the handle drops.
+    pub(crate) fn spawn(mut cmd: Command) -> Proc {
+        Proc(cmd.spawn().expect("start switchboard"))
+    }
+}
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -184,7 +184,11 @@ impl Call<'_> {
         if let Some(reply) = self.request(false, method, &url, &params, note).await
             && !(200..300).contains(&reply.status)
         {
-            self.error(format!("11200 HTTP {} from {note} callback", reply.status));
+            self.error(format!(
+                "11200 HTTP {} from {note} callback{}",
+                reply.status,
+                reply.refusal()
+            ));
         }
     }
 

@@ -40,6 +40,8 @@ impl Method {
 /// What came back from one request.
 pub(crate) struct Reply {
     pub status: u16,
+    /// The URL the request's `X-Twilio-Signature` covers.
+    pub signed_url: String,
     pub content_type: Option<String>,
     pub body: String,
 }
@@ -149,9 +151,26 @@ impl Simulator {
             .map_err(|e| format!("11200 reading the response from {signed_url} failed: {e}"))?;
         Ok(Reply {
             status,
+            signed_url: signed_url.to_string(),
             content_type,
             body,
         })
+    }
+}
+
+impl Reply {
+    /// For a 403 (the answer to a signature the server did not accept): which URL was signed, so
+    /// that a server that believes it is reached at another URL is easy to spot. Empty otherwise.
+    pub(crate) fn refusal(&self) -> String {
+        if self.status == 403 {
+            format!(
+                " (the signature covered {}; the server must see the same URL: \
+                 its APP_URL, or the host and port it is reached at)",
+                self.signed_url
+            )
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -159,7 +178,11 @@ impl Simulator {
 /// parses it. The error strings start with the Twilio error code Twilio's debugger would show.
 pub(crate) fn twiml_from(reply: &Reply) -> Result<Node, String> {
     if !(200..300).contains(&reply.status) {
-        return Err(format!("11200 HTTP {} from the server", reply.status));
+        return Err(format!(
+            "11200 HTTP {} from the server{}",
+            reply.status,
+            reply.refusal()
+        ));
     }
     let xml_type = reply.content_type.as_deref().is_some_and(|ct| {
         let essence = ct.split(';').next().unwrap_or("").trim();
@@ -264,6 +287,7 @@ mod tests {
     fn twiml_checks_status_content_type_size_and_xml() {
         let ok = |ct: &str, body: &str| Reply {
             status: 200,
+            signed_url: "http://127.0.0.1:3000/voice".into(),
             content_type: Some(ct.into()),
             body: body.into(),
         };
@@ -276,10 +300,23 @@ mod tests {
         assert!(
             err(Reply {
                 status: 500,
+                signed_url: "http://127.0.0.1:3000/voice".into(),
                 content_type: None,
                 body: String::new()
             })
             .starts_with("11200")
+        );
+        let refused = err(Reply {
+            status: 403,
+            signed_url: "http://localhost:3000/api/webhooks/twilio/voice".into(),
+            content_type: None,
+            body: String::new(),
+        });
+        assert!(
+            refused.starts_with("11200 HTTP 403")
+                && refused
+                    .contains("signature covered http://localhost:3000/api/webhooks/twilio/voice"),
+            "{refused}"
         );
     }
 }
