@@ -105,6 +105,7 @@ impl Command {
 fn default_sigpipe() {
     #[cfg(unix)]
     // SAFETY: setting a signal's disposition to the default before any thread is started.
+    #[allow(unsafe_code)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
