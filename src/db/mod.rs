@@ -39,8 +39,27 @@ use crate::error::StoreError;
 pub const JOB_COLUMNS: &str = "id, kind, payload, tenant_id, status, attempts, max_attempts, run_at, locked_until, \
     lease_token, last_error, dedupe_key, created_at, updated_at, finished_at";
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// One folder of migrations for both backends (`migrations/`), and one per backend for the few
+/// whose SQL truly differs (`migrations/sqlite`, `migrations/postgres`: the routing-version
+/// triggers). Each backend runs the shared ones and its own, in version order. The files' text is
+/// what earlier two-folder builds applied, so the checksums of migrated databases still match.
+static SHARED_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE_ONLY_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_ONLY_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| with_shared(&SQLITE_ONLY_MIGRATIONS));
+static POSTGRES_MIGRATIONS: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| with_shared(&POSTGRES_ONLY_MIGRATIONS));
+
+fn with_shared(own: &sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator::with_migrations(
+        SHARED_MIGRATIONS
+            .iter()
+            .chain(own.iter())
+            .cloned()
+            .collect(),
+    )
+}
 
 #[derive(Clone, Debug)]
 pub enum Db {

@@ -12,6 +12,11 @@ fn both_backends_carry_the_same_migration_versions() {
     let postgres = Db::migration_versions(DbKind::Postgres);
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, postgres);
+    // A backend's own migration never repeats a shared one's version.
+    assert!(
+        sqlite.windows(2).all(|w| w[0] < w[1]),
+        "versions repeat: {sqlite:?}"
+    );
 }
 
 #[tokio::test]
