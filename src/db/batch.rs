@@ -18,6 +18,7 @@ use super::Tx;
 use super::calls::Call;
 use super::events::{Delivery, Endpoint, Event};
 use super::messages::MessageRow;
+use super::notifications::Notification;
 use crate::config::DbKind;
 use crate::error::StoreError;
 use crate::with_tx;
@@ -31,6 +32,8 @@ const CHUNK: usize = 500;
 pub struct Keys {
     pub call_sids: Vec<String>,
     pub message_sids: Vec<String>,
+    /// Twilio SIDs of the notifications the unit reads.
+    pub notification_sids: Vec<String>,
     /// (tenant, phone) pairs whose opt-out state the unit reads.
     pub opt_outs: Vec<(String, String)>,
     /// Tenants whose relay endpoints the unit may emit to (the tenants of loaded calls are added).
@@ -56,7 +59,10 @@ pub struct PendingJob {
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub(super) calls: HashMap<String, Call>,
-    pub(super) message_sids: HashSet<String>,
+    /// Stored messages' statuses, by MessageSid.
+    pub(super) message_statuses: HashMap<String, String>,
+    /// Notifications by their Twilio SID.
+    pub(super) notifications: HashMap<String, Notification>,
     pub(super) opt_outs: HashSet<(String, String)>,
     pub(super) endpoints: Vec<Endpoint>,
     pub(super) cursors: HashMap<String, i64>,
@@ -87,17 +93,37 @@ impl Loaded {
         }
         for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
             let sql = format!(
-                "SELECT message_sid FROM messages WHERE message_sid IN ({})",
+                "SELECT message_sid, status FROM messages WHERE message_sid IN ({})",
                 placeholders(kind, 1, chunk.len())
             );
-            let rows: Vec<(String,)> = with_tx!(tx, |c| {
+            let rows: Vec<(String, String)> = with_tx!(tx, |c| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for sid in chunk {
                     q = q.bind(*sid);
                 }
                 q.fetch_all(c).await
             })?;
-            loaded.message_sids.extend(rows.into_iter().map(|r| r.0));
+            loaded.message_statuses.extend(rows);
+        }
+        for chunk in distinct(&keys.notification_sids).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM notifications WHERE twilio_sid IN ({}) {lock}",
+                super::notifications::COLUMNS,
+                placeholders(kind, 1, chunk.len())
+            );
+            let rows: Vec<Notification> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))
+                    .persistent(false);
+                for sid in chunk {
+                    q = q.bind(*sid);
+                }
+                q.fetch_all(c).await
+            })?;
+            for n in rows {
+                if let Some(sid) = n.twilio_sid.clone() {
+                    loaded.notifications.insert(sid, n);
+                }
+            }
         }
         if !keys.opt_outs.is_empty() {
             // By tenant and phone separately (the primary key's prefix serves it), exact pairs kept.
@@ -130,6 +156,7 @@ impl Loaded {
         }
         let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
         tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
+        tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
         let tenants = distinct_iter(tenants.into_iter());
         loaded.endpoints = load_endpoints(tx, &tenants).await?;
         for chunk in distinct(&keys.cursors).chunks(CHUNK) {
@@ -200,6 +227,12 @@ pub struct Batch<'a> {
     call_order: Vec<String>,
     messages: Vec<MessageRow>,
     message_sids: HashSet<String>,
+    /// Status moves of stored messages: SID → (status, error code, time, status it moves from).
+    message_moves: HashMap<String, (String, Option<i64>, i64, String)>,
+    message_move_order: Vec<String>,
+    /// Notifications changed by this batch, by id, in their latest state.
+    notifications: HashMap<String, Notification>,
+    notification_order: Vec<String>,
     opt_outs: HashMap<(String, String), OptOutChange>,
     opt_out_order: Vec<(String, String)>,
     events: Vec<Event>,
@@ -216,6 +249,10 @@ impl<'a> Batch<'a> {
             call_order: Vec::new(),
             messages: Vec::new(),
             message_sids: HashSet::new(),
+            message_moves: HashMap::new(),
+            message_move_order: Vec::new(),
+            notifications: HashMap::new(),
+            notification_order: Vec::new(),
             opt_outs: HashMap::new(),
             opt_out_order: Vec::new(),
             events: Vec::new(),
@@ -243,7 +280,78 @@ impl<'a> Batch<'a> {
 
     /// Whether a message with this SID is stored (or stored earlier in this batch).
     pub fn message_stored(&self, message_sid: &str) -> bool {
-        self.message_sids.contains(message_sid) || self.loaded.message_sids.contains(message_sid)
+        self.message_sids.contains(message_sid)
+            || self.loaded.message_statuses.contains_key(message_sid)
+    }
+
+    /// A stored message's status as the batch has it so far (only SIDs declared in [`Keys`]).
+    pub fn message_status(&self, message_sid: &str) -> Option<String> {
+        if let Some(m) = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(message_sid))
+        {
+            return Some(m.status.clone());
+        }
+        if let Some((status, ..)) = self.message_moves.get(message_sid) {
+            return Some(status.clone());
+        }
+        self.loaded.message_statuses.get(message_sid).cloned()
+    }
+
+    /// Sets a stored message's status (and its error code, when one is given). The write only
+    /// lands if the row still has the status it was loaded with, as a transaction of its own would.
+    pub fn move_message(
+        &mut self,
+        message_sid: &str,
+        status: &str,
+        error_code: Option<i64>,
+        now: i64,
+    ) {
+        if let Some(m) = self
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(message_sid))
+        {
+            m.status = status.to_string();
+            m.error_code = error_code.or(m.error_code);
+            m.updated_at = now;
+            return;
+        }
+        let Some(from) = self.loaded.message_statuses.get(message_sid).cloned() else {
+            return;
+        };
+        let code = match self.message_moves.get(message_sid) {
+            Some((_, earlier, ..)) => error_code.or(*earlier),
+            None => {
+                self.message_move_order.push(message_sid.to_string());
+                error_code
+            }
+        };
+        self.message_moves.insert(
+            message_sid.to_string(),
+            (status.to_string(), code, now, from),
+        );
+    }
+
+    /// The notification with this Twilio SID as the batch has it so far (only SIDs declared in
+    /// [`Keys::notification_sids`] were loaded).
+    pub fn notification_by_sid(&self, twilio_sid: &str) -> Option<Notification> {
+        let loaded = self.loaded.notifications.get(twilio_sid);
+        match loaded.and_then(|n| self.notifications.get(&n.id)) {
+            Some(changed) => Some(changed.clone()),
+            None => loaded.cloned(),
+        }
+    }
+
+    /// Saves the notification's state (by its id).
+    pub fn put_notification(&mut self, n: Notification) {
+        if !self.notifications.contains_key(&n.id) {
+            self.notification_order.push(n.id.clone());
+        }
+        self.notifications.insert(n.id.clone(), n);
     }
 
     pub fn add_message(&mut self, row: MessageRow) {
@@ -356,6 +464,62 @@ impl<'a> Batch<'a> {
         out.extend(call_rows(&created, "DO NOTHING"));
         out.extend(call_rows(&changed, CALL_UPDATE));
         out.extend(message_rows(&self.messages));
+        for sid in &self.message_move_order {
+            let (status, code, at, from) = &self.message_moves[sid];
+            out.push(Write::One(
+                format!(
+                    "UPDATE messages SET status = {}, error_code = COALESCE({}, error_code), updated_at = {} \
+                     WHERE message_sid = {} AND status = {}",
+                    placeholders(kind, 1, 1),
+                    placeholders(kind, 2, 1),
+                    placeholders(kind, 3, 1),
+                    placeholders(kind, 4, 1),
+                    placeholders(kind, 5, 1)
+                ),
+                vec![
+                    Val::Text(status.clone()),
+                    Val::OptInt(*code),
+                    Val::Int(*at),
+                    Val::Text(sid.clone()),
+                    Val::Text(from.clone()),
+                ],
+            ));
+        }
+        for id in &self.notification_order {
+            let n = &self.notifications[id];
+            // The columns `notifications::save_tx` writes.
+            out.push(Write::One(
+                format!(
+                    "UPDATE notifications SET status = {}, twilio_sid = {}, error_code = {}, failure_reason = {}, \
+                     segments = {}, attempts = {}, sending_started_at = {}, sent_at = {}, delivered_at = {}, \
+                     updated_at = {} WHERE id = {}",
+                    placeholders(kind, 1, 1),
+                    placeholders(kind, 2, 1),
+                    placeholders(kind, 3, 1),
+                    placeholders(kind, 4, 1),
+                    placeholders(kind, 5, 1),
+                    placeholders(kind, 6, 1),
+                    placeholders(kind, 7, 1),
+                    placeholders(kind, 8, 1),
+                    placeholders(kind, 9, 1),
+                    placeholders(kind, 10, 1),
+                    placeholders(kind, 11, 1)
+                ),
+                vec![
+                    Val::Text(n.status.clone()),
+                    Val::OptText(n.twilio_sid.clone()),
+                    Val::OptInt(n.error_code),
+                    Val::OptText(n.failure_reason.clone()),
+                    Val::Int(n.segments),
+                    Val::Int(n.attempts),
+                    Val::OptInt(n.sending_started_at),
+                    Val::OptInt(n.sent_at),
+                    Val::OptInt(n.delivered_at),
+                    Val::Int(n.updated_at),
+                    Val::Text(n.id.clone()),
+                ],
+            ));
+        }
         for key in &self.opt_out_order {
             let (tenant, phone) = key;
             let (sql, mut vals) = match &self.opt_outs[key] {

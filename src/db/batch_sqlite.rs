@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 use super::batch::{Batch, Keys, Loaded, Val, Write};
 use super::calls::Call;
 use super::events::Endpoint;
+use super::notifications::Notification;
 use super::writer::BatchIo;
 use crate::config::DbKind;
 use crate::error::StoreError;
@@ -99,11 +100,30 @@ impl SqliteBatchConn {
             }
         }
         let mut messages = c
-            .prepare_cached("SELECT 1 FROM messages WHERE message_sid = ?1")
+            .prepare_cached("SELECT status FROM messages WHERE message_sid = ?1")
             .map_err(sqlite)?;
         for sid in &keys.message_sids {
-            if messages.exists([sid]).map_err(sqlite)? {
-                loaded.message_sids.insert(sid.clone());
+            if let Some(status) = messages
+                .query_row([sid], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(sqlite)?
+            {
+                loaded.message_statuses.insert(sid.clone(), status);
+            }
+        }
+        let mut notifications = c
+            .prepare_cached(&format!(
+                "SELECT {} FROM notifications WHERE twilio_sid = ?1",
+                super::notifications::COLUMNS
+            ))
+            .map_err(sqlite)?;
+        for sid in &keys.notification_sids {
+            if let Some(n) = notifications
+                .query_row([sid], notification_row)
+                .optional()
+                .map_err(sqlite)?
+            {
+                loaded.notifications.insert(sid.clone(), n);
             }
         }
         let mut opt_outs = c
@@ -133,6 +153,7 @@ impl SqliteBatchConn {
             .map_err(sqlite)?;
         let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
         tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
+        tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
         tenants.sort_unstable();
         tenants.dedup();
         let mut found = Vec::new();
@@ -258,6 +279,35 @@ fn call_row(r: &Row<'_>) -> rusqlite::Result<Call> {
         duration_seconds: r.get(21)?,
         created_at: r.get(22)?,
         updated_at: r.get(23)?,
+    })
+}
+
+/// A row of `SELECT notifications::COLUMNS`, in that order.
+fn notification_row(r: &Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        r#type: r.get(2)?,
+        recipient: r.get(3)?,
+        message: r.get(4)?,
+        status: r.get(5)?,
+        kind: r.get(6)?,
+        related_appointment_id: r.get(7)?,
+        related_call_sid: r.get(8)?,
+        staff_id: r.get(9)?,
+        idempotency_key: r.get(10)?,
+        twilio_sid: r.get(11)?,
+        error_code: r.get(12)?,
+        failure_reason: r.get(13)?,
+        segments: r.get(14)?,
+        attempts: r.get(15)?,
+        sending_started_at: r.get(16)?,
+        sent_at: r.get(17)?,
+        delivered_at: r.get(18)?,
+        scheduled_for: r.get(19)?,
+        metadata: r.get(20)?,
+        created_at: r.get(21)?,
+        updated_at: r.get(22)?,
     })
 }
 

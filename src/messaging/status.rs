@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::MessagingResponse;
 
 use crate::app::AppState;
+use crate::db::batch::{Batch, Keys};
+use crate::db::writer::BatchUnit;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
 use crate::domain::{E164, new_id};
 use crate::error::StoreError;
@@ -90,90 +92,113 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
     let error_code = req
         .non_empty("ErrorCode")
         .and_then(|c| c.parse::<i64>().ok());
-    let now = state.clock.now_ms();
-    let to = req.non_empty("To").unwrap_or("").to_string();
     let from = req.non_empty("From").unwrap_or("").to_string();
-
-    if db::messages::get_by_sid(&state.db, sid).await?.is_some() {
-        db::messages::record_status(&state.db, sid, &status, error_code, now).await?;
-    } else {
-        // The callback beat the sender's own write: keep the status on a message row the sender adopts.
-        let tenant = match E164::parse("From", &from) {
-            Ok(n) => db::tenants::get_by_number(&state.db, &n).await?,
-            Err(_) => None,
-        };
-        let Some(tenant) = tenant else {
-            tracing::warn!(sid, "status callback for a message of no known sender");
-            return Ok(());
-        };
-        let row = MessageRow {
-            id: new_id(),
-            tenant_id: tenant.id,
-            message_sid: Some(sid.to_string()),
-            direction: "outbound".into(),
-            customer: to.clone(),
-            from_number: from.clone(),
-            to_number: to.clone(),
-            body: String::new(),
-            num_media: 0,
-            media_urls: "[]".into(),
-            status: status.clone(),
-            segments: 1,
-            error_code,
-            notification_id: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let mut tx = state.db.begin().await?;
-        let created = db::messages::insert_if_new(&mut tx, &row).await?;
-        tx.commit().await?;
-        if !created {
-            db::messages::record_status(&state.db, sid, &status, error_code, now).await?;
-        }
-    }
-
-    if let Some(mut n) = db::notifications::get_by_twilio_sid(&state.db, sid).await? {
-        if apply_to_notification(&mut n, &status, error_code, now) {
-            let mut tx = state.db.begin().await?;
-            db::notifications::save_tx(&mut tx, &n).await?;
-            let mut data = notification_data(&n);
-            data["twilioStatus"] = serde_json::json!(status);
-            crate::events::emit(
-                state,
-                &mut tx,
-                Some(&n.tenant_id),
-                "message.status",
-                None,
-                data,
-            )
-            .await?;
-            if n.status == "FAILED" || n.status == "UNDELIVERED" {
-                crate::events::emit(
-                    state,
-                    &mut tx,
-                    Some(&n.tenant_id),
-                    "notification.failed",
-                    None,
-                    notification_data(&n),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-        }
-        if matches!(error_code, Some(21610) | Some(30004)) {
-            let mut tx = state.db.begin().await?;
-            db::opt_outs::add(
-                &mut tx,
-                &n.tenant_id,
-                &n.recipient,
-                &format!("twilio-{}", error_code.unwrap_or_default()),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-        }
+    // The sender, for a callback that beats the sender's own write of the message (from the
+    // routing cache, before the writer, whose time all webhooks share).
+    let sender = match E164::parse("From", &from) {
+        Ok(n) => state
+            .routing
+            .tenant_by_number(&state.db, state.clock.now_ms(), &n)
+            .await?
+            .map(|t| t.id.clone()),
+        Err(_) => None,
+    };
+    let unit = StatusReport {
+        state: state.clone(),
+        sid: sid.to_string(),
+        status,
+        error_code,
+        to: req.non_empty("To").unwrap_or("").to_string(),
+        from,
+        sender,
+    };
+    // Keyed by MessageSid: one message's callbacks meet on one writer, in order.
+    if state.writer.apply(sid, unit).await? {
+        // Relay deliveries of its events may be waiting.
+        state.job_wakeup.notify_waiters();
     }
     Ok(())
+}
+
+/// One status callback's writes: the message moved forward (or stored, when the callback came
+/// first), its notification moved forward with its events, and the opt-out a 21610 or 30004 means.
+struct StatusReport {
+    state: AppState,
+    sid: String,
+    status: String,
+    error_code: Option<i64>,
+    to: String,
+    from: String,
+    /// The tenant owning `from`, if any.
+    sender: Option<String>,
+}
+
+impl BatchUnit for StatusReport {
+    /// Whether the notification moved (and events were queued).
+    type Output = bool;
+
+    fn keys(&self, keys: &mut Keys) {
+        keys.message_sids.push(self.sid.clone());
+        keys.notification_sids.push(self.sid.clone());
+        keys.tenants.extend(self.sender.clone());
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<bool, StoreError> {
+        let (state, sid, status) = (&self.state, self.sid.as_str(), self.status.as_str());
+        let now = state.clock.now_ms();
+        match batch.message_status(sid) {
+            Some(current) => {
+                if db::messages::rank(status) > db::messages::rank(&current) {
+                    batch.move_message(sid, status, self.error_code, now);
+                }
+            }
+            None => {
+                // The callback beat the sender's own write: keep the status on a message row the
+                // sender adopts.
+                let Some(tenant_id) = self.sender.clone() else {
+                    tracing::warn!(sid, "status callback for a message of no known sender");
+                    return Ok(false);
+                };
+                batch.add_message(MessageRow {
+                    id: new_id(),
+                    tenant_id,
+                    message_sid: Some(sid.to_string()),
+                    direction: "outbound".into(),
+                    customer: self.to.clone(),
+                    from_number: self.from.clone(),
+                    to_number: self.to.clone(),
+                    body: String::new(),
+                    num_media: 0,
+                    media_urls: "[]".into(),
+                    status: status.to_string(),
+                    segments: 1,
+                    error_code: self.error_code,
+                    notification_id: None,
+                    created_at: now,
+                    updated_at: now,
+                });
+            }
+        }
+        let Some(mut n) = batch.notification_by_sid(sid) else {
+            return Ok(false);
+        };
+        let moved = apply_to_notification(&mut n, status, self.error_code, now);
+        if moved {
+            batch.put_notification(n.clone());
+            let mut data = notification_data(&n);
+            data["twilioStatus"] = serde_json::json!(status);
+            let tenant = Some(n.tenant_id.as_str());
+            crate::events::emit_in(state, batch, tenant, "message.status", None, data);
+            if n.status == "FAILED" || n.status == "UNDELIVERED" {
+                let data = notification_data(&n);
+                crate::events::emit_in(state, batch, tenant, "notification.failed", None, data);
+            }
+        }
+        if let Some(code @ (21610 | 30004)) = self.error_code {
+            batch.add_opt_out(&n.tenant_id, &n.recipient, &format!("twilio-{code}"), now);
+        }
+        Ok(moved)
+    }
 }
 
 #[cfg(test)]

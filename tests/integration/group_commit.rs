@@ -412,3 +412,114 @@ async fn send(
     assert_eq!(status, 200, "{path}: {body}");
     Some(body)
 }
+
+/// Message status callbacks that share a batch: each sees what the one before it did, so the
+/// notification and the message move forward once each, and a callback that beats the sender's own
+/// write of an unknown message still leaves one row with the latest status.
+#[tokio::test]
+async fn message_status_callbacks_in_one_batch_move_forward_once() {
+    // The sandbox never calls back during the test: the callbacks are ours.
+    let app = app()
+        .config(|c| {
+            c.sandbox_callback_delay_ms = Some("60000".into());
+            c.sms_segments_per_second = Some("0".into());
+        })
+        .start()
+        .await;
+    let tenant = salon(&app, json!({})).await;
+    let token = app.token_for(&tenant).await;
+    let sent = app
+        .send(
+            reqwest::Method::POST,
+            "/api/telephony/sms",
+            Some(&token),
+            Some(json!({"phoneNumber": CALLER, "message": "See you at 3"})),
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    let id = sent.json["data"]["id"].as_str().unwrap().to_string();
+    switchboard::jobs::worker::run_pending_jobs(&app.state)
+        .await
+        .unwrap();
+    let n = db::notifications::get(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.status, "SENT");
+    let sid = n.twilio_sid.unwrap();
+    let unknown = format!("SM{:032x}", 0x5eed);
+
+    let report = |sid: &str, status: &str| {
+        vec![
+            ("MessageSid", sid.to_string()),
+            ("MessageStatus", status.to_string()),
+            ("To", CALLER.to_string()),
+            ("From", NUMBER.to_string()),
+        ]
+    };
+    let (a, b, c) = (
+        report(&sid, "delivered"),
+        report(&sid, "sent"),
+        report(&sid, "delivered"),
+    );
+    let (d, e) = (report(&unknown, "sent"), report(&unknown, "delivered"));
+    let path = "/api/webhooks/twilio/sms/status";
+    // One batch per MessageSid (with several writers the two SIDs may meet different ones).
+    let open = hold_writer(&app, &sid).await;
+    let before = app.state.writer.batches();
+    let (ra, rb, rc, ()) = tokio::join!(
+        post(&app, path, &a),
+        post(&app, path, &b),
+        post(&app, path, &c),
+        open_when_queued(&app, 3, open),
+    );
+    assert_eq!(app.state.writer.batches(), before + 1, "one batch");
+    let open = hold_writer(&app, &unknown).await;
+    let before = app.state.writer.batches();
+    let (rd, re, ()) = tokio::join!(
+        post(&app, path, &d),
+        post(&app, path, &e),
+        open_when_queued(&app, 2, open),
+    );
+    for (status, body) in [ra, rb, rc, rd, re] {
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(app.state.writer.batches(), before + 1, "one batch");
+    let n = db::notifications::get(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.status, "DELIVERED");
+    let db = &app.state.db;
+    for (message_sid, status) in [(&sid, "delivered"), (&unknown, "delivered")] {
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM messages WHERE message_sid = $1",
+                message_sid
+            )
+            .await,
+            1,
+            "{message_sid}: one row"
+        );
+        let stored: String = with_db!(db, |p| sqlx::query_scalar(
+            "SELECT status FROM messages WHERE message_sid = $1"
+        )
+        .bind(message_sid)
+        .fetch_one(p)
+        .await
+        .unwrap());
+        assert_eq!(stored, status, "{message_sid}");
+    }
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM events WHERE type = 'message.status' AND payload LIKE '%' || $1 || '%'",
+            &sid
+        )
+        .await,
+        1,
+        "the notification moved once: SENT to DELIVERED"
+    );
+}
