@@ -285,8 +285,6 @@ async fn record_sent(
     if let Some(s) = sent.segments() {
         n.segments = i64::from(s);
     }
-    save(state, n).await?;
-    metrics::counter!("switchboard_notifications_total", "status" => "SENT").increment(1);
 
     let twilio_status = sent
         .status
@@ -311,11 +309,17 @@ async fn record_sent(
         created_at: now,
         updated_at: now,
     };
+    // The notification's SENT and its message row in one transaction: one write instead of two,
+    // and no moment where one exists without the other.
     let mut tx = state.db.begin().await.map_err(store_err)?;
+    db::notifications::save_tx(&mut tx, n)
+        .await
+        .map_err(store_err)?;
     let created = db::messages::insert_if_new(&mut tx, &row)
         .await
         .map_err(store_err)?;
     tx.commit().await.map_err(store_err)?;
+    metrics::counter!("switchboard_notifications_total", "status" => "SENT").increment(1);
     if !created {
         db::messages::attach_notification(&state.db, &sid, &n.id, &n.message, n.segments, now)
             .await
