@@ -487,25 +487,11 @@ impl<'a> Batch<'a> {
         }
         for id in &self.notification_order {
             let n = &self.notifications[id];
-            // The columns `notifications::save_tx` writes.
+            // What `notifications::save_tx` writes, in the order of `save_sql`.
             out.push(Write::One(
-                format!(
-                    "UPDATE notifications SET status = {}, twilio_sid = {}, error_code = {}, failure_reason = {}, \
-                     segments = {}, attempts = {}, sending_started_at = {}, sent_at = {}, delivered_at = {}, \
-                     updated_at = {} WHERE id = {}",
-                    placeholders(kind, 1, 1),
-                    placeholders(kind, 2, 1),
-                    placeholders(kind, 3, 1),
-                    placeholders(kind, 4, 1),
-                    placeholders(kind, 5, 1),
-                    placeholders(kind, 6, 1),
-                    placeholders(kind, 7, 1),
-                    placeholders(kind, 8, 1),
-                    placeholders(kind, 9, 1),
-                    placeholders(kind, 10, 1),
-                    placeholders(kind, 11, 1)
-                ),
+                super::notifications::save_sql(|i| numbered(kind, i)),
                 vec![
+                    Val::Text(n.id.clone()),
                     Val::Text(n.status.clone()),
                     Val::OptText(n.twilio_sid.clone()),
                     Val::OptInt(n.error_code),
@@ -516,7 +502,6 @@ impl<'a> Batch<'a> {
                     Val::OptInt(n.sent_at),
                     Val::OptInt(n.delivered_at),
                     Val::Int(n.updated_at),
-                    Val::Text(n.id.clone()),
                 ],
             ));
         }
@@ -688,6 +673,15 @@ fn placeholders(kind: DbKind, first: usize, n: usize) -> String {
         }
     }
     s
+}
+
+/// Parameter `i` named by its number on either backend (`?i` or `$i`), for a statement whose
+/// parameters do not appear in the order of their values.
+fn numbered(kind: DbKind, i: usize) -> String {
+    match kind {
+        DbKind::Sqlite => format!("?{i}"),
+        DbKind::Postgres => format!("${i}"),
+    }
 }
 
 /// `(…cols…), (…cols…)` for `rows` rows, each row's `cols` parameters wrapped by `row`
@@ -902,5 +896,7 @@ mod tests {
         assert_eq!(placeholders(DbKind::Sqlite, 3, 2), "?, ?");
         assert_eq!(values(DbKind::Postgres, 2, 2, plain), "($1, $2), ($3, $4)");
         assert_eq!(values(DbKind::Sqlite, 2, 2, plain), "(?, ?), (?, ?)");
+        assert_eq!(numbered(DbKind::Sqlite, 11), "?11");
+        assert_eq!(numbered(DbKind::Postgres, 11), "$11");
     }
 }

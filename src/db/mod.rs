@@ -135,7 +135,10 @@ impl Db {
                 .connect_with(opts)
                 .await?;
             let gate = Arc::new(tokio::sync::Mutex::new(()));
-            tokio::spawn(checkpoint_loop(pool.clone(), gate.clone()));
+            if file.is_some() {
+                // An in-memory database has no WAL to copy.
+                tokio::spawn(checkpoint_loop(pool.clone(), gate.clone()));
+            }
             Ok(Db::Sqlite(pool, gate, file))
         } else {
             let opts = PgConnectOptions::from_str(url)?;

@@ -91,27 +91,54 @@ pub async fn insert(tx: &mut Tx, n: &Notification) -> Result<bool, StoreError> {
     Ok(rows > 0)
 }
 
+/// The delivery state `save_tx` (and a group-commit batch, `db::batch`) writes: `UPDATE` of these
+/// columns by id, with parameter `param(1)` the id and `param(2)`… the columns in this order:
+/// status, twilio_sid, error_code, failure_reason, segments, attempts, sending_started_at,
+/// sent_at, delivered_at, updated_at.
+pub fn save_sql(param: impl Fn(usize) -> String) -> String {
+    const SAVED: [&str; 10] = [
+        "status",
+        "twilio_sid",
+        "error_code",
+        "failure_reason",
+        "segments",
+        "attempts",
+        "sending_started_at",
+        "sent_at",
+        "delivered_at",
+        "updated_at",
+    ];
+    let set: Vec<String> = SAVED
+        .iter()
+        .enumerate()
+        .map(|(k, col)| format!("{col} = {}", param(k + 2)))
+        .collect();
+    format!(
+        "UPDATE notifications SET {} WHERE id = {}",
+        set.join(", "),
+        param(1)
+    )
+}
+
 /// Writes the delivery state of `n` (by id) inside `tx`.
 pub async fn save_tx(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
+    let sql = save_sql(|i| format!("${i}"));
     with_tx!(tx, |c| {
-        sqlx::query(
-            "UPDATE notifications SET status = $2, twilio_sid = $3, error_code = $4, failure_reason = $5, segments = $6, \
-             attempts = $7, sending_started_at = $8, sent_at = $9, delivered_at = $10, updated_at = $11 WHERE id = $1",
-        )
-        .bind(&n.id)
-        .bind(&n.status)
-        .bind(&n.twilio_sid)
-        .bind(n.error_code)
-        .bind(&n.failure_reason)
-        .bind(n.segments)
-        .bind(n.attempts)
-        .bind(n.sending_started_at)
-        .bind(n.sent_at)
-        .bind(n.delivered_at)
-        .bind(n.updated_at)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&n.id)
+            .bind(&n.status)
+            .bind(&n.twilio_sid)
+            .bind(n.error_code)
+            .bind(&n.failure_reason)
+            .bind(n.segments)
+            .bind(n.attempts)
+            .bind(n.sending_started_at)
+            .bind(n.sent_at)
+            .bind(n.delivered_at)
+            .bind(n.updated_at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
     })
     .map_err(StoreError::from_sqlx)?;
     Ok(())
