@@ -20,10 +20,11 @@ use utoipa::IntoParams;
 use super::store::{self, Cursor};
 use crate::clock::rfc3339;
 use crate::db::Db;
+use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::messages::MessageRow;
-use crate::error::{ApiError, StoreError};
 use crate::service::calls::{Bound, parse_date};
+use crate::web::error::ApiError;
 
 /// Rows read per query (and encoded per chunk of the response).
 pub const PAGE: i64 = 500;
@@ -52,14 +53,14 @@ impl Kind {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `calls` or `messages` (required).
-    #[param(schema_with = crate::http::doc::values::export_kind, required = true)]
+    #[param(schema_with = crate::web::doc::values::export_kind, required = true)]
     pub kind: Option<String>,
     /// Rows at or after this: a date (the start of that day in the tenant's time zone) or an
     /// instant. Default: the beginning.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub from: Option<String>,
     /// Rows at or before this: a date (the whole day) or an instant. Default: no end.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub to: Option<String>,
 }
 

@@ -37,8 +37,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::Db;
 use crate::domain::TimeZoneName;
-use crate::error::ApiError;
 use crate::service::calls::{Bound, parse_date};
+use crate::web::error::ApiError;
 
 use buckets::{Bucket, Granularity, SlotMap};
 pub use store::Scope;
@@ -58,14 +58,14 @@ pub const UNCLASSIFIED: &str = "UNCLASSIFIED";
 pub struct AnalyticsQuery {
     /// Start of the range: a date (`2026-11-01`, the start of that day in the tenant's time zone) or
     /// an instant (`2026-11-01T08:00:00Z`). Default: 29 days before `to`'s day.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub from: Option<String>,
     /// End of the range, inclusive: a date (the whole day, in the tenant's time zone) or an instant.
     /// Default: today (the whole day).
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub to: Option<String>,
     /// `day` (default), `week` (Monday to Sunday) or `month`.
-    #[param(schema_with = crate::http::doc::values::granularity)]
+    #[param(schema_with = crate::web::doc::values::granularity)]
     pub granularity: Option<String>,
 }
 
@@ -75,13 +75,13 @@ pub struct AnalyticsQuery {
 #[into_params(parameter_in = Query)]
 pub struct AdminAnalyticsQuery {
     /// As for the tenant API, read in `timeZone`.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub from: Option<String>,
     /// As for the tenant API, read in `timeZone`.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub to: Option<String>,
     /// `day` (default), `week` or `month`.
-    #[param(schema_with = crate::http::doc::values::granularity)]
+    #[param(schema_with = crate::web::doc::values::granularity)]
     pub granularity: Option<String>,
     /// IANA time zone of the bucket edges and hours of day. Default: UTC.
     pub time_zone: Option<String>,

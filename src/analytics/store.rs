@@ -11,9 +11,9 @@
 //! Sums are `CAST(… AS BIGINT)`: PostgreSQL's `SUM(bigint)` is `numeric`.
 
 use crate::db::Db;
+use crate::db::StoreError;
 use crate::db::calls::{self, Call};
 use crate::db::messages::{self, MessageRow};
-use crate::error::StoreError;
 use crate::with_db;
 
 /// Whose rows a query reads.

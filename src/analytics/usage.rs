@@ -22,7 +22,7 @@ use super::{buckets, local_rfc3339, store};
 use crate::config::PriceTable;
 use crate::db::Db;
 use crate::db::tenants::Tenant;
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 
 /// The query of `GET /api/telephony/usage`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]

@@ -1,7 +1,5 @@
-//! Authentication: tenant JWTs and API keys for the tenant API, the operator token for the admin API.
+//! Authentication primitives: tenant JWTs and API keys (hashing, signing). The extractors that
+//! use them on requests are in `web::auth`.
 
 pub mod api_key;
 pub mod jwt;
-pub mod tenant;
-
-pub use tenant::TenantAuth;

@@ -23,15 +23,16 @@ use switchboard_twilio::signature::{SIGNATURE_HEADER, sign_form};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::app::{self, AppState};
 use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::domain::hours::BusinessHours;
 use crate::domain::{E164, RoutingPolicy};
-use crate::error::ApiError;
-use crate::jobs::JobRegistry;
 use crate::service::staff::{self, CreateStaff};
 use crate::service::tenants::{self, CreateTenant};
+use crate::start;
+use crate::state::AppState;
+use crate::state::Jobs;
+use crate::web::error::ApiError;
 use crate::with_db;
 
 /// The canonical voice webhook path (seed 000).
@@ -105,7 +106,7 @@ async fn seed_from_file(config: Config, args: SeedArgs) -> anyhow::Result<()> {
             E164::parse("numbers-file", l).map_err(|e| anyhow::anyhow!("{l:?}: {}", e.message))
         })
         .collect::<anyhow::Result<Vec<E164>>>()?;
-    let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+    let state = AppState::build(config, Clock::System, Jobs::default()).await?;
     seed_numbers(&state, &numbers).await?;
     println!("seeded {} tenant(s)", numbers.len());
     Ok(())
@@ -250,13 +251,13 @@ async fn bench(outer: &Config, args: &VoiceArgs, db_url: &str) -> anyhow::Result
         ..Default::default()
     };
     let config = Config::from_raw(&raw)?;
-    let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+    let state = AppState::build(config, Clock::System, Jobs::default()).await?;
     let backend = match state.db.kind() {
         crate::config::DbKind::Sqlite => "sqlite",
         crate::config::DbKind::Postgres => "postgres",
     };
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app::serve_http(state.clone(), listener, shutdown.clone()));
+    let server = tokio::spawn(start::serve_http(state.clone(), listener, shutdown.clone()));
 
     let result = async {
         let numbers = seed(&state, tenant_count).await?;
@@ -304,7 +305,7 @@ async fn seed(state: &AppState, tenants: usize) -> anyhow::Result<Vec<String>> {
 
 /// One tenant per number, open around the clock, forwarding to two staff members.
 async fn seed_numbers(state: &AppState, numbers: &[E164]) -> anyhow::Result<()> {
-    let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.message);
+    let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.describe());
     // Open around the clock so every call is forwarded, whatever the time of the run.
     let hours = BusinessHours::always_open();
     for (i, number) in numbers.iter().enumerate() {
@@ -976,20 +977,15 @@ async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<A
         tenant_rate_limit_max: Some("1000000".into()),
         ..Default::default()
     };
-    let state = AppState::build(
-        Config::from_raw(&raw)?,
-        Clock::System,
-        JobRegistry::default(),
-    )
-    .await?;
+    let state = AppState::build(Config::from_raw(&raw)?, Clock::System, Jobs::default()).await?;
     let backend = match state.db.kind() {
         crate::config::DbKind::Sqlite => "sqlite",
         crate::config::DbKind::Postgres => "postgres",
     };
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app::serve_http(state.clone(), listener, shutdown.clone()));
+    let server = tokio::spawn(start::serve_http(state.clone(), listener, shutdown.clone()));
     let result = async {
-        let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.message);
+        let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.describe());
         let zone = crate::domain::TimeZoneName::parse("timeZone", SEED_ZONE)
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         let mut ids = Vec::new();

@@ -13,14 +13,14 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use super::bench::{Scratch, given_on_command_line};
-use crate::app::AppState;
 use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::db;
 use crate::domain::E164;
-use crate::jobs::JobRegistry;
 use crate::service::notifications::{NewSms, NotificationKind, queue};
 use crate::service::tenants::{CreateTenant, create};
+use crate::state::AppState;
+use crate::state::Jobs;
 
 #[derive(Args, Debug)]
 pub struct SmsArgs {
@@ -78,9 +78,9 @@ async fn bench(args: &SmsArgs, db_url: &str) -> anyhow::Result<()> {
     } else {
         "PostgreSQL"
     };
-    let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+    let state = AppState::build(config, Clock::System, Jobs::default()).await?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(crate::app::serve_http(
+    tokio::spawn(crate::start::serve_http(
         state.clone(),
         listener,
         shutdown.clone(),

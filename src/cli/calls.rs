@@ -12,9 +12,9 @@ use super::ops::{fail, find_tenant, open, print_json};
 use crate::config::Config;
 use crate::db::{calls::Call, tenants::Tenant};
 use crate::domain::RoutingPolicy;
-use crate::error::ApiError;
-use crate::http::extract::parse_json;
 use crate::service::{calls, tenants};
+use crate::web::error::ApiError;
+use crate::web::extract::parse_json;
 
 #[derive(Subcommand, Debug)]
 pub enum CallsCmd {
@@ -254,7 +254,7 @@ fn flags(c: &Call) -> String {
     }
 }
 
-pub async fn routing(state: &crate::app::AppState, cmd: RoutingCmd) -> anyhow::Result<()> {
+pub async fn routing(state: &crate::state::AppState, cmd: RoutingCmd) -> anyhow::Result<()> {
     match cmd {
         RoutingCmd::Show { tenant } => {
             print_json(&find_tenant(state, &tenant).await?.routing_policy)

@@ -16,10 +16,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{self, AppState, Role};
 use crate::clock::Clock;
 use crate::config::{self, Config, RawConfig};
-use crate::jobs::JobRegistry;
+use crate::start::{self, Role};
+use crate::state::AppState;
+use crate::state::Jobs;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -167,13 +168,13 @@ async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Resu
     match command {
         Command::Serve { role } => serve(config, role).await,
         Command::Migrate => {
-            let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+            let state = AppState::build(config, Clock::System, Jobs::default()).await?;
             println!("migrations applied ({:?})", state.db.kind());
             Ok(())
         }
         Command::Config => Ok(()),
         Command::Openapi => {
-            let state = AppState::build(config, Clock::System, JobRegistry::default()).await?;
+            let state = AppState::build(config, Clock::System, Jobs::default()).await?;
             println!(
                 "{}",
                 crate::http::openapi_document(&state).to_pretty_json()?
@@ -197,7 +198,7 @@ async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Resu
 }
 
 async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
-    let state = AppState::build(config.clone(), Clock::System, JobRegistry::default()).await?;
+    let state = AppState::build(config.clone(), Clock::System, Jobs::default()).await?;
     match &state.twilio.sandbox {
         Some(_) => {
             let base = crate::twilio::sandbox_base(&config.app_url);
@@ -243,7 +244,7 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    app::run(state, role, listener, shutdown).await
+    start::run(state, role, listener, shutdown).await
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM (what container orchestrators send).

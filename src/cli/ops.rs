@@ -5,14 +5,15 @@
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
 use crate::db;
-use crate::error::ApiError;
-use crate::http::extract::parse_json;
-use crate::jobs::{JobRegistry, store};
+use crate::jobs::store;
 use crate::service::{keys, staff, tenants};
+use crate::state::AppState;
+use crate::state::Jobs;
+use crate::web::error::ApiError;
+use crate::web::extract::parse_json;
 
 #[derive(Subcommand, Debug)]
 pub enum TenantCmd {
@@ -190,11 +191,11 @@ pub enum JobsCmd {
 }
 
 pub(super) async fn open(config: Config) -> anyhow::Result<AppState> {
-    AppState::build(config, Clock::System, JobRegistry::default()).await
+    AppState::build(config, Clock::System, Jobs::default()).await
 }
 
 pub(super) fn fail(e: ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{}", e.message)
+    anyhow::anyhow!("{}", e.describe())
 }
 
 pub(super) async fn find_tenant(

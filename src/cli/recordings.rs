@@ -8,11 +8,11 @@ use clap::{Args, Subcommand};
 use url::Url;
 
 use super::ops::{fail, find_tenant, open};
-use crate::app::AppState;
 use crate::config::Config;
 use crate::db::recordings::{self as store, RecordingFilter};
 use crate::db::tenants::Tenant;
 use crate::recordings::{analyse::excerpt, storage};
+use crate::state::AppState;
 
 #[derive(Subcommand, Debug)]
 pub enum RecordingsCmd {

@@ -1,7 +1,7 @@
 //! Tenant API keys. Only a SHA-256 hash of the secret is stored; the key is found by its public
 //! prefix and the hash compared in constant time (see `auth::api_key`).
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::with_db;
 
 use super::Db;

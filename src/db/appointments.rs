@@ -5,7 +5,7 @@
 //! change). Reminder jobs carry the version they were scheduled for and do nothing when it moved on,
 //! so rescheduling never has to find and delete the old jobs.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};

@@ -20,7 +20,7 @@ use super::events::{Delivery, Endpoint, Event};
 use super::messages::MessageRow;
 use super::notifications::Notification;
 use crate::config::DbKind;
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::with_tx;
 
 /// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bind limits

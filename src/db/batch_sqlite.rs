@@ -21,7 +21,7 @@ use super::events::Endpoint;
 use super::notifications::Notification;
 use super::writer::BatchIo;
 use crate::config::DbKind;
-use crate::error::StoreError;
+use crate::db::StoreError;
 
 /// Prepared statements kept per connection: every statement a batch uses (about fifteen), with room.
 const STATEMENT_CACHE: usize = 64;

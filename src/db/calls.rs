@@ -1,7 +1,7 @@
 //! Call rows: one per Twilio CallSid, created atomically by the first voice webhook (retries find the
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};

@@ -1,6 +1,6 @@
 //! Event, relay endpoint, delivery and delivery-attempt rows.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};

@@ -2,7 +2,8 @@
 //! number. A status callback that arrives before the sender recorded its message creates nothing;
 //! it is kept on the message row once that exists (see `record_status`).
 
-use crate::error::StoreError;
+use crate::db::StoreError;
+use crate::domain::states::message_rank;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};
@@ -33,16 +34,6 @@ pub struct MessageRow {
 
 pub const COLUMNS: &str = "id, tenant_id, message_sid, direction, customer, from_number, to_number, body, num_media, \
     media_urls, status, segments, error_code, notification_id, created_at, updated_at";
-
-/// Progress rank of a Twilio message status (terminal statuses share the top rank).
-pub fn rank(status: &str) -> u8 {
-    match status {
-        "accepted" | "scheduled" | "queued" => 0,
-        "sending" => 1,
-        "sent" => 2,
-        _ => 3,
-    }
-}
 
 /// Inserts `m` unless its MessageSid is already stored. Returns true when this insert created it.
 pub async fn insert_if_new(tx: &mut Tx, m: &MessageRow) -> Result<bool, StoreError> {
@@ -97,7 +88,7 @@ pub async fn record_status(
     let Some(m) = get_by_sid(db, sid).await? else {
         return Ok(false);
     };
-    if rank(status) <= rank(&m.status) {
+    if message_rank(status) <= message_rank(&m.status) {
         return Ok(false);
     }
     let n = with_db!(db, |p| {

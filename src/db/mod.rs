@@ -12,6 +12,7 @@ pub mod appointments;
 pub mod batch;
 pub mod batch_sqlite;
 pub mod calls;
+pub mod error;
 pub mod events;
 pub mod messages;
 pub mod notifications;
@@ -23,6 +24,8 @@ pub mod staff;
 pub mod tenants;
 pub mod writer;
 
+pub use error::StoreError;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +36,6 @@ use sqlx::sqlite::{
 };
 
 use crate::config::DbKind;
-use crate::error::StoreError;
 
 /// The outbox table's columns (the job store and group-commit batches both insert into it).
 pub const JOB_COLUMNS: &str = "id, kind, payload, tenant_id, status, attempts, max_attempts, run_at, locked_until, \

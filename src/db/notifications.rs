@@ -1,7 +1,7 @@
 //! Notification rows: every SMS or e-mail Switchboard must deliver, with its delivery state.
 //! Status only moves forward: QUEUED → SENDING → SENT → DELIVERED | UNDELIVERED, or FAILED.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};
@@ -40,16 +40,6 @@ pub struct Notification {
 pub const COLUMNS: &str = "id, tenant_id, type, recipient, message, status, kind, related_appointment_id, related_call_sid, \
     staff_id, idempotency_key, twilio_sid, error_code, failure_reason, segments, attempts, sending_started_at, sent_at, \
     delivered_at, scheduled_for, metadata, created_at, updated_at";
-
-/// Progress rank of a notification status; the terminal ones share the top rank.
-pub fn rank(status: &str) -> u8 {
-    match status {
-        "QUEUED" => 0,
-        "SENDING" => 1,
-        "SENT" => 2,
-        _ => 3,
-    }
-}
 
 /// Inserts `n` unless the tenant already has a notification with its idempotency key.
 /// Returns true when this insert created it.

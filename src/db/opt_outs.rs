@@ -1,7 +1,7 @@
 //! Opt-outs: a (tenant, phone) pair that texted STOP (or that Twilio reported as opted out).
 //! Nothing is sent there until the person texts START.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};

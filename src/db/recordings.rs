@@ -3,7 +3,7 @@
 //! state of the processing job. Tenant-facing reads take the tenant id, so another tenant's
 //! recording is as unknown as a made-up one.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};

@@ -1,7 +1,7 @@
 //! Small key/value settings kept in the database, e.g. the generated JWT secret, so that every
 //! instance and the CLI agree on it without configuration.
 
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::with_db;
 
 use super::Db;

@@ -1,8 +1,8 @@
 //! Staff rows: a tenant's employees, targets for forwarding and staff notifications.
 //! Every query takes the tenant id, so one tenant can never see or touch another's staff.
 
+use crate::db::StoreError;
 use crate::domain::E164;
-use crate::error::StoreError;
 use crate::with_db;
 
 use super::Db;

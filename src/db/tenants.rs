@@ -1,10 +1,10 @@
 //! Tenant rows: a business with its number, time zone, hours, routing policy and templates.
 
+use crate::db::StoreError;
 use crate::domain::{
     BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus, Templates,
     TimeZoneName,
 };
-use crate::error::StoreError;
 use crate::with_db;
 
 use super::Db;

@@ -40,7 +40,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::batch::{Batch, Keys, Loaded};
 use super::batch_sqlite::SqliteBatchConn;
 use super::{Db, Tx};
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::with_tx;
 
 /// Most units in one transaction. Large enough to amortise the commit, small enough that a batch's

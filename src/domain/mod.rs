@@ -7,6 +7,7 @@ pub mod hours;
 pub mod messaging;
 pub mod phone;
 pub mod routing;
+pub mod states;
 pub mod tenant;
 pub mod text;
 

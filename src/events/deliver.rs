@@ -13,15 +13,15 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{DELIVER_JOB, preset, signing};
-use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::db::StoreError;
 use crate::db::{
     self,
     events::{Attempt, Delivery, Endpoint, Event},
 };
 use crate::domain::new_id;
-use crate::error::StoreError;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
+use crate::state::AppState;
 
 pub struct Deliver;
 
@@ -46,7 +46,7 @@ fn db_err(e: StoreError) -> JobError {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Deliver {
+impl JobHandler<AppState> for Deliver {
     fn kind(&self) -> &'static str {
         DELIVER_JOB
     }

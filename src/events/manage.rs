@@ -5,15 +5,16 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{DELIVER_JOB, EVENT_TYPES, signing};
-use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::db::StoreError;
 use crate::db::{
     self,
     events::{Attempt, Delivery, Endpoint, Event},
 };
 use crate::domain::{new_id, text};
-use crate::error::{ApiError, StoreError};
 use crate::jobs::NewJob;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -9,11 +9,11 @@ pub mod signing;
 
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, Tx, batch::Batch, calls::Call};
 use crate::domain::new_id;
-use crate::error::StoreError;
 use crate::jobs::NewJob;
+use crate::state::AppState;
 
 /// Every event type Switchboard emits.
 pub const EVENT_TYPES: [&str; 11] = [

@@ -6,9 +6,9 @@
 
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, events::Endpoint};
-use crate::error::StoreError;
+use crate::state::AppState;
 
 pub const KIND: &str = "as_call_service";
 /// The preset endpoint's fixed id, so start-up can find and update it.

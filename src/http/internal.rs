@@ -17,11 +17,11 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
 use crate::domain::{E164, SubscriptionStatus};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::ServiceKeyErrors;
 use crate::numbers::{ProvisioningState, store};
+use crate::state::AppState;
+use crate::web::doc::ServiceKeyErrors;
+use crate::web::error::{ApiError, ErrorEnvelope};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -9,14 +9,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::internal::ServiceKey;
-use crate::app::AppState;
 use crate::db;
 use crate::domain::E164;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, ServiceKeyErrors, SubscriptionEnded};
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidJson;
 use crate::service::notifications::{NewSms, NotificationKind, queue_now};
+use crate::state::AppState;
+use crate::web::doc::{JsonBodyErrors, ServiceKeyErrors, SubscriptionEnded};
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidJson;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

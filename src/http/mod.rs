@@ -2,20 +2,13 @@
 //! cross-cutting layers (request id, tracing, panic catcher, timeout, body limit, metrics).
 
 pub mod admin;
-pub mod client_ip;
-pub mod doc;
-pub mod envelope;
-pub mod extract;
 pub mod health;
 pub mod internal;
 pub mod internal_sms;
-pub mod json_shape;
 pub mod numbers;
 pub mod rate_limit;
-pub mod seed_extras;
 pub mod stripe;
 pub mod tenant;
-pub mod twilio_webhook;
 
 use std::sync::Arc;
 
@@ -32,8 +25,9 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::doc;
+use crate::web::error::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -76,17 +70,19 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every JSON route with its OpenAPI description; layers that need the state are added here.
 fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    // One set of counters for this router, shared by every limited route.
+    let limits = rate_limit::Limits::new(state.clone());
     let limited = |mut routes: OpenApiRouter<AppState>| {
         doc::rate_limited(routes.get_openapi_mut());
         routes.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            limits.clone(),
             rate_limit::limit,
         ))
     };
     let limited_internal = |mut routes: OpenApiRouter<AppState>| {
         doc::rate_limited(routes.get_openapi_mut());
         routes.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            limits.clone(),
             rate_limit::limit_internal,
         ))
     };

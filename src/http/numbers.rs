@@ -10,18 +10,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
 use crate::config::TwilioMode;
 use crate::db;
 use crate::domain::E164;
-use crate::error::{ApiError, ErrorEnvelope};
 use crate::http::admin::AdminAuth;
-use crate::http::doc::{AdminAuthErrors, JsonBodyErrors, SubscriptionInactive, TenantAuthErrors};
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::{ValidJson, ValidQuery};
 use crate::numbers::ops::{self, RepairReport, SearchQuery};
 use crate::numbers::{self, NumberError, Provisioned, ProvisioningState, ProvisioningView};
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::{AdminAuthErrors, JsonBodyErrors, SubscriptionInactive, TenantAuthErrors};
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::{ValidJson, ValidQuery};
 
 #[derive(OpenApi)]
 #[openapi(tags(

@@ -23,13 +23,13 @@ use subtle::ConstantTimeEq;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
 use crate::domain::SubscriptionStatus;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::BodyTooLarge;
-use crate::http::envelope::{Envelope, ok};
 use crate::numbers::store;
 use crate::service::tenants;
+use crate::state::AppState;
+use crate::web::doc::BodyTooLarge;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
 
 /// Stripe's default tolerance.
 pub const TOLERANCE_SECS: i64 = 300;

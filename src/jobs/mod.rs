@@ -15,11 +15,32 @@ use std::sync::Arc;
 pub use retry::{JobError, RetryPolicy};
 pub use store::{Job, NewJob};
 
-use crate::app::AppState;
+use tokio::sync::Notify;
 
-/// Runs one kind of job.
+use crate::db::Db;
+
+/// What a worker needs from the state it runs jobs with. The job runner knows nothing else of the
+/// application: the state (`crate::state::AppState`) implements this, and handlers receive it whole.
+pub trait JobHost: Clone + Send + Sync + 'static {
+    fn db(&self) -> &Db;
+    fn now_ms(&self) -> i64;
+    fn registry(&self) -> &JobRegistry<Self>;
+    fn worker_settings(&self) -> WorkerSettings;
+    /// Notified when a job is enqueued by this process.
+    fn wakeup(&self) -> &Notify;
+}
+
+/// The worker's settings (`WORKER_CONCURRENCY`, `JOB_POLL_INTERVAL_MS`, `JOB_LEASE_SECS`).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub poll_interval: std::time::Duration,
+    pub lease: std::time::Duration,
+}
+
+/// Runs one kind of job with state `S`.
 #[async_trait::async_trait]
-pub trait JobHandler: Send + Sync {
+pub trait JobHandler<S>: Send + Sync {
     /// The `kind` column value this handler owns, e.g. `sms.send`.
     fn kind(&self) -> &'static str;
     /// How failures of this kind are retried.
@@ -28,20 +49,35 @@ pub trait JobHandler: Send + Sync {
     }
     /// Does the work. Must be idempotent: a crash after the effect but before the job is marked done
     /// runs it again.
-    async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError>;
+    async fn run(&self, state: &S, job: &Job) -> Result<(), JobError>;
 }
 
 /// Handlers by kind.
-#[derive(Default, Clone)]
-pub struct JobRegistry {
-    handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
+pub struct JobRegistry<S> {
+    handlers: HashMap<&'static str, Arc<dyn JobHandler<S>>>,
 }
 
-impl JobRegistry {
-    pub fn register(&mut self, handler: Arc<dyn JobHandler>) {
+impl<S> Default for JobRegistry<S> {
+    fn default() -> Self {
+        JobRegistry {
+            handlers: HashMap::new(),
+        }
+    }
+}
+
+impl<S> Clone for JobRegistry<S> {
+    fn clone(&self) -> Self {
+        JobRegistry {
+            handlers: self.handlers.clone(),
+        }
+    }
+}
+
+impl<S> JobRegistry<S> {
+    pub fn register(&mut self, handler: Arc<dyn JobHandler<S>>) {
         self.handlers.insert(handler.kind(), handler);
     }
-    pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler<S>>> {
         self.handlers.get(kind)
     }
     /// The retry policy for `kind`; the default for kinds nobody registered.

@@ -7,7 +7,7 @@
 //! worker took over) cannot overwrite the newer run's result.
 
 use crate::config::DbKind;
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
 use crate::db::{Db, Tx};

@@ -6,10 +6,10 @@ use std::time::Duration;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
+use super::JobHost;
 use super::retry::{self, Decision, JobError};
 use super::store::{self, Job};
-use crate::app::AppState;
-use crate::error::StoreError;
+use crate::db::StoreError;
 
 /// What a drain did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,9 +38,8 @@ enum Outcome {
 }
 
 /// Runs one claimed job to an outcome and records it.
-async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
-    let db = &state.db;
-    let clock = &state.clock;
+async fn execute<S: JobHost>(state: &S, job: Job) -> Result<Outcome, StoreError> {
+    let db = state.db();
     let kind = job.kind.clone();
     let result = if job.attempts > job.max_attempts {
         // Only reachable when runs crashed mid-way until the lease expired each time.
@@ -48,11 +47,11 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
             "gave up after {} attempts whose leases expired",
             job.max_attempts
         )))
-    } else if let Some(handler) = state.jobs.get(&job.kind) {
+    } else if let Some(handler) = state.registry().get(&job.kind) {
         // Stop before the lease runs out, so a slow run never overlaps a second worker's run.
         let budget = state
-            .config
-            .job_lease
+            .worker_settings()
+            .lease
             .saturating_sub(Duration::from_secs(2))
             .max(Duration::from_secs(1));
         match tokio::time::timeout(budget, handler.run(state, &job)).await {
@@ -68,7 +67,7 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
             job.kind
         )))
     };
-    let now = clock.now_ms();
+    let now = state.now_ms();
     let outcome = match result {
         Ok(()) => {
             if store::complete(db, &job, now).await? {
@@ -78,7 +77,7 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
             }
         }
         Err(err) => {
-            let mut policy = state.jobs.policy(&job.kind);
+            let mut policy = state.registry().policy(&job.kind);
             policy.max_attempts = u32::try_from(job.max_attempts).unwrap_or(u32::MAX);
             let attempt = u32::try_from(job.attempts).unwrap_or(u32::MAX);
             let jitter: f64 = rand::rng().random();
@@ -121,14 +120,14 @@ async fn execute(state: &AppState, job: Job) -> Result<Outcome, StoreError> {
 }
 
 /// Claims up to `limit` due jobs and runs them concurrently.
-pub async fn run_batch(state: &AppState, limit: usize) -> Result<RunSummary, StoreError> {
-    let lease_ms = state.config.job_lease.as_millis() as i64;
+pub async fn run_batch<S: JobHost>(state: &S, limit: usize) -> Result<RunSummary, StoreError> {
+    let lease_ms = state.worker_settings().lease.as_millis() as i64;
     let jobs = store::claim(
-        &state.db,
-        state.clock.now_ms(),
+        state.db(),
+        state.now_ms(),
         lease_ms,
         limit as i64,
-        &state.jobs.kinds(),
+        &state.registry().kinds(),
     )
     .await?;
     let outcomes = futures::future::join_all(jobs.into_iter().map(|j| execute(state, j))).await;
@@ -148,10 +147,10 @@ pub async fn run_batch(state: &AppState, limit: usize) -> Result<RunSummary, Sto
 /// Runs every job that is due now, including ones that become due only because an earlier job in
 /// this drain enqueued them, until none is left. Jobs scheduled in the future (retries, reminders)
 /// stay put: advance the test clock and drain again.
-pub async fn run_pending_jobs(state: &AppState) -> Result<RunSummary, StoreError> {
+pub async fn run_pending_jobs<S: JobHost>(state: &S) -> Result<RunSummary, StoreError> {
     let mut total = RunSummary::default();
     loop {
-        let s = run_batch(state, state.config.worker_concurrency).await?;
+        let s = run_batch(state, state.worker_settings().concurrency).await?;
         if s.ran() == 0 {
             return Ok(total);
         }
@@ -165,19 +164,20 @@ pub async fn run_pending_jobs(state: &AppState) -> Result<RunSummary, StoreError
 
 /// The worker loop of `serve`: drain due jobs, then wait for a wake-up (a local enqueue) or the poll
 /// interval, until `shutdown`. A batch in flight finishes before the loop exits.
-pub async fn work(state: AppState, shutdown: CancellationToken) {
-    tracing::info!(concurrency = state.config.worker_concurrency, kinds = ?state.jobs.kinds(), "job worker started");
-    let mut backoff = state.config.job_poll_interval;
+pub async fn work<S: JobHost>(state: S, shutdown: CancellationToken) {
+    let settings = state.worker_settings();
+    tracing::info!(concurrency = settings.concurrency, kinds = ?state.registry().kinds(), "job worker started");
+    let mut backoff = settings.poll_interval;
     loop {
         if shutdown.is_cancelled() {
             break;
         }
-        match run_batch(&state, state.config.worker_concurrency).await {
+        match run_batch(&state, settings.concurrency).await {
             Ok(s) if s.ran() > 0 => {
-                backoff = state.config.job_poll_interval;
+                backoff = settings.poll_interval;
                 continue;
             }
-            Ok(_) => backoff = state.config.job_poll_interval,
+            Ok(_) => backoff = settings.poll_interval,
             Err(e) => {
                 // The database is unreachable: keep trying, but back off so logs stay readable.
                 tracing::error!(error = %e, "job worker could not claim jobs");
@@ -186,7 +186,7 @@ pub async fn work(state: AppState, shutdown: CancellationToken) {
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = state.job_wakeup.notified() => {}
+            _ = state.wakeup().notified() => {}
             _ = tokio::time::sleep(backoff) => {}
         }
     }

@@ -13,14 +13,15 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::MessagingResponse;
 
 use super::keywords::{self, Keyword};
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{messages::MessageRow, tenants::Tenant};
 use crate::domain::{E164, new_id};
-use crate::error::{ApiError, StoreError};
-use crate::http::twilio_webhook::TwilioRequest;
+use crate::state::AppState;
 use crate::voice::{is_sid, render::fill};
+use crate::web::error::ApiError;
+use crate::web::twilio_webhook::TwilioRequest;
 
 /// The answer to a text sent to a number no tenant owns (PRODUCT 3).
 pub const NOT_IN_SERVICE: &str = "Sorry, this number is not currently in service.";

@@ -11,7 +11,7 @@ pub mod text_back;
 use axum::Router;
 use axum::routing::post;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The message status callback's path (every outbound SMS names it as its `StatusCallback`).
 pub const STATUS_PATH: &str = "/api/webhooks/twilio/sms/status";

@@ -4,7 +4,7 @@
 //! sender's time in `sender_pacing`, atomically, so the limit holds across all workers and instances.
 
 use crate::db::Db;
-use crate::error::StoreError;
+use crate::db::StoreError;
 use crate::with_db;
 
 /// Milliseconds of a sender's time that `segments` take at `segments_per_second`.

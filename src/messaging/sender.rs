@@ -13,17 +13,17 @@
 use switchboard_twilio::rest::{ListMessages, SendMessage, TwilioError};
 
 use super::{STATUS_PATH, pacing};
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
 use crate::domain::new_id;
-use crate::error::StoreError;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
 use crate::service::notifications::SEND_JOB;
+use crate::state::AppState;
 
 pub struct SendNotification;
 
 #[async_trait::async_trait]
-impl JobHandler for SendNotification {
+impl JobHandler<AppState> for SendNotification {
     fn kind(&self) -> &'static str {
         SEND_JOB
     }

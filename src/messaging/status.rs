@@ -6,13 +6,14 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::MessagingResponse;
 
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
-use crate::db::{self, messages::MessageRow, notifications::Notification};
+use crate::db::{messages::MessageRow, notifications::Notification};
+use crate::domain::states::{message_rank, notification_rank};
 use crate::domain::{E164, new_id};
-use crate::error::StoreError;
-use crate::http::twilio_webhook::TwilioRequest;
+use crate::state::AppState;
+use crate::web::twilio_webhook::TwilioRequest;
 
 /// The notification status a Twilio message status means, if it means one.
 pub fn notification_status(twilio_status: &str) -> Option<&'static str> {
@@ -35,7 +36,7 @@ pub fn apply_to_notification(
     let Some(next) = notification_status(twilio_status) else {
         return false;
     };
-    if db::notifications::rank(next) <= db::notifications::rank(&n.status) {
+    if notification_rank(next) <= notification_rank(&n.status) {
         return false;
     }
     n.status = next.to_string();
@@ -148,7 +149,7 @@ impl BatchUnit for StatusReport {
         let now = state.clock.now_ms();
         match batch.message_status(sid) {
             Some(current) => {
-                if db::messages::rank(status) > db::messages::rank(&current) {
+                if message_rank(status) > message_rank(&current) {
                     batch.move_message(sid, status, self.error_code, now);
                 }
             }

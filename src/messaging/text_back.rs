@@ -2,11 +2,11 @@
 //! business. The voice flow enqueues `sms.missed_call_text_back` with the call; this handler turns it
 //! into a notification (so it is delivered, retried and tracked like every other SMS).
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::E164;
 use crate::jobs::{Job, JobError, JobHandler};
 use crate::service::notifications::{NewSms, NotificationKind, queue};
+use crate::state::AppState;
 use crate::voice::MISSED_CALL_TEXT_BACK;
 
 pub const DEFAULT_TEXT: &str = "Sorry we missed your call at {name}! We'll call you back as soon as we can. You can also reply to this text.";
@@ -14,7 +14,7 @@ pub const DEFAULT_TEXT: &str = "Sorry we missed your call at {name}! We'll call 
 pub struct MissedCallTextBack;
 
 #[async_trait::async_trait]
-impl JobHandler for MissedCallTextBack {
+impl JobHandler<AppState> for MissedCallTextBack {
     fn kind(&self) -> &'static str {
         MISSED_CALL_TEXT_BACK
     }
@@ -31,7 +31,7 @@ impl JobHandler for MissedCallTextBack {
                 "payload needs tenantId, callSid and to",
             ));
         };
-        let db_err = |e: crate::error::StoreError| JobError::retryable(format!("database: {e}"));
+        let db_err = |e: crate::db::StoreError| JobError::retryable(format!("database: {e}"));
         let Some(tenant) = db::tenants::get(&state.db, tenant_id)
             .await
             .map_err(db_err)?

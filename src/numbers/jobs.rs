@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::ops::{self, NumberError, Released};
 use super::{PROVISION_JOB, RELEASE_JOB};
-use crate::app::AppState;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,7 +37,7 @@ fn policy() -> RetryPolicy {
 pub struct ProvisionJob;
 
 #[async_trait::async_trait]
-impl JobHandler for ProvisionJob {
+impl JobHandler<AppState> for ProvisionJob {
     fn kind(&self) -> &'static str {
         PROVISION_JOB
     }
@@ -57,7 +57,7 @@ impl JobHandler for ProvisionJob {
 pub struct ReleaseJob;
 
 #[async_trait::async_trait]
-impl JobHandler for ReleaseJob {
+impl JobHandler<AppState> for ReleaseJob {
     fn kind(&self) -> &'static str {
         RELEASE_JOB
     }

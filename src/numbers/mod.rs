@@ -32,12 +32,13 @@ pub mod store;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::db::StoreError;
 use crate::db::Tx;
 use crate::domain::SubscriptionStatus;
-use crate::error::{ApiError, StoreError};
-use crate::jobs::{JobError, JobRegistry, NewJob};
+use crate::jobs::{JobError, NewJob};
+use crate::state::AppState;
+use crate::web::error::ApiError;
 use switchboard_twilio::rest::TwilioError;
 
 pub use ops::{NumberError, Provisioned};
@@ -49,7 +50,7 @@ pub const PROVISION_JOB: &str = "numbers.provision";
 pub const RELEASE_JOB: &str = "numbers.release";
 
 /// Registers the provisioning and release job handlers.
-pub fn register(registry: &mut JobRegistry) {
+pub fn register(registry: &mut crate::state::Jobs) {
     registry.register(std::sync::Arc::new(jobs::ProvisionJob));
     registry.register(std::sync::Arc::new(jobs::ReleaseJob));
 }

@@ -15,10 +15,11 @@ use switchboard_twilio::rest::{
 };
 
 use super::{ProvisioningState, start_provisioning, store};
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, tenants::Tenant};
 use crate::domain::E164;
-use crate::error::{ApiError, StoreError};
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 /// How long a run may hold a tenant's lease: several Twilio calls of at most 15 s each, with room.
 pub const LEASE_MS: i64 = 120_000;

@@ -5,8 +5,8 @@
 //! the two transactions could deadlock on PostgreSQL. SQLite's `BEGIN IMMEDIATE` serialises writers.
 
 use super::ProvisioningState;
+use crate::db::StoreError;
 use crate::db::{Db, Tx};
-use crate::error::StoreError;
 use crate::jobs::Job;
 use crate::{with_db, with_tx};
 

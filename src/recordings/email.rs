@@ -12,12 +12,12 @@ use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::new_id;
-use crate::error::StoreError;
 use crate::jobs::{Job, JobError, JobHandler, NewJob, RetryPolicy};
 use crate::service::notifications::NotificationKind;
+use crate::state::AppState;
 
 /// Job kind that delivers one e-mail notification.
 pub const SEND_EMAIL_JOB: &str = "notification.email";
@@ -77,7 +77,7 @@ pub async fn queue(state: &AppState, tx: &mut Tx, email: NewEmail) -> Result<boo
 pub struct SendEmail;
 
 #[async_trait::async_trait]
-impl JobHandler for SendEmail {
+impl JobHandler<AppState> for SendEmail {
     fn kind(&self) -> &'static str {
         SEND_EMAIL_JOB
     }

@@ -21,9 +21,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 
-use crate::app::AppState;
 use crate::config::{Config, TranscriptionProvider};
-use crate::jobs::JobRegistry;
+use crate::state::AppState;
 
 /// The recording status callback: canonical path and seed 003's.
 pub const RECORDING_STATUS_PATHS: [&str; 2] = [
@@ -87,7 +86,7 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-pub fn register(registry: &mut JobRegistry) {
+pub fn register(registry: &mut crate::state::Jobs) {
     registry.register(Arc::new(process::ProcessRecording));
     registry.register(Arc::new(email::SendEmail));
 }

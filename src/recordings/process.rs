@@ -23,18 +23,18 @@ use super::email::{self, NewEmail};
 use super::storage::{self, MediaStore};
 use super::transcribe::{self, ApiFailure, Transcript, TwilioText};
 use super::{PROCESS_JOB, media_url};
-use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::config::TranscriptionProvider;
+use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::recordings::{self as store, Recording, Transcription};
 use crate::db::staff::Staff;
 use crate::db::tenants::Tenant;
 use crate::db::{self, Tx};
 use crate::domain::new_id;
-use crate::error::StoreError;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
 use crate::service::notifications::{self, NewSms, NotificationKind};
+use crate::state::AppState;
 
 /// How long after completion a media 404 still counts as "not ready yet".
 pub const MEDIA_GRACE_MS: i64 = 10 * 60_000;
@@ -42,7 +42,7 @@ pub const MEDIA_GRACE_MS: i64 = 10 * 60_000;
 pub struct ProcessRecording;
 
 #[async_trait::async_trait]
-impl JobHandler for ProcessRecording {
+impl JobHandler<AppState> for ProcessRecording {
     fn kind(&self) -> &'static str {
         PROCESS_JOB
     }

@@ -12,15 +12,16 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
 use super::{PROCESS_JOB, job_key};
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::recordings::{self as store, Recording};
 use crate::db::{self, Tx};
 use crate::domain::new_id;
-use crate::error::{ApiError, StoreError};
-use crate::http::twilio_webhook::TwilioRequest;
 use crate::jobs::NewJob;
+use crate::state::AppState;
 use crate::voice::is_sid;
+use crate::web::error::ApiError;
+use crate::web::twilio_webhook::TwilioRequest;
 
 fn is_final(status: &str) -> bool {
     matches!(status, "completed" | "absent" | "failed")

@@ -14,7 +14,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::calls::{Bound, parse_date};
 use super::notifications::{self as notify, NewSms, NotificationKind};
 use super::reminders;
-use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::db::{
     self,
@@ -23,7 +22,8 @@ use crate::db::{
     tenants::Tenant,
 };
 use crate::domain::{E164, ValidationError, new_id, text};
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 /// Longest host-app appointment id.
 pub const MAX_EXTERNAL_ID: usize = 128;
@@ -133,13 +133,13 @@ pub struct AppointmentList {
 #[into_params(parameter_in = Query)]
 pub struct AppointmentQuery {
     /// Appointments starting at or after this: a date (its start in the tenant's time zone) or an instant.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub from: Option<String>,
     /// Appointments starting before the end of this date (tenant's zone), or at or before this instant.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub to: Option<String>,
     /// BOOKED or CANCELED.
-    #[param(schema_with = crate::http::doc::values::appointment_status)]
+    #[param(schema_with = crate::web::doc::values::appointment_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]

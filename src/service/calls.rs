@@ -19,20 +19,8 @@ use crate::db::{
 };
 use crate::domain::E164;
 use crate::domain::routing::CallReason;
-use crate::error::ApiError;
-
-/// Twilio's call statuses, the values `status` may filter on.
-pub const STATUSES: [&str; 9] = [
-    "queued",
-    "initiated",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "failed",
-    "no-answer",
-    "canceled",
-];
+use crate::domain::states::CALL_STATUSES;
+use crate::web::error::ApiError;
 
 /// Call directions as the calls table stores them.
 pub const DIRECTIONS: [&str; 2] = ["inbound", "outbound"];
@@ -124,10 +112,10 @@ pub struct CallLogList {
 pub struct CallLogQuery {
     /// Calls starting at or after this: a date (`2026-11-22`, the start of that day in the tenant's
     /// time zone) or an instant (`2026-11-22T10:30:00Z`, `2026-11-22T10:30:00+02:00`).
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub start_date: Option<String>,
     /// Calls starting at or before this: a date (the whole day, in the tenant's time zone) or an instant.
-    #[param(schema_with = crate::http::doc::values::date_or_instant)]
+    #[param(schema_with = crate::web::doc::values::date_or_instant)]
     pub end_date: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]
@@ -136,16 +124,16 @@ pub struct CallLogQuery {
     #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// queued, initiated, ringing, in-progress, completed, busy, failed, no-answer or canceled.
-    #[param(schema_with = crate::http::doc::values::call_status)]
+    #[param(schema_with = crate::web::doc::values::call_status)]
     pub status: Option<String>,
     /// inbound or outbound.
-    #[param(schema_with = crate::http::doc::values::call_direction)]
+    #[param(schema_with = crate::web::doc::values::call_direction)]
     pub direction: Option<String>,
     /// SETUP_APPOINTMENT, CANCEL_APPOINTMENT, MODIFY_APPOINTMENT, GET_HOURS, GET_PRICING or OTHER (any case).
-    #[param(schema_with = crate::http::doc::values::call_reason)]
+    #[param(schema_with = crate::web::doc::values::call_reason)]
     pub reason: Option<String>,
     /// E.164 number that placed or received the call.
-    #[param(schema_with = crate::http::doc::values::phone_filter)]
+    #[param(schema_with = crate::web::doc::values::phone_filter)]
     pub phone_number: Option<String>,
 }
 
@@ -275,7 +263,7 @@ impl CallLogQuery {
             return Err(ApiError::validation("offset", "must not be negative"));
         }
         let status = present(&self.status)
-            .map(|s| one_of("status", s, &STATUSES))
+            .map(|s| one_of("status", s, &CALL_STATUSES))
             .transpose()?;
         let direction = present(&self.direction)
             .map(|s| one_of("direction", s, &DIRECTIONS))

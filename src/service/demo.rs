@@ -1,10 +1,10 @@
 //! The demo tenant `serve` seeds in sandbox mode on an empty database, so a newcomer's first
 //! simulated call reaches a business with a number, opening hours and two staff members.
 
-use crate::app::AppState;
 use crate::db;
 use crate::domain::{BusinessHours, E164, SubscriptionStatus};
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 use super::staff::{self, CreateStaff};
 use super::tenants::{self, CreateTenant};

@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::api_key;
 use crate::clock::rfc3339;
 use crate::db::{self, api_keys::ApiKey};
 use crate::domain::{self, text};
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -7,12 +7,13 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::{E164, new_id};
-use crate::error::{ApiError, StoreError};
 use crate::jobs::NewJob;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 /// Job kind that delivers one notification.
 pub const SEND_JOB: &str = "notification.send";

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::appointments::{local, reminder_sms, reminder_text};
 use super::notifications;
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{
     self, Tx,
     appointments::{Appointment, BOOKED},
@@ -24,8 +24,8 @@ use crate::db::{
 };
 use crate::domain::messaging::QuietHours;
 use crate::domain::new_id;
-use crate::error::StoreError;
 use crate::jobs::{Job, JobError, JobHandler, NewJob};
+use crate::state::AppState;
 
 /// The job kind.
 pub const REMINDER_JOB: &str = "appointment.reminder";
@@ -161,7 +161,7 @@ fn retryable(e: StoreError) -> JobError {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for ReminderJob {
+impl JobHandler<AppState> for ReminderJob {
     fn kind(&self) -> &'static str {
         REMINDER_JOB
     }

@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::clock::rfc3339;
 use crate::db::{self, staff::Staff};
 use crate::domain::{self, E164, ValidationError, text};
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

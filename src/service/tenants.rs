@@ -3,15 +3,16 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::clock::rfc3339;
+use crate::db::StoreError;
 use crate::db::Tx;
 use crate::db::{self, tenants::Tenant};
 use crate::domain::{
     self, BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus,
     Templates, TimeZoneName, text,
 };
-use crate::error::{ApiError, StoreError};
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -53,10 +53,10 @@ use switchboard_twilio::twiml::{
 };
 
 use super::render;
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, calls::Call, tenants::Tenant};
 use crate::domain::routing::{AiAssistant, AiConnector};
-use crate::error::StoreError;
+use crate::state::AppState;
 use crate::with_tx;
 
 /// Largest provider answer read (a JSON call object carries more than the TwiML).

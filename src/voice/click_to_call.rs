@@ -21,11 +21,12 @@ use switchboard_twilio::twiml::VoiceResponse;
 
 use super::flow::{apology, next_rotation, route_on};
 use super::plan;
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::{self, calls::Call};
-use crate::error::{ApiError, StoreError};
-use crate::http::twilio_webhook::TwilioRequest;
 use crate::recordings::RecordingHooks;
+use crate::state::AppState;
+use crate::web::error::ApiError;
+use crate::web::twilio_webhook::TwilioRequest;
 
 /// Where Twilio fetches a click-to-call's instructions once the customer answers.
 pub const CONNECT_PATH: &str = "/api/webhooks/twilio/voice/connect";

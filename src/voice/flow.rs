@@ -11,17 +11,18 @@ use switchboard_twilio::twiml::VoiceResponse;
 
 use super::plan::{self, parse_strategy, strategy_name};
 use super::{is_sid, reason, render, speech};
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{self, Tx, calls::Call, tenants::Tenant};
 use crate::domain::routing::{CallReason, Fallback, Strategy};
 use crate::domain::{E164, new_id};
-use crate::error::{ApiError, StoreError};
 use crate::events;
-use crate::http::twilio_webhook::TwilioRequest;
 use crate::jobs::NewJob;
 use crate::recordings::RecordingHooks;
+use crate::state::AppState;
+use crate::web::error::ApiError;
+use crate::web::twilio_webhook::TwilioRequest;
 use crate::with_tx;
 
 /// Job kind of the missed-call text-back SMS (delivered by the messaging worker).

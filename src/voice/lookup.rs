@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::domain::E164;
+use crate::state::AppState;
 
 const CACHE_FOR: Duration = Duration::from_secs(60);
 

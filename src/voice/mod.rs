@@ -20,7 +20,7 @@ mod status;
 use axum::Router;
 use axum::routing::post;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub use flow::MISSED_CALL_TEXT_BACK;
 

@@ -27,18 +27,19 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::render;
-use crate::app::AppState;
-use crate::auth::TenantAuth;
+use crate::db::StoreError;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
 use crate::domain::{E164, new_id, text};
-use crate::error::{ApiError, ErrorEnvelope, StoreError};
-use crate::http::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::{ValidJson, ValidQuery};
-use crate::http::seed_extras::{Extras, with_extras};
-use crate::http::twilio_webhook::TwilioRequest;
 use crate::messaging::pacing;
 use crate::service::calls::CallLogView;
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::{ValidJson, ValidQuery};
+use crate::web::seed_extras::{Extras, with_extras};
+use crate::web::twilio_webhook::TwilioRequest;
 use crate::{with_db, with_tx};
 
 /// Longest a make-call request waits for its tenant's next call slot before it is refused.
@@ -529,7 +530,7 @@ async fn make_call(
 pub struct CallHistoryQuery {
     /// E.164 number that placed or received the calls: a customer's number gives the calls with them,
     /// the business number (as seed 003 uses it) every call. Absent: every call.
-    #[param(schema_with = crate::http::doc::values::phone_filter)]
+    #[param(schema_with = crate::web::doc::values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]

@@ -6,27 +6,13 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
 use super::flow::mark_missed_in;
-use crate::app::AppState;
+use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
-use crate::error::StoreError;
+use crate::domain::states::{call_is_terminal as is_terminal, call_rank};
 use crate::events;
-use crate::http::twilio_webhook::TwilioRequest;
-
-/// Progress rank of a Twilio call status; terminal statuses share the top rank so none replaces another.
-pub fn rank(status: &str) -> Option<u8> {
-    match status {
-        "queued" | "initiated" => Some(0),
-        "ringing" => Some(1),
-        "in-progress" | "answered" => Some(2),
-        "completed" | "busy" | "failed" | "no-answer" | "canceled" => Some(3),
-        _ => None,
-    }
-}
-
-pub fn is_terminal(status: &str) -> bool {
-    rank(status) == Some(3)
-}
+use crate::state::AppState;
+use crate::web::twilio_webhook::TwilioRequest;
 
 pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) -> Response {
     if let Err(e) = apply(&state, &req).await {
@@ -43,7 +29,7 @@ pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), S
         return Ok(());
     };
     let status = status.to_ascii_lowercase();
-    let Some(new_rank) = rank(&status) else {
+    let Some(new_rank) = call_rank(&status) else {
         tracing::warn!(call_sid, status, "unknown call status");
         return Ok(());
     };
@@ -91,7 +77,7 @@ impl BatchUnit for StatusMove {
             );
             return Ok(false);
         };
-        let current = rank(&call.status).unwrap_or(0);
+        let current = call_rank(&call.status).unwrap_or(0);
         if self.new_rank <= current {
             // Late or repeated: nothing to move forward.
             return Ok(false);
@@ -127,22 +113,5 @@ impl BatchUnit for StatusMove {
         let missed = call.missed;
         batch.put_call(call);
         Ok(missed)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_only_move_forward() {
-        assert!(rank("ringing") < rank("in-progress"));
-        assert!(rank("in-progress") < rank("completed"));
-        assert_eq!(
-            rank("busy"),
-            rank("completed"),
-            "no terminal status replaces another"
-        );
-        assert_eq!(rank("bogus"), None);
     }
 }

@@ -305,7 +305,7 @@ async fn serve_with_a_number(
     let state = switchboard::AppState::build(
         switchboard::config::Config::from_raw(&crate::support::base_raw(&testdb.url)).unwrap(),
         switchboard::clock::Clock::System,
-        switchboard::jobs::JobRegistry::default(),
+        switchboard::state::Jobs::default(),
     )
     .await
     .unwrap();

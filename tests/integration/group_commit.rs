@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use switchboard::clock::Clock;
 use switchboard::config::Config;
+use switchboard::db::StoreError;
 use switchboard::db::batch::{Batch, Keys};
 use switchboard::db::messages::MessageRow;
 use switchboard::db::writer::BatchUnit;
 use switchboard::db::{self, Db};
 use switchboard::domain::E164;
-use switchboard::error::StoreError;
-use switchboard::jobs::JobRegistry;
 use switchboard::service::tenants::{CreateTenant, create};
+use switchboard::state::Jobs;
 use switchboard::with_db;
 use switchboard_twilio::sandbox::DEV_AUTH_TOKEN;
 use switchboard_twilio::signature::sign_form;
@@ -263,7 +263,7 @@ async fn sigkill_under_webhook_load_keeps_everything_that_was_answered() {
     let state = switchboard::AppState::build(
         Config::from_raw(&raw).unwrap(),
         Clock::System,
-        JobRegistry::default(),
+        Jobs::default(),
     )
     .await
     .unwrap();

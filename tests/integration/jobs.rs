@@ -22,7 +22,7 @@ struct Flaky {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Flaky {
+impl JobHandler<AppState> for Flaky {
     fn kind(&self) -> &'static str {
         "test.flaky"
     }
@@ -249,7 +249,7 @@ struct Recorder {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Recorder {
+impl JobHandler<AppState> for Recorder {
     fn kind(&self) -> &'static str {
         "test.record"
     }

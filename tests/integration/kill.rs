@@ -13,9 +13,9 @@ use switchboard::clock::Clock;
 use switchboard::config::Config;
 use switchboard::db;
 use switchboard::domain::E164;
-use switchboard::jobs::JobRegistry;
 use switchboard::service::notifications::{NewSms, NotificationKind, queue};
 use switchboard::service::tenants::{CreateTenant, create};
+use switchboard::state::Jobs;
 use switchboard_twilio::sandbox::{DEV_ACCOUNT_SID, DEV_AUTH_TOKEN};
 
 use crate::support::{TestDb, base_raw, init};
@@ -160,7 +160,7 @@ async fn sigkill_mid_run_loses_nothing_and_sends_nothing_twice() {
     let state = switchboard::AppState::build(
         Config::from_raw(&raw).unwrap(),
         Clock::System,
-        JobRegistry::default(),
+        Jobs::default(),
     )
     .await
     .unwrap();

@@ -17,6 +17,7 @@ mod group_commit;
 mod http_basics;
 mod jobs;
 mod kill;
+mod layers;
 mod messaging_history;
 mod messaging_send;
 mod numbers;

@@ -10,7 +10,6 @@ use serde_json::Value;
 use switchboard::AppState;
 use switchboard::clock::Clock;
 use switchboard::config::{Config, RawConfig};
-use switchboard::jobs::JobRegistry;
 use tokio_util::sync::CancellationToken;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -135,14 +134,14 @@ pub struct TestApp {
 
 pub struct Builder {
     raw: Option<RawConfig>,
-    registry: JobRegistry,
+    registry: switchboard::state::Jobs,
     shared_url: Option<String>,
 }
 
 pub fn app() -> Builder {
     Builder {
         raw: None,
-        registry: JobRegistry::default(),
+        registry: switchboard::state::Jobs::default(),
         shared_url: None,
     }
 }
@@ -158,7 +157,10 @@ impl Builder {
         self.raw = Some(raw);
         self
     }
-    pub fn handler(mut self, h: std::sync::Arc<dyn switchboard::jobs::JobHandler>) -> Self {
+    pub fn handler(
+        mut self,
+        h: std::sync::Arc<dyn switchboard::jobs::JobHandler<AppState>>,
+    ) -> Self {
         self.registry.register(h);
         self
     }
@@ -191,7 +193,7 @@ impl Builder {
             .await
             .expect("app builds");
         let shutdown = CancellationToken::new();
-        tokio::spawn(switchboard::app::serve_http(
+        tokio::spawn(switchboard::start::serve_http(
             state.clone(),
             listener,
             shutdown.clone(),

@@ -11,7 +11,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use switchboard::config::TwilioMode;
-use switchboard::http::twilio_webhook::TwilioRequest;
+use switchboard::web::twilio_webhook::TwilioRequest;
 use switchboard_twilio::rest::{ListMessages, SendMessage};
 use switchboard_twilio::signature::{body_sha256_hex, sign_form};
 use tower::ServiceExt;

@@ -9,11 +9,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::AdminAuth;
 use crate::analytics::usage::{self, UsageQuery, UsageReport};
 use crate::analytics::{self, AdminAnalyticsQuery, AnalyticsQuery, AnalyticsReport, Scope};
-use crate::app::AppState;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::AdminAuthErrors;
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidQuery;
+use crate::state::AppState;
+use crate::web::doc::AdminAuthErrors;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidQuery;
 
 /// Analytics of every tenant together; `tenantId` in the answer is null.
 #[utoipa::path(get, path = "/api/admin/analytics", tag = "admin", security(("admin" = [])), params(AdminAnalyticsQuery),

@@ -7,13 +7,13 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AdminAuth;
-use crate::app::AppState;
 use crate::clock::rfc3339;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::AdminAuthErrors;
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidQuery;
 use crate::jobs::store::{self, Job, JobStatus};
+use crate::state::AppState;
+use crate::web::doc::AdminAuthErrors;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidQuery;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -65,7 +65,7 @@ pub struct JobList {
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// pending, running, done or dead.
-    #[param(schema_with = crate::http::doc::values::job_status)]
+    #[param(schema_with = crate::web::doc::values::job_status)]
     pub status: Option<String>,
     /// Job kind, e.g. sms.send.
     pub kind: Option<String>,
@@ -93,7 +93,7 @@ async fn list(
             "must be one of pending, running, done, dead",
         ));
     }
-    let page = crate::http::envelope::Page {
+    let page = crate::web::envelope::Page {
         limit: f.limit.unwrap_or(50),
         offset: f.offset.unwrap_or(0),
     }

@@ -8,15 +8,15 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AdminAuth;
-use crate::app::AppState;
 use crate::db;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{AdminAuthErrors, BodyTooLarge};
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::parse_json;
 use crate::service::keys::{
     self, ApiKeyView, CreateApiKey, CreatedApiKey, IssueToken, IssuedToken,
 };
+use crate::state::AppState;
+use crate::web::doc::{AdminAuthErrors, BodyTooLarge};
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::parse_json;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -13,11 +13,11 @@ use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
-use crate::auth::tenant::bearer;
 use crate::db;
 use crate::db::tenants::Tenant;
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::auth::bearer;
+use crate::web::error::ApiError;
 
 /// Proof that the request carries the operator token.
 pub struct AdminAuth;

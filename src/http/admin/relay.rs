@@ -8,15 +8,15 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AdminAuth;
-use crate::app::AppState;
 use crate::db;
-use crate::error::{ApiError, ErrorEnvelope};
 use crate::events::manage::{
     self, AttemptView, CreateEndpoint, DeliveryView, EndpointView, EventView, UpdateEndpoint,
 };
-use crate::http::doc::{AdminAuthErrors, JsonBodyErrors};
-use crate::http::envelope::{Envelope, Page, ok};
-use crate::http::extract::{ValidJson, ValidQuery};
+use crate::state::AppState;
+use crate::web::doc::{AdminAuthErrors, JsonBodyErrors};
+use crate::web::envelope::{Envelope, Page, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::{ValidJson, ValidQuery};
 
 #[derive(Serialize, ToSchema)]
 pub struct EndpointList {
@@ -49,7 +49,7 @@ pub struct EndpointFilter {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryFilter {
     /// pending, delivered or dead.
-    #[param(schema_with = crate::http::doc::values::delivery_status)]
+    #[param(schema_with = crate::web::doc::values::delivery_status)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,

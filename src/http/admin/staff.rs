@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AdminAuth;
-use crate::app::AppState;
 use crate::db;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{AdminAuthErrors, JsonBodyErrors};
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidJson;
 use crate::service::staff::{self, CreateStaff, StaffList, StaffView, UpdateStaff};
+use crate::state::AppState;
+use crate::web::doc::{AdminAuthErrors, JsonBodyErrors};
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidJson;
 
 /// Add a staff member.
 #[utoipa::path(post, path = "/api/admin/tenants/{id}/staff", operation_id = "admin_staff_create", tag = "admin", security(("admin" = [])), request_body = CreateStaff,

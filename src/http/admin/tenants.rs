@@ -8,14 +8,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AdminAuth;
-use crate::app::AppState;
 use crate::db;
 use crate::domain::SubscriptionStatus;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{AdminAuthErrors, JsonBodyErrors};
-use crate::http::envelope::{Envelope, Page, ok};
-use crate::http::extract::{ValidJson, ValidQuery};
 use crate::service::tenants::{self, CreateTenant, TenantView, UpdateTenant};
+use crate::state::AppState;
+use crate::web::doc::{AdminAuthErrors, JsonBodyErrors};
+use crate::web::envelope::{Envelope, Page, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::{ValidJson, ValidQuery};
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

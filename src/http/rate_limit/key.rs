@@ -9,7 +9,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::auth::tenant::{AuthMethod, Verified};
+use crate::web::auth::{AuthMethod, Verified};
 
 /// A client network: one IPv4 address or one IPv6 /64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -25,12 +25,13 @@
 //!
 //! To know the credential the middleware authenticates the bearer token before the handler does
 //! (a signature check for a JWT, one indexed look-up for an API key) and leaves the result in the
-//! request for the [`TenantAuth`](crate::auth::TenantAuth) extractor, so it is not done twice.
+//! request for the [`TenantAuth`](crate::web::TenantAuth) extractor, so it is not done twice.
 
 pub mod key;
 pub mod windows;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
@@ -40,11 +41,11 @@ use axum::response::{IntoResponse, Response};
 
 use self::key::{Client, Credential};
 use self::windows::{DEFAULT_CAPACITY, Verdict, Windows};
-use super::client_ip::client_ip;
-use crate::app::AppState;
-use crate::auth::tenant::{Preverified, bearer, verify};
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::auth::{Preverified, bearer, verify};
+use crate::web::client_ip::client_ip;
+use crate::web::error::ApiError;
 
 /// Every bucket of one instance.
 pub struct RateLimiter {
@@ -54,6 +55,20 @@ pub struct RateLimiter {
     per_credential: Windows<Credential>,
     /// Per client address on the internal API.
     internal: Windows<Client>,
+}
+
+/// The middleware's state: the application and this router's counters.
+#[derive(Clone)]
+pub struct Limits {
+    app: AppState,
+    counters: Arc<RateLimiter>,
+}
+
+impl Limits {
+    pub fn new(app: AppState) -> Self {
+        let counters = Arc::new(RateLimiter::new(&app.config));
+        Limits { app, counters }
+    }
 }
 
 /// What one request is told: the tightest of the buckets it was counted in.
@@ -138,9 +153,10 @@ fn client_of(state: &AppState, req: &Request) -> IpAddr {
 }
 
 /// Middleware for the internal API's routers.
-pub async fn limit_internal(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = client_of(&state, &req);
-    let decision = state.rate_limiter.check_internal(ip, state.clock.now_ms());
+pub async fn limit_internal(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let state = &limits.app;
+    let ip = client_of(state, &req);
+    let decision = limits.counters.check_internal(ip, state.clock.now_ms());
     if let Verdict::Limited { .. } = decision.verdict {
         tracing::warn!(client = %Client::from(ip), "internal API rate limit exceeded");
     }
@@ -171,16 +187,17 @@ async fn answer(decision: Decision, req: Request, next: Next) -> Response {
 }
 
 /// Middleware for protected routers.
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = client_of(&state, &req);
+pub async fn limit(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let state = &limits.app;
+    let ip = client_of(state, &req);
     let (mut parts, body) = req.into_parts();
-    let credential = match identify(&state, &mut parts).await {
+    let credential = match identify(state, &mut parts).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let req = Request::from_parts(parts, body);
-    let decision = state
-        .rate_limiter
+    let decision = limits
+        .counters
         .check(ip, credential.as_ref(), state.clock.now_ms());
     if let Verdict::Limited { .. } = decision.verdict {
         match &credential {

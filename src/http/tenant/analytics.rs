@@ -12,12 +12,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::analytics::export::{self, ExportQuery};
 use crate::analytics::usage::{self, UsageQuery, UsageReport};
 use crate::analytics::{self, AnalyticsQuery, AnalyticsReport, Scope};
-use crate::app::AppState;
-use crate::auth::TenantAuth;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::TenantAuthErrors;
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidQuery;
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::TenantAuthErrors;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidQuery;
 
 /// Calls, SMS, missed-call text-backs and inbound conversations over a range, in day, week or month
 /// buckets of the tenant's time zone, with totals.

@@ -7,17 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
 use crate::domain::text;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
-use crate::http::envelope::{Envelope, MessageEnvelope, message, ok};
-use crate::http::extract::{ValidJson, ValidQuery};
 use crate::service::appointments::{
     self, AppointmentInput, AppointmentList, AppointmentQuery, AppointmentRef, AppointmentView,
     Text,
 };
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
+use crate::web::envelope::{Envelope, MessageEnvelope, message, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::{ValidJson, ValidQuery};
 
 /// Create or replace an appointment by the host app's `id`: 201 when it is new, 200 when it
 /// replaced one. Booked appointments get their reminders scheduled; a new start time reschedules them.

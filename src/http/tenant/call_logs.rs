@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::TenantAuthErrors;
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidQuery;
 use crate::service::calls::{self, CallLogList, CallLogQuery, CallLogView};
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::TenantAuthErrors;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidQuery;
 
 /// The tenant's calls, newest first, filtered and paged. Dates are read in the tenant's time zone.
 #[utoipa::path(get, path = "/api/telephony/call-logs", operation_id = "call_logs_list", tag = "telephony", security(("tenant" = [])), params(CallLogQuery),

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
 use crate::clock::rfc3339;
 use crate::db::{
     self,
@@ -20,26 +18,20 @@ use crate::db::{
     notifications::NotificationFilter,
 };
 use crate::domain::E164;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::TenantAuthErrors;
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidQuery;
+use crate::domain::states::NOTIFICATION_STATUSES;
 use crate::service::notifications::NotificationView;
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::TenantAuthErrors;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidQuery;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;
 
-/// Notification types and statuses a listing may filter on (stored upper case).
+/// Notification types a listing may filter on (stored upper case).
 pub const NOTIFICATION_TYPES: [&str; 2] = ["SMS", "EMAIL"];
-pub const NOTIFICATION_STATUSES: [&str; 6] = [
-    "QUEUED",
-    "SENDING",
-    "SENT",
-    "DELIVERED",
-    "UNDELIVERED",
-    "FAILED",
-];
-
 /// `None` for an absent or blank query value (web forms send every filter, empty ones included).
 fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -86,10 +78,10 @@ fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Ap
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// SMS or EMAIL (any case).
-    #[param(schema_with = crate::http::doc::values::notification_type)]
+    #[param(schema_with = crate::web::doc::values::notification_type)]
     pub r#type: Option<String>,
     /// QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED or FAILED (any case).
-    #[param(schema_with = crate::http::doc::values::notification_status)]
+    #[param(schema_with = crate::web::doc::values::notification_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]
@@ -191,7 +183,7 @@ impl From<&MessageRow> for MessageView {
 pub struct SmsHistoryQuery {
     /// E.164 number the messages were sent from or to: a customer's number gives that conversation,
     /// the business number (as seed 003 uses it) every message. Absent: every message.
-    #[param(schema_with = crate::http::doc::values::phone_filter)]
+    #[param(schema_with = crate::web::doc::values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]

@@ -1,5 +1,5 @@
 //! The tenant API under `/api/telephony` (and, in later features, the seed-002/003 `/api/twilio`
-//! application routes). Every handler takes [`crate::auth::TenantAuth`] and scopes by its tenant:
+//! application routes). Every handler takes [`crate::web::TenantAuth`] and scopes by its tenant:
 //! another tenant's ids simply do not exist (404).
 
 mod analytics;
@@ -12,7 +12,7 @@ mod sms;
 
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

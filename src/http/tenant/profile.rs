@@ -4,15 +4,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
 use crate::db;
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, TenantAuthErrors};
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidJson;
 use crate::service::staff::{self, StaffList, StaffView, UpdateStaff};
 use crate::service::tenants::TenantView;
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::{JsonBodyErrors, TenantAuthErrors};
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidJson;
 
 /// The authenticated tenant.
 #[utoipa::path(get, path = "/api/telephony/tenant", tag = "telephony", security(("tenant" = [])),

@@ -16,17 +16,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
 use crate::clock::rfc3339;
 use crate::db::recordings::{
     self as store, CallParties, Recording, RecordingFilter, Transcription,
 };
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::TenantAuthErrors;
-use crate::http::envelope::{Envelope, ok};
-use crate::http::extract::ValidQuery;
 use crate::recordings::{media_url, storage};
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::TenantAuthErrors;
+use crate::web::envelope::{Envelope, ok};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidQuery;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 100;
@@ -181,7 +181,7 @@ async fn views(
 #[into_params(parameter_in = Query)]
 pub struct RecordingQuery {
     /// `voicemail` or `call`.
-    #[param(schema_with = crate::http::doc::values::recording_kind)]
+    #[param(schema_with = crate::web::doc::values::recording_kind)]
     pub kind: Option<String>,
     /// Only the recordings of this call.
     pub call_sid: Option<String>,

@@ -9,15 +9,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::TenantAuth;
 use crate::db;
 use crate::domain::{E164, text};
-use crate::error::{ApiError, ErrorEnvelope};
-use crate::http::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
-use crate::http::extract::ValidJson;
-use crate::http::seed_extras::{Extras, with_extras};
 use crate::service::notifications::{NewSms, NotificationKind, Queued, queue_now};
+use crate::state::AppState;
+use crate::web::TenantAuth;
+use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
+use crate::web::error::{ApiError, ErrorEnvelope};
+use crate::web::extract::ValidJson;
+use crate::web::seed_extras::{Extras, with_extras};
 
 /// Seed 000: `{phoneNumber, message}`. Other fields are accepted and kept in the notification's
 /// metadata (see `http::seed_extras`).

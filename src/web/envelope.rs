@@ -54,15 +54,15 @@ impl Default for Page {
 }
 
 impl Page {
-    pub fn validate(self) -> Result<Page, crate::error::ApiError> {
+    pub fn validate(self) -> Result<Page, crate::web::error::ApiError> {
         if !(1..=500).contains(&self.limit) {
-            return Err(crate::error::ApiError::validation(
+            return Err(crate::web::error::ApiError::validation(
                 "limit",
                 "must be between 1 and 500",
             ));
         }
         if self.offset < 0 {
-            return Err(crate::error::ApiError::validation(
+            return Err(crate::web::error::ApiError::validation(
                 "offset",
                 "must not be negative",
             ));

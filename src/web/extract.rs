@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use super::json_shape::Shape;
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 
 /// A JSON body, validated. Requires `Content-Type: application/json`.
 pub struct ValidJson<T>(pub T);

@@ -5,10 +5,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::{api_key, jwt::JwtError};
-use crate::app::AppState;
+use crate::auth::{api_key, jwt::JwtError};
 use crate::db::{self, tenants::Tenant};
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {

@@ -341,7 +341,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
 mod tests {
     use serde::Deserialize;
 
-    use crate::http::extract::parse_json;
+    use crate::web::extract::parse_json;
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -28,8 +28,8 @@ use axum::http::{Method, StatusCode, header, request::Parts};
 use switchboard_twilio::signature;
 
 use super::client_ip::is_trusted;
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::error::ApiError;
 
 /// A webhook request whose signature has been verified.
 #[derive(Debug, Clone)]

@@ -3,82 +3,16 @@
 //! - Domain and storage code return small typed errors ([`StoreError`], [`crate::domain::ValidationError`]).
 //! - The HTTP layer has exactly one error type, [`ApiError`], which decides the status code and renders the
 //!   seed-000 envelope `{"success": false, "error": {"code", "message", "field"?}}`.
-//! - Internal failures are logged once, here, and answered as an opaque 500 with no details: a client never
-//!   sees SQL, paths or stack traces.
+//! - Internal failures keep their cause, which is logged once when the error is answered; the
+//!   answer is an opaque 500 with no details: a client never sees SQL, paths or stack traces.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::StoreError;
 use crate::domain::ValidationError;
-
-/// Errors from the storage layer. The HTTP layer maps them; storage never picks a status code.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    /// A uniqueness rule was hit; the string names what clashed (e.g. "slug").
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error("stored data is invalid: {0}")]
-    Corrupt(String),
-    /// The write could not be made durable (its group-commit batch failed, or the writer stopped);
-    /// nothing of it was kept and it may be retried.
-    #[error("write not committed: {0}")]
-    NotCommitted(String),
-}
-
-impl StoreError {
-    /// Turns unique-constraint violations into [`StoreError::Conflict`], naming the column when the
-    /// database tells us which one.
-    pub fn from_sqlx(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err
-            && db.is_unique_violation()
-        {
-            let msg = db.message().to_string();
-            let constraint = db.constraint().map(str::to_string).unwrap_or_default();
-            let what = unique_target(&constraint, &msg);
-            return StoreError::Conflict(what);
-        }
-        StoreError::Database(err)
-    }
-
-    /// The same for the group-commit writer's own SQLite connection (`db::batch_sqlite`): a
-    /// unique violation is a [`StoreError::Conflict`]; anything else means the write did not commit.
-    pub fn from_sqlite(err: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(e, Some(msg)) = &err
-            && matches!(
-                e.extended_code,
-                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            )
-        {
-            return StoreError::Conflict(unique_target("", msg));
-        }
-        StoreError::NotCommitted(format!("SQLite: {err}"))
-    }
-}
-
-/// Finds the column name in a unique-violation message from either backend
-/// (SQLite: "UNIQUE constraint failed: tenants.slug"; PostgreSQL: our migrations name every unique
-/// index `<table>__<column>`, so the constraint name carries the column).
-fn unique_target(constraint: &str, message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("UNIQUE constraint failed: ") {
-        return rest
-            .split(['.', ','])
-            .nth(1)
-            .unwrap_or(rest)
-            .trim()
-            .to_string();
-    }
-    match constraint.split_once("__") {
-        Some((_, column)) => column.to_string(),
-        None => constraint.to_string(),
-    }
-}
 
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,6 +41,9 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after_secs: Option<u64>,
+    /// What went wrong inside, for an internal error: logged once, when the error is answered
+    /// (or printed by the CLI), never sent to the client.
+    pub cause: Option<String>,
 }
 
 impl ApiError {
@@ -117,6 +54,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_secs: None,
+            cause: None,
         }
     }
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -162,14 +100,24 @@ impl ApiError {
             )
         }
     }
-    /// Logs the cause once and answers an opaque 500.
+    /// An opaque 500 that keeps its cause for the log (written when it is answered).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "Internal server error",
-        )
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "Internal server error",
+            )
+        }
+    }
+
+    /// The message for a person at a terminal: an internal error's cause is shown there.
+    pub fn describe(&self) -> String {
+        match &self.cause {
+            Some(cause) => format!("{}: {cause}", self.message),
+            None => self.message.clone(),
+        }
     }
 }
 
@@ -179,7 +127,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found("resource"),
             StoreError::Conflict(field) => {
                 let msg = format!("{field} is already in use");
-                ApiError::conflict(crate::http::extract::camel_case(&field), msg)
+                ApiError::conflict(super::extract::camel_case(&field), msg)
             }
             other => ApiError::internal(other),
         }
@@ -194,6 +142,9 @@ impl From<ValidationError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = %cause, code = self.code, "internal error");
+        }
         let body = ErrorEnvelope {
             success: false,
             error: ErrorBody {
@@ -213,20 +164,3 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-#[cfg(test)]
-mod tests {
-    use super::unique_target;
-
-    #[test]
-    fn unique_target_reads_both_backends() {
-        assert_eq!(
-            unique_target("", "UNIQUE constraint failed: tenants.slug"),
-            "slug"
-        );
-        assert_eq!(
-            unique_target("tenants__twilio_number", "duplicate key"),
-            "twilio_number"
-        );
-    }
-}

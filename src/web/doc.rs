@@ -1,14 +1,14 @@
 //! Responses of the OpenAPI document that many operations share because they come from the same
 //! extractor or layer: listed once here, named in each operation's `responses(...)` next to its own.
 //!
-//! The enums are descriptions only: the handlers answer [`ApiError`](crate::error::ApiError), whose
+//! The enums are descriptions only: the handlers answer [`ApiError`](crate::web::error::ApiError), whose
 //! envelope is [`ErrorEnvelope`]. So their variants are never built.
 #![allow(dead_code)]
 
 use utoipa::IntoResponses;
 use utoipa::openapi::{self, Ref, RefOr};
 
-use crate::error::ErrorEnvelope;
+use crate::web::error::ErrorEnvelope;
 
 /// What [`AdminAuth`](super::admin) answers before the handler runs.
 #[derive(IntoResponses)]
@@ -211,7 +211,7 @@ pub mod values {
     }
     pub fn call_status() -> Object {
         one_of_or_blank(
-            &crate::service::calls::STATUSES,
+            &crate::domain::states::CALL_STATUSES,
             "Only calls in this Twilio status; any case",
         )
     }

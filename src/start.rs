@@ -1,6 +1,6 @@
-//! Application state and start-up: connect, migrate, load secrets, bootstrap tenants, then serve
-//! HTTP and/or run workers until shutdown. `serve` takes an already-bound listener and a shutdown
-//! token, so tests run the real app in-process on a port-0 listener.
+//! Start-up: connect, migrate, load secrets, register the job handlers, bootstrap tenants, then
+//! serve HTTP and/or run workers until shutdown. `serve_http` takes an already-bound listener and a
+//! shutdown token, so tests run the real app in-process on a port-0 listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,31 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::jwt::JwtKeys;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::{self, Db, Tx};
-use crate::error::StoreError;
-use crate::http::rate_limit::RateLimiter;
-use crate::jobs::{JobRegistry, NewJob};
+use crate::db::{self, Db};
+use crate::state::{AppState, Jobs};
 use crate::twilio::TwilioContext;
-
-/// Everything a request handler or job needs. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub clock: Clock,
-    pub jobs: Arc<JobRegistry>,
-    /// Wakes this instance's idle workers when a job is enqueued locally.
-    pub job_wakeup: Arc<Notify>,
-    pub jwt: Arc<JwtKeys>,
-    pub rate_limiter: Arc<RateLimiter>,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// Live Twilio or the embedded sandbox.
-    pub twilio: TwilioContext,
-    /// Tenants by number and staff lists for the webhooks (see `db::routing_cache`).
-    pub routing: Arc<crate::db::routing_cache::RoutingCache>,
-    /// Group commit for the webhooks' writes (see `db::writer`).
-    pub writer: crate::db::writer::GroupWriter,
-}
 
 /// What this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,12 +28,23 @@ pub enum Role {
     Worker,
 }
 
+/// Registers every built-in job handler. Features add theirs here.
+pub fn register_job_handlers(registry: &mut Jobs) {
+    use crate::{events, messaging, numbers, recordings, service};
+    registry.register(Arc::new(messaging::sender::SendNotification));
+    registry.register(Arc::new(messaging::text_back::MissedCallTextBack));
+    registry.register(Arc::new(events::deliver::Deliver));
+    registry.register(Arc::new(service::reminders::ReminderJob));
+    numbers::register(registry);
+    recordings::register(registry);
+}
+
 impl AppState {
     /// Connects, migrates and prepares the state. `registry` holds the job handlers to run.
     pub async fn build(
         config: Config,
         clock: Clock,
-        mut registry: JobRegistry,
+        mut registry: Jobs,
     ) -> anyhow::Result<AppState> {
         let db = Db::connect(&config.database_url, config.db_max_connections)
             .await
@@ -66,7 +55,7 @@ impl AppState {
                 )
             })?;
         db.migrate().await.context("database migration failed")?;
-        crate::register_job_handlers(&mut registry);
+        register_job_handlers(&mut registry);
         let secret = match &config.jwt_secret {
             Some(s) => s.expose().to_string(),
             None => db::settings::get_or_init(&db, "jwt_secret", random_secret).await?,
@@ -80,14 +69,13 @@ impl AppState {
                     config.jwt_issuer.clone(),
                     config.jwt_audience.clone(),
                 )),
-                rate_limiter: Arc::new(RateLimiter::new(&config)),
                 writer: crate::db::writer::GroupWriter::start(&db, config.db_writers)?,
                 config: Arc::new(config),
                 db,
                 clock,
                 jobs: Arc::new(registry),
                 job_wakeup: Arc::new(Notify::new()),
-                metrics: crate::http::health::metrics_handle(),
+                metrics: crate::telemetry::metrics_handle(),
                 routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
                     config_recheck_ms,
                 )),
@@ -99,27 +87,6 @@ impl AppState {
             .await
             .context("as-call-service relay endpoint")?;
         Ok(state)
-    }
-
-    /// Adds `job` to the outbox inside `tx`, the caller's transaction.
-    pub async fn enqueue(&self, tx: &mut Tx, job: NewJob) -> Result<Option<String>, StoreError> {
-        let max = self.jobs.policy(&job.kind).max_attempts;
-        crate::jobs::store::enqueue(tx, self.clock.now_ms(), max, job).await
-    }
-
-    /// `job` as an outbox row for a group-commit batch to write (see `db::batch`).
-    pub fn pending_job(&self, job: NewJob) -> crate::db::batch::PendingJob {
-        let max = self.jobs.policy(&job.kind).max_attempts;
-        crate::jobs::store::pending(self.clock.now_ms(), max, job)
-    }
-
-    /// Enqueues `job` in a transaction of its own and wakes local workers.
-    pub async fn enqueue_now(&self, job: NewJob) -> Result<Option<String>, StoreError> {
-        let mut tx = self.db.begin().await?;
-        let id = self.enqueue(&mut tx, job).await?;
-        tx.commit().await?;
-        self.job_wakeup.notify_waiters();
-        Ok(id)
     }
 }
 
