@@ -11,13 +11,21 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     /// The write could not be made durable (its group-commit batch failed, or the writer stopped);
     /// nothing of it was kept and it may be retried.
     #[error("write not committed: {0}")]
     NotCommitted(String),
+}
+
+/// Every `?` on a driver error goes through [`StoreError::from_sqlx`], so a unique-key violation
+/// is a `Conflict` whichever call site meets it.
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::from_sqlx(err)
+    }
 }
 
 impl StoreError {

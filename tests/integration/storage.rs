@@ -141,3 +141,24 @@ async fn generated_jwt_secret_is_shared_by_instances() {
         200
     );
 }
+
+/// A unique-key violation is a `Conflict` naming the column wherever a driver error meets `?`,
+/// not only at call sites that remember to map it.
+#[tokio::test]
+async fn any_unique_violation_is_a_conflict() {
+    let app = app().start().await;
+    async fn insert(db: &Db) -> Result<u64, db::StoreError> {
+        let done = switchboard::with_db!(db, |p| {
+            sqlx::query("INSERT INTO app_settings (key, value) VALUES ('dup_probe', 'x')")
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done)
+    }
+    assert_eq!(insert(&app.state.db).await.unwrap(), 1);
+    match insert(&app.state.db).await {
+        Err(db::StoreError::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
