@@ -4,7 +4,7 @@
 //! `layers` enforces it, `docs/architecture.md` draws it):
 //! entry (`main`, `cli`, `start`) → HTTP composition (`http`) → features (`voice`, `messaging`,
 //! `recordings`, `numbers`, `analytics`, `events`, `service`) → web kit (`web`) → state (`state`)
-//! → infrastructure (`db`, `jobs`, `twilio`, `config`, `telemetry`, `auth`) → domain values
+//! → infrastructure (`db`, `jobs`, `twilio`, `config`, `telemetry`, `auth`, `http_clients`) → domain values
 //! (`domain`, `clock`, `secret`).
 
 pub mod analytics;
@@ -16,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod http_clients;
 pub mod jobs;
 pub mod messaging;
 pub mod numbers;

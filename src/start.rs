@@ -70,6 +70,7 @@ impl AppState {
                     config.jwt_audience.clone(),
                 )),
                 writer: crate::db::writer::GroupWriter::start(&db, config.db_writers)?,
+                clients: Arc::new(crate::http_clients::HttpClients::new().context("HTTP clients")?),
                 config: Arc::new(config),
                 db,
                 clock,

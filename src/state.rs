@@ -32,6 +32,8 @@ pub struct AppState {
     pub routing: Arc<crate::db::routing_cache::RoutingCache>,
     /// Group commit for the webhooks' writes (see `db::writer`).
     pub writer: crate::db::writer::GroupWriter,
+    /// Clients for the services Switchboard calls (relay, lookup, AI, transcription).
+    pub clients: Arc<crate::http_clients::HttpClients>,
 }
 
 impl AppState {

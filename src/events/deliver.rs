@@ -7,7 +7,6 @@
 //! A call's events reach each endpoint in order: a delivery waits while an earlier one of the same
 //! call to the same endpoint is still pending.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -24,22 +23,6 @@ use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
 use crate::state::AppState;
 
 pub struct Deliver;
-
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .user_agent(concat!("switchboard-relay/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            // Deliveries carry a signature or X-Service-Key: a redirect is a failed delivery
-            // (retried like any), never a reason to send them to another address.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client with default settings builds")
-    })
-}
 
 fn db_err(e: StoreError) -> JobError {
     JobError::retryable(format!("database: {e}"))
@@ -226,7 +209,11 @@ async fn post(
         ) else {
             return Ok((204, None)); // nothing this preset carries
         };
-        let mut r = client().post(format!("{}{path}", endpoint.url)).json(&body);
+        let mut r = state
+            .clients
+            .relay
+            .post(format!("{}{path}", endpoint.url))
+            .json(&body);
         if let Some(key) = &state.config.internal_service_key {
             r = r.header("X-Service-Key", key.expose());
         }
@@ -234,7 +221,9 @@ async fn post(
     } else {
         let body = serde_json::to_vec(&envelope(event)).unwrap_or_default();
         let ts = state.clock.now_ms() / 1000;
-        client()
+        state
+            .clients
+            .relay
             .post(&endpoint.url)
             .header("content-type", "application/json")
             .header("webhook-id", &event.id)

@@ -6,7 +6,6 @@
 
 use serde_json::{Value, json};
 
-use super::http_client;
 use super::transcribe::endpoint;
 use crate::config::AnalysisConfig;
 use crate::domain::routing::{CallReason, ReasonKeywords};
@@ -235,6 +234,7 @@ Answer with one JSON object and nothing else, with exactly these keys: \
 
 /// The analysis of `text` for `business`: the model's when configured and usable, else the rules'.
 pub async fn analyse(
+    client: &reqwest::Client,
     config: Option<&AnalysisConfig>,
     business: &str,
     caller: &str,
@@ -247,7 +247,7 @@ pub async fn analyse(
     if text.trim().is_empty() {
         return rules;
     }
-    match ask_model(config, business, caller, text).await {
+    match ask_model(client, config, business, caller, text).await {
         Ok(content) => {
             let answer = parse_model_answer(&content);
             if answer == ModelAnswer::default() {
@@ -263,6 +263,7 @@ pub async fn analyse(
 }
 
 async fn ask_model(
+    client: &reqwest::Client,
     config: &AnalysisConfig,
     business: &str,
     caller: &str,
@@ -278,7 +279,7 @@ async fn ask_model(
             {"role": "user", "content": format!("Business: {business}\nCaller: {caller}\nTranscript:\n{transcript}")},
         ],
     });
-    let mut req = http_client()
+    let mut req = client
         .post(endpoint(&config.base_url, "chat/completions"))
         .timeout(std::time::Duration::from_secs(60))
         .json(&body);

@@ -15,8 +15,7 @@ pub mod storage;
 pub mod transcribe;
 mod webhooks;
 
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::post;
@@ -89,20 +88,4 @@ pub fn routes() -> Router<AppState> {
 pub fn register(registry: &mut crate::state::Jobs) {
     registry.register(Arc::new(process::ProcessRecording));
     registry.register(Arc::new(email::SendEmail));
-}
-
-/// One HTTP client for the transcription and analysis APIs (a connection pool, shared).
-pub(crate) fn http_client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            // Whisper on a long voicemail can take a while; the job lease bounds it anyway.
-            .timeout(Duration::from_secs(180))
-            .build()
-            .expect("reqwest client builds once a crypto provider is installed")
-    })
 }

@@ -98,6 +98,7 @@ async fn process(state: &AppState, id: &str, last_attempt: bool) -> Result<(), J
         return Ok(());
     };
     let analysis = analyse::analyse(
+        &state.clients.media,
         state.config.analysis.as_ref(),
         &tenant.name,
         &call.from_number,
@@ -202,7 +203,7 @@ async fn transcribe(
                 (None, None) => return Ok(Transcript::missing(P, "no audio to transcribe")),
             };
             let name = format!("{}.wav", rec.recording_sid);
-            match transcribe::openai(config, audio, &name).await {
+            match transcribe::openai(&state.clients.media, config, audio, &name).await {
                 Ok(text) => Ok(Transcript::text(P, &text)),
                 Err(ApiFailure::Transient {
                     message,

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http_client;
 use crate::config::{TranscriptionConfig, TranscriptionProvider};
 use crate::db::recordings::{Recording, VOICEMAIL};
 
@@ -142,6 +141,7 @@ pub fn status_failure(status: u16, retry_after: Option<Duration>, body: &str) ->
 
 /// Sends `audio` (a WAV file named `file_name`) to the OpenAI-compatible transcription endpoint.
 pub async fn openai(
+    client: &reqwest::Client,
     config: &TranscriptionConfig,
     audio: Vec<u8>,
     file_name: &str,
@@ -155,7 +155,7 @@ pub async fn openai(
         .text("model", config.model.clone())
         .text("response_format", "json")
         .part("file", part);
-    let mut req = http_client()
+    let mut req = client
         .post(endpoint(&config.base_url, "audio/transcriptions"))
         .multipart(form);
     if let Some(key) = &config.api_key {

@@ -39,7 +39,6 @@
 //! means the first answer never reached Twilio. A note identical to one already on the call is not
 //! repeated.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::http::header;
@@ -63,20 +62,6 @@ use crate::with_tx;
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// Twilio refuses TwiML documents over 64 kB.
 const MAX_TWIML_BYTES: usize = 64 * 1024;
-
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        // Tests and tools reach this without `main`, which installs the provider for the process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            // The configured URL is the endpoint: a redirect is an answer we do not act on.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("reqwest client builds once a crypto provider is installed")
-    })
-}
 
 fn connector_name(c: AiConnector) -> &'static str {
     match c {
@@ -290,7 +275,9 @@ async fn provider_twiml(
             format!("request failed: {e}")
         }
     };
-    let mut req = client()
+    let mut req = state
+        .clients
+        .ai
         .post(url)
         .timeout(Duration::from_millis(timeout_ms.into()))
         .header(

@@ -25,19 +25,6 @@ fn cache() -> &'static Cache {
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            // The request carries X-Service-Key: a redirect must not carry it anywhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("default HTTP client builds")
-    })
-}
-
 /// The tenant id in either answer shape.
 pub fn tenant_id_of(answer: &Value) -> Option<String> {
     answer["tenantId"]
@@ -63,7 +50,7 @@ pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
         state.config.pns_lookup_path,
         url::form_urlencoded::byte_serialize(number.as_str().as_bytes()).collect::<String>()
     );
-    let mut req = client().get(&url);
+    let mut req = state.clients.lookup.get(&url);
     if let Some(k) = &state.config.internal_service_key {
         req = req.header("X-Service-Key", k.expose());
     }

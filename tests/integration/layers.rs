@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "telemetry",
             "auth",
+            "http_clients",
             "rate_limit",
             // Macros exported at the crate root by `db`.
             "with_db",
