@@ -186,14 +186,7 @@ pub mod values {
     }
     pub fn notification_status() -> Object {
         one_of_or_blank(
-            &[
-                "QUEUED",
-                "SENDING",
-                "SENT",
-                "DELIVERED",
-                "UNDELIVERED",
-                "FAILED",
-            ],
+            &crate::domain::states::NOTIFICATION_STATUSES,
             "Only notifications in this state; any case",
         )
     }
