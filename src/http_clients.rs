@@ -12,9 +12,9 @@ pub struct HttpClients {
     /// Relay deliveries (`events::deliver`). They carry a signature or `X-Service-Key`: a redirect
     /// is a failed delivery (retried like any), never a reason to send them to another address.
     pub relay: Client,
-    /// The seed-004 number lookup (`voice::lookup`). It carries `X-Service-Key`: no redirects.
+    /// The seed-004 number lookup (`calls::lookup`). It carries `X-Service-Key`: no redirects.
     pub lookup: Client,
-    /// The AI hand-off provider (`voice::ai`). The configured URL is the endpoint: a redirect is
+    /// The AI hand-off provider (`calls::ai`). The configured URL is the endpoint: a redirect is
     /// an answer not acted on. Each request sets its own timeout from the tenant's policy.
     pub ai: Client,
     /// The transcription and analysis APIs (`recordings`). Whisper on a long voicemail can take a

@@ -2,13 +2,15 @@
 //!
 //! Layers, top to bottom; a module only uses its own layer and those below (the integration test
 //! `layers` enforces it, `docs/architecture.md` draws it):
-//! entry (`main`, `cli`, `start`) → HTTP composition (`http`) → features (`voice`, `messaging`,
-//! `recordings`, `numbers`, `analytics`, `events`, `service`) → web kit (`web`) → state (`state`)
+//! entry (`main`, `cli`, `start`) → HTTP composition (`http`) → features (`tenants`, `calls`,
+//! `messaging`, `appointments`, `numbers`, `recordings`, `events`, `analytics`, `outbox`) → web kit (`web`) → state (`state`)
 //! → infrastructure (`db`, `jobs`, `twilio`, `config`, `telemetry`, `auth`, `http_clients`) → domain values
 //! (`domain`, `clock`, `secret`).
 
 pub mod analytics;
+pub mod appointments;
 pub mod auth;
+pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -20,14 +22,14 @@ pub mod http_clients;
 pub mod jobs;
 pub mod messaging;
 pub mod numbers;
+pub mod outbox;
 pub mod recordings;
 pub mod secret;
-pub mod service;
 pub mod start;
 pub mod state;
 pub mod telemetry;
+pub mod tenants;
 pub mod twilio;
-pub mod voice;
 pub mod web;
 
 pub use start::Role;

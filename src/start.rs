@@ -30,11 +30,11 @@ pub enum Role {
 
 /// Registers every built-in job handler. Features add theirs here.
 pub fn register_job_handlers(registry: &mut Jobs) {
-    use crate::{events, messaging, numbers, recordings, service};
+    use crate::{appointments, events, messaging, numbers, recordings};
     registry.register(Arc::new(messaging::sender::SendNotification));
     registry.register(Arc::new(messaging::text_back::MissedCallTextBack));
     registry.register(Arc::new(events::deliver::Deliver));
-    registry.register(Arc::new(service::reminders::ReminderJob));
+    registry.register(Arc::new(appointments::reminders::ReminderJob));
     numbers::register(registry);
     recordings::register(registry);
 }
@@ -81,7 +81,7 @@ impl AppState {
                     config_recheck_ms,
                 )),
             };
-        crate::service::tenants::ensure_single_business_tenant(&state)
+        crate::tenants::manage::ensure_single_business_tenant(&state)
             .await
             .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.message))?;
         crate::events::preset::ensure(&state)

@@ -3,7 +3,7 @@
 //! A bucket is a calendar day, a week (Monday to Sunday) or a month *as the tenant's clock sees it*,
 //! so its edges are local midnights: a day bucket is 23 or 25 hours long when the clocks change, and a
 //! day whose midnight is skipped starts when the gap ends (the same rule as the call-log date
-//! filters, [`crate::service::calls::parse_date`]).
+//! filters, [`crate::calls::logs::parse_date`]).
 //!
 //! SQL cannot walk a time zone database, so the queries group rows by fixed-length UTC *slots*
 //! (`(t - origin) / slot_ms`) and the slots are mapped to buckets and local hours here. That is exact

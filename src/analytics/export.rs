@@ -18,12 +18,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::store::{self, Cursor};
+use crate::calls::logs::{Bound, parse_date};
 use crate::clock::rfc3339;
 use crate::db::Db;
 use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::messages::MessageRow;
-use crate::service::calls::{Bound, parse_date};
 use crate::web::error::ApiError;
 
 /// Rows read per query (and encoded per chunk of the response).

@@ -22,6 +22,8 @@
 //! - Counts of an empty range are zeros; averages, medians and rates of nothing are `null`, because
 //!   0% delivery of no messages would be a false alarm.
 
+mod api;
+mod api_admin;
 pub mod buckets;
 pub mod export;
 pub mod stats;
@@ -34,10 +36,12 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
+use crate::calls::logs::{Bound, parse_date};
 use crate::db::Db;
 use crate::domain::TimeZoneName;
-use crate::service::calls::{Bound, parse_date};
+use crate::state::AppState;
 use crate::web::error::ApiError;
 
 use buckets::{Bucket, Granularity, SlotMap};
@@ -546,6 +550,13 @@ pub async fn analytics(
 /// The accumulator of the bucket that holds `slot`.
 fn bucket_mut<'a>(map: &SlotMap<'_>, accs: &'a mut [Acc], slot: i64) -> Option<&'a mut Acc> {
     map.bucket(slot).and_then(move |i| accs.get_mut(i))
+}
+
+/// The analytics routes: the tenant's own and the operator's per-tenant view.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(api::routes())
+        .merge(api_admin::routes())
 }
 
 #[cfg(test)]

@@ -27,11 +27,11 @@ use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::domain::hours::BusinessHours;
 use crate::domain::{E164, RoutingPolicy};
-use crate::service::staff::{self, CreateStaff};
-use crate::service::tenants::{self, CreateTenant};
 use crate::start;
 use crate::state::AppState;
 use crate::state::Jobs;
+use crate::tenants::manage::{self as tenants, CreateTenant};
+use crate::tenants::staff::{self, CreateStaff};
 use crate::web::error::ApiError;
 use crate::with_db;
 

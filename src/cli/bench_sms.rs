@@ -17,10 +17,10 @@ use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::db;
 use crate::domain::E164;
-use crate::service::notifications::{NewSms, NotificationKind, queue};
-use crate::service::tenants::{CreateTenant, create};
+use crate::messaging::notifications::{NewSms, NotificationKind, queue};
 use crate::state::AppState;
 use crate::state::Jobs;
+use crate::tenants::manage::{CreateTenant, create};
 
 #[derive(Args, Debug)]
 pub struct SmsArgs {

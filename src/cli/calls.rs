@@ -2,17 +2,18 @@
 //! that decides how its calls are handled (`tenant routing show|set`).
 //!
 //! Like the other operator commands they validate through the API's own code: the listing through
-//! [`service::calls`], routing changes as an admin-API `PATCH` body through [`parse_json`] and
+//! [`calls::logs`], routing changes as an admin-API `PATCH` body through [`parse_json`] and
 //! [`tenants::update`], so a bad value fails with the same field name and message as over HTTP.
 
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
 use super::ops::{fail, find_tenant, open, print_json};
+use crate::calls::logs as calls;
 use crate::config::Config;
 use crate::db::{calls::Call, tenants::Tenant};
 use crate::domain::RoutingPolicy;
-use crate::service::{calls, tenants};
+use crate::tenants::manage as tenants;
 use crate::web::error::ApiError;
 use crate::web::extract::parse_json;
 

@@ -213,13 +213,13 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
                 "Twilio: built-in sandbox at {base} (no Twilio account needed); account {}, webhooks signed with {token}",
                 state.twilio.account_sid,
             );
-            if let Some(t) = crate::service::demo::seed_if_empty(&state)
+            if let Some(t) = crate::tenants::demo::seed_if_empty(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?
             {
-                tracing::info!(tenant = %t.id, number = crate::service::demo::DEMO_NUMBER, "seeded the demo tenant 'demo' with two staff members");
+                tracing::info!(tenant = %t.id, number = crate::tenants::demo::DEMO_NUMBER, "seeded the demo tenant 'demo' with two staff members");
             }
-            crate::service::demo::register_numbers_with_sandbox(&state)
+            crate::tenants::demo::register_numbers_with_sandbox(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
         }

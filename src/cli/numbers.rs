@@ -11,11 +11,11 @@ use serde_json::json;
 use super::ops::{fail, find_tenant, open, print_json};
 use crate::config::{Config, TwilioMode};
 use crate::domain::{E164, SubscriptionStatus};
-use crate::http::numbers::{ProvisioningPreferences, apply_preferences};
+use crate::numbers::api::{ProvisioningPreferences, apply_preferences};
 use crate::numbers::ops::{self, Released, SearchQuery};
 use crate::numbers::{self, NumberError, Provisioned};
-use crate::service::tenants::{self, TenantView, UpdateTenant};
 use crate::state::AppState;
+use crate::tenants::manage::{self as tenants, TenantView, UpdateTenant};
 use crate::web::error::ApiError;
 
 #[derive(Subcommand, Debug)]

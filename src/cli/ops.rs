@@ -9,9 +9,9 @@ use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
 use crate::db;
 use crate::jobs::store;
-use crate::service::{keys, staff, tenants};
 use crate::state::AppState;
 use crate::state::Jobs;
+use crate::tenants::{keys, manage as tenants, staff};
 use crate::web::error::ApiError;
 use crate::web::extract::parse_json;
 

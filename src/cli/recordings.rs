@@ -150,7 +150,7 @@ pub async fn call(config: Config, args: CallArgs) -> anyhow::Result<()> {
     };
     let state = open(config).await?;
     let t = tenant(&state, args.tenant.as_deref()).await?;
-    let token = crate::service::keys::issue_token(&state, &t.id, Some(300)).map_err(fail)?;
+    let token = crate::tenants::keys::issue_token(&state, &t.id, Some(300)).map_err(fail)?;
     let endpoint = format!(
         "{}/api/twilio/make-call",
         base.as_str().trim_end_matches('/')

@@ -5,6 +5,7 @@
 
 pub mod hours;
 pub mod messaging;
+pub mod patch;
 pub mod phone;
 pub mod routing;
 pub mod states;

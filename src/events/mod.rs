@@ -2,12 +2,14 @@
 //! transaction of the change that caused it; the event row and one delivery (with its durable
 //! `relay.deliver` job) per interested endpoint commit with that change or not at all.
 
+mod api;
 pub mod deliver;
 pub mod manage;
 pub mod preset;
 pub mod signing;
 
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::db::StoreError;
 use crate::db::{self, Tx, batch::Batch, calls::Call};
@@ -147,4 +149,9 @@ pub fn call_data(call: &Call) -> Value {
         "startTime": crate::clock::rfc3339(call.start_time),
         "endTime": call.end_time.map(crate::clock::rfc3339),
     })
+}
+
+/// The operator API's relay routes (endpoints, deliveries, replay).
+pub fn routes() -> OpenApiRouter<AppState> {
+    api::routes()
 }

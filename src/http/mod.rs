@@ -1,14 +1,9 @@
-//! The HTTP surface: one router built from each resource module's `routes()`, wrapped in the
-//! cross-cutting layers (request id, tracing, panic catcher, timeout, body limit, metrics).
+//! The HTTP surface: one router built from each feature's `routes()` (JSON, in the OpenAPI
+//! document) and `webhook_routes()` (Twilio's TwiML webhooks), wrapped in the cross-cutting layers
+//! (request id, tracing, panic catcher, timeout, body limit, metrics) and the rate limits.
 
-pub mod admin;
 pub mod health;
-pub mod internal;
-pub mod internal_sms;
-pub mod numbers;
 pub mod rate_limit;
-pub mod stripe;
-pub mod tenant;
 
 use std::sync::Arc;
 
@@ -86,16 +81,27 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
             rate_limit::limit_internal,
         ))
     };
+    // The operator's (`/api/admin`, ADMIN_TOKEN) and the tenants' (JWT or API key) routes.
+    let features = OpenApiRouter::new()
+        .merge(crate::tenants::routes())
+        .merge(crate::calls::routes())
+        .merge(crate::messaging::routes())
+        .merge(crate::appointments::routes())
+        .merge(crate::numbers::routes())
+        .merge(crate::recordings::routes())
+        .merge(crate::events::routes())
+        .merge(crate::analytics::routes())
+        .merge(crate::outbox::routes());
+    // Authenticated by the service key: a generous bucket of their own per client address.
+    let internal = OpenApiRouter::new()
+        .merge(crate::tenants::internal_routes())
+        .merge(crate::messaging::internal_routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
-        .merge(limited(admin::routes()))
-        .merge(limited(numbers::routes()))
+        .merge(limited(features))
         // Authenticated by Stripe's signature: not limited per client IP.
-        .merge(stripe::routes())
-        // Authenticated by the service key: a generous bucket of their own per client address.
-        .merge(limited_internal(internal::routes()))
-        .merge(limited_internal(internal_sms::routes()))
-        .merge(limited(tenant::routes()))
+        .merge(crate::tenants::stripe_routes())
+        .merge(limited_internal(internal))
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
@@ -109,9 +115,9 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     // Twilio webhooks answer TwiML, not JSON: outside the OpenAPI document and the IP rate limit.
     let mut api_router = api_router
-        .merge(crate::voice::routes())
-        .merge(crate::recordings::routes())
-        .merge(crate::messaging::routes());
+        .merge(crate::calls::webhook_routes())
+        .merge(crate::recordings::webhook_routes())
+        .merge(crate::messaging::webhook_routes());
     if let Some(sandbox) = &state.twilio.sandbox {
         // Twilio's own REST dialect (described by Twilio's OpenAPI file, not ours).
         api_router = api_router.nest_service(crate::twilio::SANDBOX_PREFIX, sandbox.router());

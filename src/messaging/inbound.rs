@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::MessagingResponse;
 
 use super::keywords::{self, Keyword};
+use crate::calls::{is_sid, render::fill};
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{messages::MessageRow, tenants::Tenant};
 use crate::domain::{E164, new_id};
 use crate::state::AppState;
-use crate::voice::{is_sid, render::fill};
 use crate::web::error::ApiError;
 use crate::web::twilio_webhook::TwilioRequest;
 

@@ -1,8 +1,13 @@
-//! Messaging: inbound SMS, the notification sender, delivery status callbacks, the missed-call
-//! text-back.
+//! Messaging: queueing notifications (`notifications`), the sender, delivery status callbacks,
+//! inbound SMS and its keywords, the missed-call text-back, and their API: sending a text
+//! (`api_sms`), the message history (`api_messages`), seed 004's internal send (`api_internal_sms`).
 
+mod api_internal_sms;
+mod api_messages;
+mod api_sms;
 pub mod inbound;
 pub mod keywords;
+pub mod notifications;
 pub mod pacing;
 pub mod sender;
 pub mod status;
@@ -10,6 +15,7 @@ pub mod text_back;
 
 use axum::Router;
 use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
@@ -25,8 +31,20 @@ pub const INBOUND_PATHS: [&str; 3] = [
     "/api/twilio/sms",
 ];
 
+/// The tenant API's messaging routes (JSON, in the OpenAPI document).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(api_sms::routes())
+        .merge(api_messages::routes())
+}
+
+/// The internal API's send route (`X-Service-Key`).
+pub fn internal_routes() -> OpenApiRouter<AppState> {
+    api_internal_sms::routes()
+}
+
 /// Messaging's Twilio webhooks (TwiML / plain answers, outside the OpenAPI document).
-pub fn routes() -> Router<AppState> {
+pub fn webhook_routes() -> Router<AppState> {
     let mut r = Router::new().route(STATUS_PATH, post(status::status_callback));
     r = r.route(
         INBOUND_PATHS[0],

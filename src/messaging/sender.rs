@@ -17,7 +17,7 @@ use crate::db::StoreError;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
 use crate::domain::new_id;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
-use crate::service::notifications::SEND_JOB;
+use crate::messaging::notifications::SEND_JOB;
 use crate::state::AppState;
 
 pub struct SendNotification;

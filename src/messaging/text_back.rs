@@ -2,12 +2,12 @@
 //! business. The voice flow enqueues `sms.missed_call_text_back` with the call; this handler turns it
 //! into a notification (so it is delivered, retried and tracked like every other SMS).
 
+use crate::calls::MISSED_CALL_TEXT_BACK;
 use crate::db;
 use crate::domain::E164;
 use crate::jobs::{Job, JobError, JobHandler};
-use crate::service::notifications::{NewSms, NotificationKind, queue};
+use crate::messaging::notifications::{NewSms, NotificationKind, queue};
 use crate::state::AppState;
-use crate::voice::MISSED_CALL_TEXT_BACK;
 
 pub const DEFAULT_TEXT: &str = "Sorry we missed your call at {name}! We'll call you back as soon as we can. You can also reply to this text.";
 

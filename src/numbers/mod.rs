@@ -25,9 +25,12 @@
 //!   run that crashed after buying is therefore repaired by the next run, not duplicated.
 //! - Other subscription statuses (PAST_DUE, UNPAID, PAUSED, INCOMPLETE…) leave the number alone.
 
+pub mod api;
 pub mod jobs;
 pub mod ops;
 pub mod store;
+
+pub use api::routes;
 
 use serde::Serialize;
 use utoipa::ToSchema;

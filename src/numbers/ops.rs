@@ -110,11 +110,11 @@ pub fn names_tenant(friendly: Option<&str>, tenant_id: &str) -> bool {
 pub fn desired_config(state: &AppState, tenant: &Tenant) -> NumberConfig {
     NumberConfig {
         friendly_name: Some(friendly_name(&tenant.id, &tenant.name)),
-        voice_url: Some(webhook_url(state, crate::voice::VOICE_PATHS[0])),
+        voice_url: Some(webhook_url(state, crate::calls::VOICE_PATHS[0])),
         voice_method: Some(WebhookMethod::Post),
         sms_url: Some(webhook_url(state, SMS_PATH)),
         sms_method: Some(WebhookMethod::Post),
-        status_callback: Some(webhook_url(state, crate::voice::STATUS_PATHS[0])),
+        status_callback: Some(webhook_url(state, crate::calls::STATUS_PATHS[0])),
         status_callback_method: Some(WebhookMethod::Post),
         ..Default::default()
     }

@@ -7,9 +7,9 @@
 use serde_json::{Value, json};
 
 use super::transcribe::endpoint;
+use crate::calls::reason;
 use crate::config::AnalysisConfig;
 use crate::domain::routing::{CallReason, ReasonKeywords};
-use crate::voice::reason;
 
 /// The caller's mood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

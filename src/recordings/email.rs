@@ -16,7 +16,7 @@ use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::new_id;
 use crate::jobs::{Job, JobError, JobHandler, NewJob, RetryPolicy};
-use crate::service::notifications::NotificationKind;
+use crate::messaging::notifications::NotificationKind;
 use crate::state::AppState;
 
 /// Job kind that delivers one e-mail notification.

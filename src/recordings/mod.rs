@@ -6,9 +6,10 @@
 //! ([`transcribe`]: Twilio's own transcription or an OpenAI-compatible API), analyses the text
 //! ([`analyse`]: rules or an OpenAI-compatible chat model), files a transcription, updates the call,
 //! and notifies staff by SMS (the notifications pipeline) and by e-mail ([`email`]) when SMTP is
-//! configured. The tenant API serves the recordings (`crate::http::tenant::recordings`).
+//! configured. The tenant API serves the recordings (`api`).
 
 pub mod analyse;
+mod api;
 pub mod email;
 pub mod process;
 pub mod storage;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{Config, TranscriptionProvider};
 use crate::state::AppState;
@@ -71,7 +73,12 @@ impl RecordingHooks {
 }
 
 /// Twilio's recording webhooks (TwiML answers, outside the OpenAPI document).
-pub fn routes() -> Router<AppState> {
+/// The tenant API's recording routes (JSON and media, in the OpenAPI document).
+pub fn routes() -> OpenApiRouter<AppState> {
+    api::routes()
+}
+
+pub fn webhook_routes() -> Router<AppState> {
     let mut r = Router::new();
     for p in RECORDING_STATUS_PATHS {
         r = r.route(

@@ -33,7 +33,7 @@ use crate::db::tenants::Tenant;
 use crate::db::{self, Tx};
 use crate::domain::new_id;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
-use crate::service::notifications::{self, NewSms, NotificationKind};
+use crate::messaging::notifications::{self, NewSms, NotificationKind};
 use crate::state::AppState;
 
 /// How long after completion a media 404 still counts as "not ready yet".

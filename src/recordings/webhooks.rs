@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
 use super::{PROCESS_JOB, job_key};
+use crate::calls::is_sid;
 use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::recordings::{self as store, Recording};
@@ -19,7 +20,6 @@ use crate::db::{self, Tx};
 use crate::domain::new_id;
 use crate::jobs::NewJob;
 use crate::state::AppState;
-use crate::voice::is_sid;
 use crate::web::error::ApiError;
 use crate::web::twilio_webhook::TwilioRequest;
 

@@ -1,9 +1,14 @@
-//! The tenant-auth extractor: `Authorization: Bearer <JWT or API key>` → the authenticated tenant.
+//! The auth extractors: [`TenantAuth`] (`Authorization: Bearer <JWT or API key>` → the authenticated
+//! tenant), [`AdminAuth`] (the operator's `ADMIN_TOKEN`) and [`ServiceKey`] (`X-Service-Key`, the
+//! internal API for other services).
 //! Handlers take [`TenantAuth`] and scope every query by `tenant.id`; nothing tenant-facing takes a
 //! tenant id from the request body or path.
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::auth::{api_key, jwt::JwtError};
 use crate::db::{self, tenants::Tenant};
@@ -112,5 +117,66 @@ impl FromRequestParts<AppState> for TenantAuth {
             .await?
             .ok_or_else(|| ApiError::unauthorized("tenant no longer exists"))?;
         Ok(TenantAuth { tenant, method })
+    }
+}
+
+/// Proof that the request carries the operator token.
+pub struct AdminAuth;
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = &state.config.admin_token else {
+            return Err(ApiError::forbidden(
+                "ADMIN_API_DISABLED",
+                "the admin API is disabled: set ADMIN_TOKEN to enable it",
+            ));
+        };
+        let given = bearer(parts)?;
+        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(AdminAuth)
+        } else {
+            Err(ApiError::unauthorized("invalid admin token"))
+        }
+    }
+}
+
+/// Loads the tenant named in an operator path, or 404.
+pub async fn tenant_or_404(state: &AppState, id: &str) -> Result<Tenant, ApiError> {
+    db::tenants::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))
+}
+
+/// Proof that the request carries the shared service key.
+pub struct ServiceKey;
+
+impl FromRequestParts<AppState> for ServiceKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = &state.config.internal_service_key else {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "INTERNAL_API_DISABLED",
+                "the internal API is disabled: set INTERNAL_SERVICE_KEY to enable it",
+            ));
+        };
+        let given = parts
+            .headers
+            .get("x-service-key")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("missing X-Service-Key header"))?;
+        // Comparing digests keeps the comparison constant-time in the key's length too.
+        let (a, b) = (
+            Sha256::digest(given.trim()),
+            Sha256::digest(expected.expose()),
+        );
+        if bool::from(a.as_slice().ct_eq(b.as_slice())) {
+            Ok(ServiceKey)
+        } else {
+            Err(ApiError::unauthorized("invalid X-Service-Key"))
+        }
     }
 }

@@ -7,11 +7,11 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use switchboard::appointments::manage::{AppointmentInput, upsert};
+use switchboard::appointments::reminders::{REMINDER_JOB, ReminderJob, SKIPPED_STARTED};
 use switchboard::db::{self, notifications::Notification};
 use switchboard::jobs::worker::run_pending_jobs;
 use switchboard::jobs::{Job, JobHandler, store};
-use switchboard::service::appointments::{AppointmentInput, upsert};
-use switchboard::service::reminders::{REMINDER_JOB, ReminderJob, SKIPPED_STARTED};
 
 use crate::support::{Resp, TestApp, app};
 use crate::voice::{MONDAY_10AM_NY, set_clock};

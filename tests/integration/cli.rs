@@ -301,7 +301,7 @@ async fn serve_with_a_number(
     port: u16,
     app_url: Option<&str>,
 ) -> crate::kill::Proc {
-    use switchboard::service::tenants::{CreateTenant, create};
+    use switchboard::tenants::manage::{CreateTenant, create};
     let state = switchboard::AppState::build(
         switchboard::config::Config::from_raw(&crate::support::base_raw(&testdb.url)).unwrap(),
         switchboard::clock::Clock::System,

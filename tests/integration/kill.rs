@@ -13,9 +13,9 @@ use switchboard::clock::Clock;
 use switchboard::config::Config;
 use switchboard::db;
 use switchboard::domain::E164;
-use switchboard::service::notifications::{NewSms, NotificationKind, queue};
-use switchboard::service::tenants::{CreateTenant, create};
+use switchboard::messaging::notifications::{NewSms, NotificationKind, queue};
 use switchboard::state::Jobs;
+use switchboard::tenants::manage::{CreateTenant, create};
 use switchboard_twilio::sandbox::{DEV_ACCOUNT_SID, DEV_AUTH_TOKEN};
 
 use crate::support::{TestDb, base_raw, init};

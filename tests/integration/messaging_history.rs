@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use switchboard::db;
 use switchboard::domain::E164;
 use switchboard::messaging::inbound::DEFAULT_AUTO_REPLY;
-use switchboard::service::notifications::{NewSms, NotificationKind, queue_now};
+use switchboard::messaging::notifications::{NewSms, NotificationKind, queue_now};
 use switchboard_twilio::simulator::SmsScript;
 
 use crate::support::{Resp, TestApp, app};

@@ -329,7 +329,7 @@ async fn busy_unanswered_and_failed_outbound_calls_are_not_missed_calls() {
     let text_backs = store::list(
         &app.state.db,
         None,
-        Some(switchboard::voice::MISSED_CALL_TEXT_BACK),
+        Some(switchboard::calls::MISSED_CALL_TEXT_BACK),
         10,
         0,
     )
@@ -692,7 +692,7 @@ async fn click_to_call_connects_the_callee_through_the_tenants_routing() {
     let text_backs = store::list(
         &app.state.db,
         None,
-        Some(switchboard::voice::MISSED_CALL_TEXT_BACK),
+        Some(switchboard::calls::MISSED_CALL_TEXT_BACK),
         10,
         0,
     )

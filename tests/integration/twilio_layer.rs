@@ -517,7 +517,7 @@ async fn sandbox_forced_with_credentials_adopts_them() {
 #[tokio::test]
 async fn demo_tenant_is_seeded_once_on_an_empty_database() {
     let app = app().start().await;
-    let t = switchboard::service::demo::seed_if_empty(&app.state)
+    let t = switchboard::tenants::demo::seed_if_empty(&app.state)
         .await
         .unwrap()
         .expect("seeded");
@@ -530,13 +530,13 @@ async fn demo_tenant_is_seeded_once_on_an_empty_database() {
         2
     );
     assert!(
-        switchboard::service::demo::seed_if_empty(&app.state)
+        switchboard::tenants::demo::seed_if_empty(&app.state)
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
-        switchboard::service::demo::register_numbers_with_sandbox(&app.state)
+        switchboard::tenants::demo::register_numbers_with_sandbox(&app.state)
             .await
             .unwrap(),
         1

@@ -75,7 +75,7 @@ async fn text_backs(app: &TestApp) -> Vec<store::Job> {
     store::list(
         &app.state.db,
         None,
-        Some(switchboard::voice::MISSED_CALL_TEXT_BACK),
+        Some(switchboard::calls::MISSED_CALL_TEXT_BACK),
         100,
         0,
     )
@@ -653,13 +653,13 @@ async fn misshapen_sids_are_refused_on_every_webhook() {
     salon(&app, json!({})).await;
     set_clock(&app, MONDAY_10AM_NY);
     let good = "CA00000000000000000000000000000b01";
-    let mut paths: Vec<String> = switchboard::voice::VOICE_PATHS
+    let mut paths: Vec<String> = switchboard::calls::VOICE_PATHS
         .iter()
-        .chain(switchboard::voice::STATUS_PATHS.iter())
+        .chain(switchboard::calls::STATUS_PATHS.iter())
         .map(|p| p.to_string())
         .collect();
     paths.extend(
-        switchboard::voice::DIAL_ACTION_PATHS
+        switchboard::calls::DIAL_ACTION_PATHS
             .iter()
             .map(|p| p.replace("{call_sid}", good)),
     );
@@ -721,17 +721,17 @@ async fn invalid_signature_is_403_on_every_alias() {
     let app = app().start().await;
     salon(&app, json!({})).await;
     let sid = "CA00000000000000000000000000000004";
-    let mut paths: Vec<String> = switchboard::voice::VOICE_PATHS
+    let mut paths: Vec<String> = switchboard::calls::VOICE_PATHS
         .iter()
         .map(|p| p.to_string())
         .collect();
     paths.extend(
-        switchboard::voice::STATUS_PATHS
+        switchboard::calls::STATUS_PATHS
             .iter()
             .map(|p| p.to_string()),
     );
     paths.extend(
-        switchboard::voice::DIAL_ACTION_PATHS
+        switchboard::calls::DIAL_ACTION_PATHS
             .iter()
             .map(|p| p.replace("{call_sid}", sid)),
     );

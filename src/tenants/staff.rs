@@ -33,7 +33,7 @@ pub struct UpdateStaff {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub phone: Option<E164>,
-    #[serde(default, deserialize_with = "super::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     pub role: Option<String>,

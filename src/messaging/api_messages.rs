@@ -19,7 +19,7 @@ use crate::db::{
 };
 use crate::domain::E164;
 use crate::domain::states::NOTIFICATION_STATUSES;
-use crate::service::notifications::NotificationView;
+use crate::messaging::notifications::NotificationView;
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::TenantAuthErrors;

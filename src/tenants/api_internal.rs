@@ -7,12 +7,9 @@
 //! the answer carries it there as well as inside the usual `data` envelope.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,6 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::domain::{E164, SubscriptionStatus};
 use crate::numbers::{ProvisioningState, store};
 use crate::state::AppState;
+use crate::web::auth::ServiceKey;
 use crate::web::doc::ServiceKeyErrors;
 use crate::web::error::{ApiError, ErrorEnvelope};
 
@@ -41,38 +39,6 @@ impl utoipa::Modify for ServiceKeyScheme {
                 "INTERNAL_SERVICE_KEY",
             ))),
         );
-    }
-}
-
-/// Proof that the request carries the shared service key.
-pub struct ServiceKey;
-
-impl FromRequestParts<AppState> for ServiceKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(expected) = &state.config.internal_service_key else {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "INTERNAL_API_DISABLED",
-                "the internal API is disabled: set INTERNAL_SERVICE_KEY to enable it",
-            ));
-        };
-        let given = parts
-            .headers
-            .get("x-service-key")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("missing X-Service-Key header"))?;
-        // Comparing digests keeps the comparison constant-time in the key's length too.
-        let (a, b) = (
-            Sha256::digest(given.trim()),
-            Sha256::digest(expected.expose()),
-        );
-        if bool::from(a.as_slice().ct_eq(b.as_slice())) {
-            Ok(ServiceKey)
-        } else {
-            Err(ApiError::unauthorized("invalid X-Service-Key"))
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Admin: the job outbox — list by status/kind, inspect, retry a dead job.
+//! The operator's view of the durable job outbox (`crate::jobs`): list by status and kind, inspect,
+//! retry a dead job, under `/api/admin/jobs`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -6,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AdminAuth;
 use crate::clock::rfc3339;
 use crate::jobs::store::{self, Job, JobStatus};
 use crate::state::AppState;
+use crate::web::auth::AdminAuth;
 use crate::web::doc::AdminAuthErrors;
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AdminAuth;
 use crate::db;
 use crate::events::manage::{
     self, AttemptView, CreateEndpoint, DeliveryView, EndpointView, EventView, UpdateEndpoint,
 };
 use crate::state::AppState;
+use crate::web::auth::AdminAuth;
 use crate::web::doc::{AdminAuthErrors, JsonBodyErrors};
 use crate::web::envelope::{Envelope, Page, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};

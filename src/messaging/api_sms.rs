@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::db;
 use crate::domain::{E164, text};
-use crate::service::notifications::{NewSms, NotificationKind, Queued, queue_now};
+use crate::messaging::notifications::{NewSms, NotificationKind, Queued, queue_now};
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};

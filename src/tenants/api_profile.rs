@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::db;
-use crate::service::staff::{self, StaffList, StaffView, UpdateStaff};
-use crate::service::tenants::TenantView;
 use crate::state::AppState;
+use crate::tenants::manage::TenantView;
+use crate::tenants::staff::{self, StaffList, StaffView, UpdateStaff};
 use crate::web::TenantAuth;
 use crate::web::doc::{JsonBodyErrors, TenantAuthErrors};
 use crate::web::envelope::{Envelope, ok};

@@ -150,7 +150,7 @@ pub async fn queue_now(state: &AppState, sms: NewSms) -> Result<Queued, ApiError
     let tenant = db::tenants::get(&state.db, &sms.tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
-    crate::service::tenants::ensure_may_send(&tenant)?;
+    crate::tenants::manage::ensure_may_send(&tenant)?;
     let mut tx = state.db.begin().await?;
     let q = queue(state, &mut tx, sms).await?;
     tx.commit().await?;

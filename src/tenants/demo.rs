@@ -6,8 +6,8 @@ use crate::domain::{BusinessHours, E164, SubscriptionStatus};
 use crate::state::AppState;
 use crate::web::error::ApiError;
 
+use super::manage::{self as tenants, CreateTenant};
 use super::staff::{self, CreateStaff};
-use super::tenants::{self, CreateTenant};
 
 /// The demo tenant's number: Twilio's "valid sender" test number, so it behaves well in the sandbox.
 pub const DEMO_NUMBER: &str = "+15005550006";

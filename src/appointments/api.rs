@@ -1,17 +1,17 @@
 //! The tenant's appointments (pushed by the host app, keyed by the host's id) and seed 000's
 //! confirmation and reminder send endpoints. Validation, scheduling and wording live in
-//! [`crate::service::appointments`] and [`crate::service::reminders`].
+//! [`crate::appointments::manage`] and [`crate::appointments::reminders`].
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::domain::text;
-use crate::service::appointments::{
-    self, AppointmentInput, AppointmentList, AppointmentQuery, AppointmentRef, AppointmentView,
-    Text,
+use crate::appointments::manage::{
+    self as appointments, AppointmentInput, AppointmentList, AppointmentQuery, AppointmentRef,
+    AppointmentView, Text,
 };
+use crate::domain::text;
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};

@@ -27,11 +27,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::render;
+use crate::calls::logs::CallLogView;
 use crate::db::StoreError;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
 use crate::domain::{E164, new_id, text};
 use crate::messaging::pacing;
-use crate::service::calls::CallLogView;
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
@@ -412,7 +412,7 @@ async fn make_call(
     ValidJson(req): ValidJson<MakeCall>,
 ) -> Result<Json<MakeCallAnswer>, ApiError> {
     let tenant = &auth.tenant;
-    crate::service::tenants::ensure_may_send(tenant)?;
+    crate::tenants::manage::ensure_may_send(tenant)?;
     let order = validate(&state, &tenant.id, req).await?;
     let from = tenant
         .twilio_number

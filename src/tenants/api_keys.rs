@@ -7,12 +7,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AdminAuth;
 use crate::db;
-use crate::service::keys::{
+use crate::state::AppState;
+use crate::tenants::keys::{
     self, ApiKeyView, CreateApiKey, CreatedApiKey, IssueToken, IssuedToken,
 };
-use crate::state::AppState;
+use crate::web::auth::AdminAuth;
 use crate::web::doc::{AdminAuthErrors, BodyTooLarge};
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
@@ -46,7 +46,7 @@ async fn issue_token(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Envelope<IssuedToken>>), ApiError> {
     let req: IssueToken = body_or_default(&body)?;
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     Ok((
         StatusCode::CREATED,
         ok(keys::issue_token(&state, &t.id, req.ttl_seconds)?),
@@ -66,7 +66,7 @@ async fn create_key(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Envelope<CreatedApiKey>>), ApiError> {
     let req: CreateApiKey = body_or_default(&body)?;
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     Ok((
         StatusCode::CREATED,
         ok(keys::create_api_key(&state, &t.id, req).await?),
@@ -82,7 +82,7 @@ async fn list_keys(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<ApiKeyList>>, ApiError> {
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     let rows = db::api_keys::list(&state.db, &t.id).await?;
     Ok(ok(ApiKeyList {
         api_keys: rows.iter().map(ApiKeyView::from).collect(),

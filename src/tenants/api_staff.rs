@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AdminAuth;
 use crate::db;
-use crate::service::staff::{self, CreateStaff, StaffList, StaffView, UpdateStaff};
 use crate::state::AppState;
+use crate::tenants::staff::{self, CreateStaff, StaffList, StaffView, UpdateStaff};
+use crate::web::auth::AdminAuth;
 use crate::web::doc::{AdminAuthErrors, JsonBodyErrors};
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
@@ -26,7 +26,7 @@ async fn create(
     Path(id): Path<String>,
     ValidJson(req): ValidJson<CreateStaff>,
 ) -> Result<(StatusCode, Json<Envelope<StaffView>>), ApiError> {
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     let s = staff::create(&state, &t.id, req).await?;
     Ok((StatusCode::CREATED, ok(StaffView::from(&s))))
 }
@@ -40,7 +40,7 @@ async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<StaffList>>, ApiError> {
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     let rows = db::staff::list(&state.db, &t.id).await?;
     Ok(ok(StaffList {
         staff: rows.iter().map(StaffView::from).collect(),

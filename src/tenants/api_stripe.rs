@@ -25,8 +25,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::SubscriptionStatus;
 use crate::numbers::store;
-use crate::service::tenants;
 use crate::state::AppState;
+use crate::tenants::manage as tenants;
 use crate::web::doc::BodyTooLarge;
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};

@@ -1,11 +1,11 @@
 //! The tenant's call history (seed 000's call logs): a filtered, paged listing and one call by id.
-//! Validation and the JSON shape live in [`crate::service::calls`], shared with the CLI.
+//! Validation and the JSON shape live in [`crate::calls::logs`], shared with the CLI.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::service::calls::{self, CallLogList, CallLogQuery, CallLogView};
+use crate::calls::logs::{self as calls, CallLogList, CallLogQuery, CallLogView};
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::TenantAuthErrors;

@@ -1,5 +1,7 @@
-//! Inbound calls: the voice webhook and its follow-ups (dial action, gather action, voicemail
-//! action, status callback), at the canonical paths and every seed's alias.
+//! Calls: inbound calls (the voice webhook and its follow-ups: dial action, gather action,
+//! voicemail action, status callback, at the canonical paths and every seed's alias), outbound
+//! calls and click-to-call (`outbound`, `click_to_call`), and the call log (`logs`, served by
+//! `api_logs`).
 //!
 //! Each handler verifies the Twilio signature ([`TwilioRequest`]), does at most one database
 //! transaction and never calls Twilio, so it answers well inside Twilio's 15 s budget. Business
@@ -7,8 +9,10 @@
 //! error status, because Twilio turns those into "an application error has occurred".
 
 mod ai;
+mod api_logs;
 pub mod click_to_call;
 mod flow;
+pub mod logs;
 mod lookup;
 pub mod outbound;
 pub mod plan;
@@ -19,6 +23,7 @@ mod status;
 
 use axum::Router;
 use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
@@ -43,13 +48,21 @@ pub const DIAL_ACTION_PATHS: [&str; 2] = [
     "/api/webhooks/twilio/call/status/{call_sid}",
 ];
 
-pub fn routes() -> Router<AppState> {
+/// The tenant API's call routes (JSON, in the OpenAPI document).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(api_logs::routes())
+        .merge(outbound::routes())
+}
+
+/// The voice webhooks (TwiML, outside the OpenAPI document).
+pub fn webhook_routes() -> Router<AppState> {
     let mut r = Router::new();
     for p in VOICE_PATHS {
         r = r.route(p, post(flow::incoming).get(flow::incoming));
     }
     for p in STATUS_PATHS {
-        // `GET /api/twilio/status` is seed 002's configuration check (crate::http::numbers); seed
+        // `GET /api/twilio/status` is seed 002's configuration check (crate::numbers::api); seed
         // 003's status callback there is a POST.
         let method = post(status::status_callback);
         let method = if p == "/api/twilio/status" {

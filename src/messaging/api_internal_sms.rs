@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::internal::ServiceKey;
 use crate::db;
 use crate::domain::E164;
-use crate::service::notifications::{NewSms, NotificationKind, queue_now};
+use crate::messaging::notifications::{NewSms, NotificationKind, queue_now};
 use crate::state::AppState;
+use crate::web::auth::ServiceKey;
 use crate::web::doc::{JsonBodyErrors, ServiceKeyErrors, SubscriptionEnded};
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};

@@ -48,14 +48,14 @@ pub struct UpdateTenant {
     pub slug: Option<Slug>,
     #[schema(value_type = Option<String>)]
     pub time_zone: Option<TimeZoneName>,
-    #[serde(default, deserialize_with = "super::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     #[schema(value_type = Option<String>)]
     pub phone_number: Option<Option<E164>>,
-    #[serde(default, deserialize_with = "super::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     #[schema(value_type = Option<String>)]
     pub phone_number_sid: Option<Option<String>>,
     pub subscription_status: Option<SubscriptionStatus>,
-    #[serde(default, deserialize_with = "super::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     #[schema(value_type = Option<String>)]
     pub stripe_customer_id: Option<Option<String>>,
     pub business_hours: Option<BusinessHours>,

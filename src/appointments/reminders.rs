@@ -13,8 +13,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::appointments::{local, reminder_sms, reminder_text};
-use super::notifications;
+use super::manage::{local, reminder_sms, reminder_text};
 use crate::db::StoreError;
 use crate::db::{
     self, Tx,
@@ -25,6 +24,7 @@ use crate::db::{
 use crate::domain::messaging::QuietHours;
 use crate::domain::new_id;
 use crate::jobs::{Job, JobError, JobHandler, NewJob};
+use crate::messaging::notifications;
 use crate::state::AppState;
 
 /// The job kind.

@@ -11,9 +11,8 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::calls::{Bound, parse_date};
-use super::notifications::{self as notify, NewSms, NotificationKind};
 use super::reminders;
+use crate::calls::logs::{Bound, parse_date};
 use crate::clock::rfc3339;
 use crate::db::{
     self,
@@ -22,6 +21,7 @@ use crate::db::{
     tenants::Tenant,
 };
 use crate::domain::{E164, ValidationError, new_id, text};
+use crate::messaging::notifications::{self as notify, NewSms, NotificationKind};
 use crate::state::AppState;
 use crate::web::error::ApiError;
 

@@ -13,11 +13,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::config::TwilioMode;
 use crate::db;
 use crate::domain::E164;
-use crate::http::admin::AdminAuth;
 use crate::numbers::ops::{self, RepairReport, SearchQuery};
 use crate::numbers::{self, NumberError, Provisioned, ProvisioningState, ProvisioningView};
 use crate::state::AppState;
 use crate::web::TenantAuth;
+use crate::web::auth::AdminAuth;
 use crate::web::doc::{AdminAuthErrors, JsonBodyErrors, SubscriptionInactive, TenantAuthErrors};
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
@@ -377,11 +377,11 @@ pub struct ProvisioningPreferences {
     #[schema(example = "US")]
     pub country: Option<String>,
     /// Preferred area code (US and Canada); any number in the country when none is left there.
-    #[serde(default, deserialize_with = "crate::service::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     #[schema(value_type = Option<String>, example = "415")]
     pub area_code: Option<Option<String>>,
     /// An exact number to buy.
-    #[serde(default, deserialize_with = "crate::service::double_option")]
+    #[serde(default, deserialize_with = "crate::domain::patch::double_option")]
     #[schema(value_type = Option<String>, example = "+14155550100")]
     pub phone_number: Option<Option<E164>>,
 }

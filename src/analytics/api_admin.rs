@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AdminAuth;
 use crate::analytics::usage::{self, UsageQuery, UsageReport};
 use crate::analytics::{self, AdminAnalyticsQuery, AnalyticsQuery, AnalyticsReport, Scope};
 use crate::state::AppState;
+use crate::web::auth::AdminAuth;
 use crate::web::doc::AdminAuthErrors;
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
@@ -42,7 +42,7 @@ async fn one_tenant(
     Path(id): Path<String>,
     ValidQuery(q): ValidQuery<AnalyticsQuery>,
 ) -> Result<Json<Envelope<AnalyticsReport>>, ApiError> {
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     let req = q.validate(&t.time_zone, state.clock.now_ms())?;
     Ok(ok(analytics::analytics(
         &state.db,
@@ -64,7 +64,7 @@ async fn tenant_usage(
     Path(id): Path<String>,
     ValidQuery(q): ValidQuery<UsageQuery>,
 ) -> Result<Json<Envelope<UsageReport>>, ApiError> {
-    let t = super::tenant(&state, &id).await?;
+    let t = crate::web::auth::tenant_or_404(&state, &id).await?;
     let now = state.clock.now_ms();
     let month = q.validate(&t.time_zone.time_zone(), now)?;
     Ok(ok(usage::usage(

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::AdminAuth;
 use crate::db;
 use crate::domain::SubscriptionStatus;
-use crate::service::tenants::{self, CreateTenant, TenantView, UpdateTenant};
 use crate::state::AppState;
+use crate::tenants::manage::{self as tenants, CreateTenant, TenantView, UpdateTenant};
+use crate::web::auth::AdminAuth;
 use crate::web::doc::{AdminAuthErrors, JsonBodyErrors};
 use crate::web::envelope::{Envelope, Page, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
@@ -76,7 +76,9 @@ async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Envelope<TenantView>>, ApiError> {
-    Ok(ok(TenantView::from(&super::tenant(&state, &id).await?)))
+    Ok(ok(TenantView::from(
+        &crate::web::auth::tenant_or_404(&state, &id).await?,
+    )))
 }
 
 /// Change a tenant (absent fields stay; `null` clears optional ones).
