@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod failure;
 pub mod http;
 pub mod http_clients;
 pub mod jobs;

@@ -66,7 +66,7 @@ pub struct JobList {
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// pending, running, done or dead.
-    #[param(schema_with = crate::web::doc::values::job_status)]
+    #[param(schema_with = crate::domain::query_values::job_status)]
     pub status: Option<String>,
     /// Job kind, e.g. sms.send.
     pub kind: Option<String>,

@@ -83,7 +83,7 @@ impl AppState {
             };
         crate::tenants::manage::ensure_single_business_tenant(&state)
             .await
-            .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.describe()))?;
         crate::events::preset::ensure(&state)
             .await
             .context("as-call-service relay endpoint")?;

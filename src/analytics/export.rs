@@ -24,7 +24,7 @@ use crate::db::Db;
 use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::messages::MessageRow;
-use crate::web::error::ApiError;
+use crate::failure::Failure;
 
 /// Rows read per query (and encoded per chunk of the response).
 pub const PAGE: i64 = 500;
@@ -53,14 +53,14 @@ impl Kind {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `calls` or `messages` (required).
-    #[param(schema_with = crate::web::doc::values::export_kind, required = true)]
+    #[param(schema_with = crate::domain::query_values::export_kind, required = true)]
     pub kind: Option<String>,
     /// Rows at or after this: a date (the start of that day in the tenant's time zone) or an
     /// instant. Default: the beginning.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub from: Option<String>,
     /// Rows at or before this: a date (the whole day) or an instant. Default: no end.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub to: Option<String>,
 }
 
@@ -74,7 +74,7 @@ pub struct Export {
 }
 
 impl ExportQuery {
-    pub fn validate(&self, tz: &TimeZone) -> Result<Export, ApiError> {
+    pub fn validate(&self, tz: &TimeZone) -> Result<Export, Failure> {
         let present = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -88,7 +88,7 @@ impl ExportQuery {
             Some("calls") => Kind::Calls,
             Some("messages") => Kind::Messages,
             _ => {
-                return Err(ApiError::validation(
+                return Err(Failure::invalid(
                     "kind",
                     format!("must be one of {}", Kind::NAMES.join(", ")),
                 ));
@@ -103,7 +103,7 @@ impl ExportQuery {
             .transpose()?
             .unwrap_or(i64::MAX);
         if from_ms >= to_ms {
-            return Err(ApiError::validation("from", "must be before to"));
+            return Err(Failure::invalid("from", "must be before to"));
         }
         Ok(Export {
             kind,

@@ -41,8 +41,8 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::calls::logs::{Bound, parse_date};
 use crate::db::Db;
 use crate::domain::TimeZoneName;
+use crate::failure::Failure;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 use buckets::{Bucket, Granularity, SlotMap};
 pub use store::Scope;
@@ -62,14 +62,14 @@ pub const UNCLASSIFIED: &str = "UNCLASSIFIED";
 pub struct AnalyticsQuery {
     /// Start of the range: a date (`2026-11-01`, the start of that day in the tenant's time zone) or
     /// an instant (`2026-11-01T08:00:00Z`). Default: 29 days before `to`'s day.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub from: Option<String>,
     /// End of the range, inclusive: a date (the whole day, in the tenant's time zone) or an instant.
     /// Default: today (the whole day).
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub to: Option<String>,
     /// `day` (default), `week` (Monday to Sunday) or `month`.
-    #[param(schema_with = crate::web::doc::values::granularity)]
+    #[param(schema_with = crate::domain::query_values::granularity)]
     pub granularity: Option<String>,
 }
 
@@ -79,13 +79,13 @@ pub struct AnalyticsQuery {
 #[into_params(parameter_in = Query)]
 pub struct AdminAnalyticsQuery {
     /// As for the tenant API, read in `timeZone`.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub from: Option<String>,
     /// As for the tenant API, read in `timeZone`.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub to: Option<String>,
     /// `day` (default), `week` or `month`.
-    #[param(schema_with = crate::web::doc::values::granularity)]
+    #[param(schema_with = crate::domain::query_values::granularity)]
     pub granularity: Option<String>,
     /// IANA time zone of the bucket edges and hours of day. Default: UTC.
     pub time_zone: Option<String>,
@@ -93,7 +93,7 @@ pub struct AdminAnalyticsQuery {
 
 impl AdminAnalyticsQuery {
     /// Splits off the time zone (default UTC), naming `timeZone` when it is unknown.
-    pub fn split(self) -> Result<(AnalyticsQuery, TimeZoneName), ApiError> {
+    pub fn split(self) -> Result<(AnalyticsQuery, TimeZoneName), Failure> {
         let tz = match present(&self.time_zone) {
             Some(s) => TimeZoneName::parse("timeZone", s)?,
             None => TimeZoneName::parse("timeZone", "UTC")?,
@@ -131,17 +131,17 @@ pub fn read_range(
     to: Option<&str>,
     tz: &TimeZone,
     now_ms: i64,
-) -> Result<(i64, i64), ApiError> {
+) -> Result<(i64, i64), Failure> {
     let to_ms = match to {
         Some(s) => parse_date("to", s, tz, Bound::End)?,
         None => {
             let today = buckets::local_date(now_ms, tz)
-                .ok_or_else(|| ApiError::validation("to", "is out of range"))?;
+                .ok_or_else(|| Failure::invalid("to", "is out of range"))?;
             today
                 .tomorrow()
                 .ok()
                 .and_then(|d| buckets::day_start(d, tz))
-                .ok_or_else(|| ApiError::validation("to", "is out of range"))?
+                .ok_or_else(|| Failure::invalid("to", "is out of range"))?
         }
     };
     let from_ms = match from {
@@ -149,28 +149,28 @@ pub fn read_range(
         None => {
             // The local day that holds the last instant of the range, and the 29 before it.
             let last_day = buckets::local_date(to_ms - 1, tz)
-                .ok_or_else(|| ApiError::validation("from", "is out of range"))?;
+                .ok_or_else(|| Failure::invalid("from", "is out of range"))?;
             last_day
                 .checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1))
                 .ok()
                 .and_then(|d| buckets::day_start(d, tz))
-                .ok_or_else(|| ApiError::validation("from", "is out of range"))?
+                .ok_or_else(|| Failure::invalid("from", "is out of range"))?
         }
     };
     if from_ms >= to_ms {
-        return Err(ApiError::validation("from", "must be before to"));
+        return Err(Failure::invalid("from", "must be before to"));
     }
     Ok((from_ms, to_ms))
 }
 
 impl AnalyticsQuery {
     /// Checks every parameter, naming the first bad one; dates are read in `time_zone`.
-    pub fn validate(&self, time_zone: &TimeZoneName, now_ms: i64) -> Result<Request, ApiError> {
+    pub fn validate(&self, time_zone: &TimeZoneName, now_ms: i64) -> Result<Request, Failure> {
         let tz = time_zone.time_zone();
         let granularity = match present(&self.granularity) {
             None => Granularity::Day,
             Some(s) => Granularity::parse(s).ok_or_else(|| {
-                ApiError::validation(
+                Failure::invalid(
                     "granularity",
                     format!("must be one of {}", Granularity::NAMES.join(", ")),
                 )
@@ -179,7 +179,7 @@ impl AnalyticsQuery {
         let (from_ms, to_ms) = read_range(present(&self.from), present(&self.to), &tz, now_ms)?;
         let buckets = buckets::buckets(from_ms, to_ms, &tz, granularity, MAX_BUCKETS).map_err(
             |_| {
-                ApiError::validation(
+                Failure::invalid(
                     "granularity",
                     format!(
                         "this range has more than {MAX_BUCKETS} {} buckets: choose a coarser granularity or a shorter range",
@@ -398,7 +398,7 @@ pub async fn analytics(
     db: &Db,
     scope: Scope<'_>,
     req: &Request,
-) -> Result<AnalyticsReport, ApiError> {
+) -> Result<AnalyticsReport, Failure> {
     let tz = req.time_zone.time_zone();
     let slot_ms = buckets::slot_ms(&tz, req.from_ms, req.to_ms);
     let w = Window {
@@ -568,6 +568,9 @@ mod tests {
     fn the_reason_columns_are_the_call_reasons() {
         let names: Vec<&str> = CallReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(names, store::REASON_COLUMNS);
+        for r in CallReason::ALL {
+            assert_eq!(CallReason::parse(r.as_str()), Some(r));
+        }
     }
 
     #[test]
@@ -583,10 +586,10 @@ mod tests {
         let (from, _) = read_range(None, Some("2026-11-01"), &tz, now).unwrap();
         assert_eq!(local_rfc3339(from, &tz), "2026-10-03T00:00:00-07:00");
         let e = read_range(Some("2026-11-02"), Some("2026-11-01"), &tz, now).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("from"));
+        assert_eq!(e.field(), Some("from"));
         let e = read_range(Some("soon"), None, &tz, now).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("from"));
+        assert_eq!(e.field(), Some("from"));
         let e = read_range(None, Some("2026-13-01"), &tz, now).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("to"));
+        assert_eq!(e.field(), Some("to"));
     }
 }

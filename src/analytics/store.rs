@@ -71,16 +71,9 @@ pub struct CallSlot {
     pub other: i64,
 }
 
-/// The reasons counted by [`call_slots`], as stored (the names of
-/// [`crate::domain::routing::CallReason`]; a test keeps the two lists equal).
-pub const REASON_COLUMNS: [&str; 6] = [
-    "SETUP_APPOINTMENT",
-    "CANCEL_APPOINTMENT",
-    "MODIFY_APPOINTMENT",
-    "GET_HOURS",
-    "GET_PRICING",
-    "OTHER",
-];
+/// The reasons counted by [`call_slots`], as stored: the names of
+/// [`crate::domain::routing::CallReason`] (the SQL below spells each out; a test checks them).
+pub const REASON_COLUMNS: [&str; 6] = crate::domain::routing::CallReason::NAMES;
 
 impl CallSlot {
     /// The per-reason counts, in the order of [`REASON_COLUMNS`].
@@ -96,6 +89,21 @@ impl CallSlot {
     }
 }
 
+/// `SUM(CASE WHEN call_reason = 'GET_HOURS' THEN 1 ELSE 0 END) AS get_hours, …` for every reason,
+/// named as [`CallSlot`]'s fields.
+fn reason_counts() -> String {
+    REASON_COLUMNS
+        .iter()
+        .map(|r| {
+            format!(
+                "SUM(CASE WHEN call_reason = '{r}' THEN 1 ELSE 0 END) AS {}",
+                r.to_ascii_lowercase()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub async fn call_slots(db: &Db, scope: Scope<'_>, w: Window) -> Result<Vec<CallSlot>, StoreError> {
     let sql = format!(
         "SELECT (start_time - $2) / $3 AS slot, COUNT(*) AS total, \
@@ -105,13 +113,9 @@ pub async fn call_slots(db: &Db, scope: Scope<'_>, w: Window) -> Result<Vec<Call
          SUM(CASE WHEN voicemail THEN 1 ELSE 0 END) AS voicemail, \
          SUM(CASE WHEN answered_at IS NOT NULL AND duration_seconds IS NOT NULL THEN 1 ELSE 0 END) AS timed, \
          CAST(SUM(CASE WHEN answered_at IS NOT NULL AND duration_seconds IS NOT NULL THEN duration_seconds ELSE 0 END) AS BIGINT) AS talk_seconds, \
-         SUM(CASE WHEN call_reason = 'SETUP_APPOINTMENT' THEN 1 ELSE 0 END) AS setup_appointment, \
-         SUM(CASE WHEN call_reason = 'CANCEL_APPOINTMENT' THEN 1 ELSE 0 END) AS cancel_appointment, \
-         SUM(CASE WHEN call_reason = 'MODIFY_APPOINTMENT' THEN 1 ELSE 0 END) AS modify_appointment, \
-         SUM(CASE WHEN call_reason = 'GET_HOURS' THEN 1 ELSE 0 END) AS get_hours, \
-         SUM(CASE WHEN call_reason = 'GET_PRICING' THEN 1 ELSE 0 END) AS get_pricing, \
-         SUM(CASE WHEN call_reason = 'OTHER' THEN 1 ELSE 0 END) AS other \
+         {} \
          FROM calls WHERE {} AND start_time >= $4 AND start_time < $5 GROUP BY 1",
+        reason_counts(),
         scope.pred("tenant_id")
     );
     Ok(with_db!(db, |p| {

@@ -22,7 +22,7 @@ use super::{buckets, local_rfc3339, store};
 use crate::config::PriceTable;
 use crate::db::Db;
 use crate::db::tenants::Tenant;
-use crate::web::error::ApiError;
+use crate::failure::Failure;
 
 /// The query of `GET /api/telephony/usage`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -35,8 +35,8 @@ pub struct UsageQuery {
 }
 
 /// Reads `YYYY-MM` as the first day of that month.
-pub fn parse_month(field: &str, s: &str) -> Result<Date, ApiError> {
-    let bad = || ApiError::validation(field, "must be a month as YYYY-MM, e.g. 2026-11");
+pub fn parse_month(field: &str, s: &str) -> Result<Date, Failure> {
+    let bad = || Failure::invalid(field, "must be a month as YYYY-MM, e.g. 2026-11");
     let s = s.trim();
     let (y, m) = s.split_once('-').ok_or_else(bad)?;
     if y.len() != 4 || m.len() != 2 || !(y.chars().chain(m.chars())).all(|c| c.is_ascii_digit()) {
@@ -49,7 +49,7 @@ pub fn parse_month(field: &str, s: &str) -> Result<Date, ApiError> {
 
 impl UsageQuery {
     /// The first day of the requested month (default: the current month in `tz`).
-    pub fn validate(&self, tz: &jiff::tz::TimeZone, now_ms: i64) -> Result<Date, ApiError> {
+    pub fn validate(&self, tz: &jiff::tz::TimeZone, now_ms: i64) -> Result<Date, Failure> {
         match self
             .month
             .as_deref()
@@ -59,7 +59,7 @@ impl UsageQuery {
             Some(s) => parse_month("month", s),
             None => buckets::local_date(now_ms, tz)
                 .map(|d| d.first_of_month())
-                .ok_or_else(|| ApiError::validation("month", "is out of range")),
+                .ok_or_else(|| Failure::invalid("month", "is out of range")),
         }
     }
 }
@@ -205,7 +205,7 @@ pub async fn usage(
     month: Date,
     prices: &PriceTable,
     now_ms: i64,
-) -> Result<UsageReport, ApiError> {
+) -> Result<UsageReport, Failure> {
     let tz = tenant.time_zone.time_zone();
     let bounds = month
         .checked_add(jiff::Span::new().months(1))
@@ -217,7 +217,7 @@ pub async fn usage(
             ))
         });
     let Some((from, to)) = bounds else {
-        return Err(ApiError::validation("month", "is out of range"));
+        return Err(Failure::invalid("month", "is out of range"));
     };
     let (calls, messages, recordings, released_at) = tokio::try_join!(
         store::call_usage(db, &tenant.id, from, to),
@@ -300,7 +300,7 @@ mod tests {
             "abcd-ef",
         ] {
             let e = parse_month("month", bad).unwrap_err();
-            assert_eq!(e.field.as_deref(), Some("month"), "{bad}");
+            assert_eq!(e.field(), Some("month"), "{bad}");
         }
     }
 

@@ -21,9 +21,9 @@ use crate::db::{
     tenants::Tenant,
 };
 use crate::domain::{E164, ValidationError, new_id, text};
+use crate::failure::Failure;
 use crate::messaging::notifications::{self as notify, NewSms, NotificationKind};
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 /// Longest host-app appointment id.
 pub const MAX_EXTERNAL_ID: usize = 128;
@@ -133,13 +133,13 @@ pub struct AppointmentList {
 #[into_params(parameter_in = Query)]
 pub struct AppointmentQuery {
     /// Appointments starting at or after this: a date (its start in the tenant's time zone) or an instant.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub from: Option<String>,
     /// Appointments starting before the end of this date (tenant's zone), or at or before this instant.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub to: Option<String>,
     /// BOOKED or CANCELED.
-    #[param(schema_with = crate::web::doc::values::appointment_status)]
+    #[param(schema_with = crate::domain::query_values::appointment_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]
@@ -226,17 +226,17 @@ async fn check(
     tenant: &Tenant,
     path_id: Option<&str>,
     input: AppointmentInput,
-) -> Result<Checked, ApiError> {
+) -> Result<Checked, Failure> {
     let external_id = match (path_id, input.id.as_deref()) {
         (Some(p), Some(b)) if p.trim() != b.trim() => {
-            return Err(ApiError::validation(
+            return Err(Failure::invalid(
                 "id",
                 "must match the id in the path (or be left out)",
             ));
         }
         (Some(p), _) => external_id("id", p)?,
         (None, Some(b)) => external_id("id", b)?,
-        (None, None) => return Err(ApiError::validation("id", "is required")),
+        (None, None) => return Err(Failure::invalid("id", "is required")),
     };
     let customer_name = text::required("customerName", &input.customer_name, 200)?;
     let starts_at = start_time("startTime", &input.start_time)?;
@@ -264,7 +264,7 @@ async fn check(
             let staff = db::staff::get(&state.db, &tenant.id, id)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::validation("staffId", "is not one of this tenant's staff members")
+                    Failure::invalid("staffId", "is not one of this tenant's staff members")
                 })?;
             staff_name.get_or_insert(staff.name);
             Some(staff.id)
@@ -291,7 +291,7 @@ pub async fn upsert(
     tenant: &Tenant,
     path_id: Option<&str>,
     input: AppointmentInput,
-) -> Result<Upserted, ApiError> {
+) -> Result<Upserted, Failure> {
     let c = check(state, tenant, path_id, input).await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
@@ -324,7 +324,7 @@ pub async fn upsert(
                     .await?;
         }
     }
-    let mut a = existing.ok_or_else(|| ApiError::internal("appointment vanished mid-upsert"))?;
+    let mut a = existing.ok_or_else(|| Failure::internal("appointment vanished mid-upsert"))?;
     if !created {
         let mut next = a.clone();
         next.customer_name = c.customer_name;
@@ -361,13 +361,13 @@ pub async fn upsert(
 
 /// Cancels the tenant's appointment (`key`: the host app's id or Switchboard's). Idempotent: an
 /// already cancelled appointment is returned unchanged. Pending reminders finish as no-ops.
-pub async fn cancel(state: &AppState, tenant: &Tenant, key: &str) -> Result<Appointment, ApiError> {
+pub async fn cancel(state: &AppState, tenant: &Tenant, key: &str) -> Result<Appointment, Failure> {
     let found = get(state, &tenant.id, key).await?;
     let mut tx = state.db.begin().await?;
     let mut a =
         db::appointments::get_by_external_for_update(&mut tx, &tenant.id, &found.external_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("appointment"))?;
+            .ok_or_else(|| Failure::not_found("appointment"))?;
     if a.status != CANCELED {
         a.status = CANCELED.to_string();
         a.version += 1;
@@ -379,10 +379,10 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, key: &str) -> Result<Appo
 }
 
 /// The tenant's appointment by the host app's id or Switchboard's; another tenant's is unknown.
-pub async fn get(state: &AppState, tenant_id: &str, key: &str) -> Result<Appointment, ApiError> {
+pub async fn get(state: &AppState, tenant_id: &str, key: &str) -> Result<Appointment, Failure> {
     db::appointments::find(&state.db, tenant_id, key.trim())
         .await?
-        .ok_or_else(|| ApiError::not_found("appointment"))
+        .ok_or_else(|| Failure::not_found("appointment"))
 }
 
 /// A page of the tenant's appointments in start order.
@@ -390,7 +390,7 @@ pub async fn list(
     state: &AppState,
     tenant: &Tenant,
     q: &AppointmentQuery,
-) -> Result<AppointmentList, ApiError> {
+) -> Result<AppointmentList, Failure> {
     let tz = tenant.time_zone.time_zone();
     let present = |v: &Option<String>| {
         v.as_deref()
@@ -407,7 +407,7 @@ pub async fn list(
     if let (Some(f), Some(t)) = (from_ms, to_ms)
         && f >= t
     {
-        return Err(ApiError::validation("from", "must not be after to"));
+        return Err(Failure::invalid("from", "must not be after to"));
     }
     let status = present(&q.status)
         .map(|s| status("status", &s))
@@ -415,12 +415,12 @@ pub async fn list(
         .map(str::to_string);
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit < 1 {
-        return Err(ApiError::validation("limit", "must be at least 1"));
+        return Err(Failure::invalid("limit", "must be at least 1"));
     }
     let limit = limit.min(MAX_LIMIT);
     let offset = q.offset.unwrap_or(0);
     if offset < 0 {
-        return Err(ApiError::validation("offset", "must not be negative"));
+        return Err(Failure::invalid("offset", "must not be negative"));
     }
     let filter = AppointmentFilter {
         from_ms,
@@ -457,28 +457,24 @@ pub async fn send_now(
     key: &str,
     which: Text,
     idempotency_key: Option<&str>,
-) -> Result<Notification, ApiError> {
+) -> Result<Notification, Failure> {
     let a = get(state, &tenant.id, key).await?;
     let now = state.clock.now_ms();
     if a.status == CANCELED {
-        return Err(ApiError {
-            field: Some("appointmentId".into()),
-            ..ApiError::new(
-                StatusCode::CONFLICT,
-                "APPOINTMENT_CANCELED",
-                "the appointment is canceled; no text was sent",
-            )
-        });
+        return Err(Failure::refused(
+            StatusCode::CONFLICT,
+            "APPOINTMENT_CANCELED",
+            "the appointment is canceled; no text was sent",
+        )
+        .with_field("appointmentId"));
     }
     if a.starts_at <= now {
-        return Err(ApiError {
-            field: Some("appointmentId".into()),
-            ..ApiError::new(
-                StatusCode::CONFLICT,
-                "APPOINTMENT_STARTED",
-                "the appointment has already started; no text was sent",
-            )
-        });
+        return Err(Failure::refused(
+            StatusCode::CONFLICT,
+            "APPOINTMENT_STARTED",
+            "the appointment has already started; no text was sent",
+        )
+        .with_field("appointmentId"));
     }
     let (mut sms, prefix) = match which {
         Text::Confirmation => (
@@ -493,13 +489,13 @@ pub async fn send_now(
 }
 
 /// The confirmation SMS for `a` as worded at `now_ms`, not yet queued.
-pub fn confirmation_sms(tenant: &Tenant, a: &Appointment, now_ms: i64) -> Result<NewSms, ApiError> {
+pub fn confirmation_sms(tenant: &Tenant, a: &Appointment, now_ms: i64) -> Result<NewSms, Failure> {
     let text = confirmation_text(tenant, a, now_ms);
     sms(tenant, a, NotificationKind::AppointmentConfirmation, text)
 }
 
 /// The reminder SMS for `a` as worded at `now_ms`, not yet queued.
-pub fn reminder_sms(tenant: &Tenant, a: &Appointment, now_ms: i64) -> Result<NewSms, ApiError> {
+pub fn reminder_sms(tenant: &Tenant, a: &Appointment, now_ms: i64) -> Result<NewSms, Failure> {
     let text = reminder_text(tenant, a, now_ms);
     sms(tenant, a, NotificationKind::AppointmentReminder, text)
 }
@@ -509,8 +505,8 @@ fn sms(
     a: &Appointment,
     kind: NotificationKind,
     text: String,
-) -> Result<NewSms, ApiError> {
-    let to = E164::parse("customerPhone", &a.customer_phone).map_err(ApiError::internal)?;
+) -> Result<NewSms, Failure> {
+    let to = E164::parse("customerPhone", &a.customer_phone).map_err(Failure::internal)?;
     let mut sms = NewSms::new(tenant.id.clone(), kind, to, text);
     // The host app's id: seed 000's relatedAppointmentId points at the host's appointments.
     sms.related_appointment_id = Some(a.external_id.clone());

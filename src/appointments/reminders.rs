@@ -210,7 +210,8 @@ impl JobHandler<AppState> for ReminderJob {
             tracing::warn!(job = %job.id, appointment = %a.id, "{SKIPPED_STARTED}");
             return Ok(());
         }
-        let mut sms = reminder_sms(&tenant, &a, now).map_err(|e| JobError::permanent(e.message))?;
+        let mut sms =
+            reminder_sms(&tenant, &a, now).map_err(|e| JobError::permanent(e.describe()))?;
         sms.idempotency_key = Some(key);
         notifications::queue(state, &mut tx, sms)
             .await

@@ -20,7 +20,7 @@ use crate::db::{
 use crate::domain::E164;
 use crate::domain::routing::CallReason;
 use crate::domain::states::CALL_STATUSES;
-use crate::web::error::ApiError;
+use crate::failure::Failure;
 
 /// Call directions as the calls table stores them.
 pub const DIRECTIONS: [&str; 2] = ["inbound", "outbound"];
@@ -112,10 +112,10 @@ pub struct CallLogList {
 pub struct CallLogQuery {
     /// Calls starting at or after this: a date (`2026-11-22`, the start of that day in the tenant's
     /// time zone) or an instant (`2026-11-22T10:30:00Z`, `2026-11-22T10:30:00+02:00`).
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub start_date: Option<String>,
     /// Calls starting at or before this: a date (the whole day, in the tenant's time zone) or an instant.
-    #[param(schema_with = crate::web::doc::values::date_or_instant)]
+    #[param(schema_with = crate::domain::query_values::date_or_instant)]
     pub end_date: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]
@@ -124,16 +124,16 @@ pub struct CallLogQuery {
     #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// queued, initiated, ringing, in-progress, completed, busy, failed, no-answer or canceled.
-    #[param(schema_with = crate::web::doc::values::call_status)]
+    #[param(schema_with = crate::domain::query_values::call_status)]
     pub status: Option<String>,
     /// inbound or outbound.
-    #[param(schema_with = crate::web::doc::values::call_direction)]
+    #[param(schema_with = crate::domain::query_values::call_direction)]
     pub direction: Option<String>,
     /// SETUP_APPOINTMENT, CANCEL_APPOINTMENT, MODIFY_APPOINTMENT, GET_HOURS, GET_PRICING or OTHER (any case).
-    #[param(schema_with = crate::web::doc::values::call_reason)]
+    #[param(schema_with = crate::domain::query_values::call_reason)]
     pub reason: Option<String>,
     /// E.164 number that placed or received the call.
-    #[param(schema_with = crate::web::doc::values::phone_filter)]
+    #[param(schema_with = crate::domain::query_values::phone_filter)]
     pub phone_number: Option<String>,
 }
 
@@ -154,15 +154,13 @@ pub enum Bound {
 
 /// The 400 for an unreadable date. Its message is seed 000's, word for word ("startDate must be a
 /// valid ISO 8601 date"), which clients match on, so it is built without the usual "field: " prefix.
-pub fn invalid_date(field: &str) -> ApiError {
-    ApiError {
-        field: Some(field.to_string()),
-        ..ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "VALIDATION_ERROR",
-            format!("{field} must be a valid ISO 8601 date"),
-        )
-    }
+pub fn invalid_date(field: &str) -> Failure {
+    Failure::refused(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        format!("{field} must be a valid ISO 8601 date"),
+    )
+    .with_field(field.to_string())
 }
 
 /// Reads an ISO 8601 date or instant as the epoch millisecond that begins the range (`Bound::Start`)
@@ -172,7 +170,7 @@ pub fn invalid_date(field: &str) -> ApiError {
 /// - A date (`2026-11-22`) is midnight in `tz`; as an end, the next day's midnight, so the whole day
 ///   is included however long it is (23 or 25 hours on DST changes).
 /// - A date and time without an offset (`2026-11-22T10:30`) is wall-clock time in `tz`, like a date.
-pub fn parse_date(field: &str, input: &str, tz: &TimeZone, bound: Bound) -> Result<i64, ApiError> {
+pub fn parse_date(field: &str, input: &str, tz: &TimeZone, bound: Bound) -> Result<i64, Failure> {
     let s = &restore_offset_plus(input.trim());
     let invalid = || invalid_date(field);
     let instant = |ms: i64| match bound {
@@ -225,12 +223,12 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Failure> {
     let v = value.to_ascii_lowercase();
     if allowed.contains(&v.as_str()) {
         Ok(v)
     } else {
-        Err(ApiError::validation(
+        Err(Failure::invalid(
             field,
             format!("must be one of {}", allowed.join(", ")),
         ))
@@ -239,7 +237,7 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError
 
 impl CallLogQuery {
     /// Checks every parameter, naming the first bad one; dates are read in `tz`.
-    pub fn validate(&self, tz: &TimeZone) -> Result<CallSearch, ApiError> {
+    pub fn validate(&self, tz: &TimeZone) -> Result<CallSearch, Failure> {
         let from_ms = present(&self.start_date)
             .map(|s| parse_date("startDate", s, tz, Bound::Start))
             .transpose()?;
@@ -249,18 +247,15 @@ impl CallLogQuery {
         if let (Some(from), Some(to)) = (from_ms, to_ms)
             && from >= to
         {
-            return Err(ApiError::validation(
-                "startDate",
-                "must not be after endDate",
-            ));
+            return Err(Failure::invalid("startDate", "must not be after endDate"));
         }
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if limit < 1 {
-            return Err(ApiError::validation("limit", "must be at least 1"));
+            return Err(Failure::invalid("limit", "must be at least 1"));
         }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
-            return Err(ApiError::validation("offset", "must not be negative"));
+            return Err(Failure::invalid("offset", "must not be negative"));
         }
         let status = present(&self.status)
             .map(|s| one_of("status", s, &CALL_STATUSES))
@@ -274,10 +269,7 @@ impl CallLogQuery {
                     .map(|r| r.as_str().to_string())
                     .ok_or_else(|| {
                         let names: Vec<_> = CallReason::ALL.iter().map(|r| r.as_str()).collect();
-                        ApiError::validation(
-                            "reason",
-                            format!("must be one of {}", names.join(", ")),
-                        )
+                        Failure::invalid("reason", format!("must be one of {}", names.join(", ")))
                     })
             })
             .transpose()?;
@@ -331,7 +323,7 @@ impl From<&CallPage> for CallLogList {
 }
 
 /// The tenant's calls matching `q`, dates read in the tenant's time zone.
-pub async fn list(db: &Db, tenant: &Tenant, q: &CallLogQuery) -> Result<CallPage, ApiError> {
+pub async fn list(db: &Db, tenant: &Tenant, q: &CallLogQuery) -> Result<CallPage, Failure> {
     let search = q.validate(&tenant.time_zone.time_zone())?;
     let (calls, total) =
         db::calls::list(db, &tenant.id, &search.filter, search.limit, search.offset).await?;
@@ -344,10 +336,10 @@ pub async fn list(db: &Db, tenant: &Tenant, q: &CallLogQuery) -> Result<CallPage
 }
 
 /// One of the tenant's calls; another tenant's id is as unknown as a made-up one.
-pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Call, ApiError> {
+pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Call, Failure> {
     db::calls::get(db, tenant_id, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("call log"))
+        .ok_or_else(|| Failure::not_found("call log"))
 }
 
 #[cfg(test)]
@@ -436,9 +428,13 @@ mod tests {
             "",
         ] {
             let e = parse_date("endDate", bad, &la(), Bound::End).unwrap_err();
-            assert_eq!(e.message, "endDate must be a valid ISO 8601 date", "{bad}");
-            assert_eq!(e.field.as_deref(), Some("endDate"));
-            assert_eq!(e.code, "VALIDATION_ERROR");
+            assert_eq!(
+                e.describe(),
+                "endDate must be a valid ISO 8601 date",
+                "{bad}"
+            );
+            assert_eq!(e.field(), Some("endDate"));
+            assert_eq!(e.code(), "VALIDATION_ERROR");
         }
     }
 

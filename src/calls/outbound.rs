@@ -530,7 +530,7 @@ async fn make_call(
 pub struct CallHistoryQuery {
     /// E.164 number that placed or received the calls: a customer's number gives the calls with them,
     /// the business number (as seed 003 uses it) every call. Absent: every call.
-    #[param(schema_with = crate::web::doc::values::phone_filter)]
+    #[param(schema_with = crate::domain::query_values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]

@@ -27,12 +27,12 @@ use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::domain::hours::BusinessHours;
 use crate::domain::{E164, RoutingPolicy};
+use crate::failure::Failure;
 use crate::start;
 use crate::state::AppState;
 use crate::state::Jobs;
 use crate::tenants::manage::{self as tenants, CreateTenant};
 use crate::tenants::staff::{self, CreateStaff};
-use crate::web::error::ApiError;
 use crate::with_db;
 
 /// The canonical voice webhook path (seed 000).
@@ -305,7 +305,7 @@ async fn seed(state: &AppState, tenants: usize) -> anyhow::Result<Vec<String>> {
 
 /// One tenant per number, open around the clock, forwarding to two staff members.
 async fn seed_numbers(state: &AppState, numbers: &[E164]) -> anyhow::Result<()> {
-    let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.describe());
+    let fail = |e: Failure| anyhow::anyhow!("seeding: {}", e.describe());
     // Open around the clock so every call is forwarded, whatever the time of the run.
     let hours = BusinessHours::always_open();
     for (i, number) in numbers.iter().enumerate() {
@@ -519,14 +519,7 @@ const SEED_DAYS: i64 = 90;
 const SEED_ZONE: &str = "America/New_York";
 /// Rows per INSERT statement: 400 × 19 columns stays under SQLite's 32,766 bound parameters.
 const SEED_BATCH: usize = 400;
-const REASONS: [&str; 6] = [
-    "SETUP_APPOINTMENT",
-    "CANCEL_APPOINTMENT",
-    "MODIFY_APPOINTMENT",
-    "GET_HOURS",
-    "GET_PRICING",
-    "OTHER",
-];
+const REASONS: [&str; 6] = crate::domain::routing::CallReason::NAMES;
 
 #[derive(Args, Debug)]
 pub struct AnalyticsArgs {
@@ -985,7 +978,7 @@ async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<A
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(start::serve_http(state.clone(), listener, shutdown.clone()));
     let result = async {
-        let fail = |e: ApiError| anyhow::anyhow!("seeding: {}", e.describe());
+        let fail = |e: Failure| anyhow::anyhow!("seeding: {}", e.describe());
         let zone = crate::domain::TimeZoneName::parse("timeZone", SEED_ZONE)
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         let mut ids = Vec::new();

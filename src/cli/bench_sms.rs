@@ -106,7 +106,7 @@ async fn bench(args: &SmsArgs, db_url: &str) -> anyhow::Result<()> {
             },
         )
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::anyhow!(e.describe()))?;
         tenant_ids.push(t.id);
     }
     let mut tx = state.db.begin().await?;

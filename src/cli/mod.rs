@@ -215,13 +215,13 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
             );
             if let Some(t) = crate::tenants::demo::seed_if_empty(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?
+                .map_err(|e| anyhow::anyhow!(e.describe()))?
             {
                 tracing::info!(tenant = %t.id, number = crate::tenants::demo::DEMO_NUMBER, "seeded the demo tenant 'demo' with two staff members");
             }
             crate::tenants::demo::register_numbers_with_sandbox(&state)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .map_err(|e| anyhow::anyhow!(e.describe()))?;
         }
         None => {
             tracing::info!(base = %config.twilio_api_base_url, account = %state.twilio.account_sid, "Twilio: live")

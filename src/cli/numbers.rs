@@ -11,6 +11,7 @@ use serde_json::json;
 use super::ops::{fail, find_tenant, open, print_json};
 use crate::config::{Config, TwilioMode};
 use crate::domain::{E164, SubscriptionStatus};
+use crate::failure::Failure;
 use crate::numbers::api::{ProvisioningPreferences, apply_preferences};
 use crate::numbers::ops::{self, Released, SearchQuery};
 use crate::numbers::{self, NumberError, Provisioned};
@@ -165,11 +166,11 @@ pub async fn numbers(config: Config, cmd: NumbersCmd) -> anyhow::Result<()> {
         } => {
             let t = find_tenant(&state, &tenant).await?;
             if t.twilio_number.is_some() {
-                return Err(fail(NumberError::AlreadyProvisioned.into()));
+                return Err(fail(Failure::from(NumberError::AlreadyProvisioned)));
             }
             let outcome = match number {
                 Some(n) => {
-                    let n = E164::parse("--number", &n).map_err(|e| fail(e.into()))?;
+                    let n = E164::parse("--number", &n).map_err(|e| fail(Failure::from(e)))?;
                     ops::provision(&state, &t.id, None, Some(&n)).await
                 }
                 None => {
@@ -184,7 +185,7 @@ pub async fn numbers(config: Config, cmd: NumbersCmd) -> anyhow::Result<()> {
                     }
                     numbers::request_number(&state, &t.id, true, ops::LEASE_MS)
                         .await
-                        .map_err(|e| fail(e.into()))?;
+                        .map_err(|e| fail(Failure::from(e)))?;
                     ops::provision(&state, &t.id, None, None).await
                 }
             };
@@ -262,7 +263,7 @@ pub async fn numbers(config: Config, cmd: NumbersCmd) -> anyhow::Result<()> {
 
 /// `tenant subscription TENANT STATUS`: the admin API's subscription change.
 pub async fn subscription(state: &AppState, tenant: &str, status: &str) -> anyhow::Result<()> {
-    let status = SubscriptionStatus::parse("STATUS", status).map_err(|e| fail(e.into()))?;
+    let status = SubscriptionStatus::parse("STATUS", status).map_err(|e| fail(Failure::from(e)))?;
     let t = find_tenant(state, tenant).await?;
     let t = tenants::update(
         state,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Config;
 use crate::db;
+use crate::failure::Failure;
 use crate::jobs::store;
 use crate::state::AppState;
 use crate::state::Jobs;
@@ -194,8 +195,24 @@ pub(super) async fn open(config: Config) -> anyhow::Result<AppState> {
     AppState::build(config, Clock::System, Jobs::default()).await
 }
 
-pub(super) fn fail(e: ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{}", e.describe())
+/// An error a command prints: a use case's [`Failure`], or an [`ApiError`] where a command reads
+/// JSON the way the API does.
+pub(super) trait Printable {
+    fn text(&self) -> String;
+}
+impl Printable for Failure {
+    fn text(&self) -> String {
+        self.describe()
+    }
+}
+impl Printable for ApiError {
+    fn text(&self) -> String {
+        self.describe()
+    }
+}
+
+pub(super) fn fail(e: impl Printable) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.text())
 }
 
 pub(super) async fn find_tenant(

@@ -7,6 +7,7 @@ pub mod hours;
 pub mod messaging;
 pub mod patch;
 pub mod phone;
+pub mod query_values;
 pub mod routing;
 pub mod states;
 pub mod tenant;

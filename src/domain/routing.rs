@@ -70,15 +70,18 @@ impl CallReason {
         CallReason::GetPricing,
         CallReason::Other,
     ];
+    /// The stored names, in the order of [`CallReason::ALL`].
+    pub const NAMES: [&'static str; 6] = [
+        "SETUP_APPOINTMENT",
+        "CANCEL_APPOINTMENT",
+        "MODIFY_APPOINTMENT",
+        "GET_HOURS",
+        "GET_PRICING",
+        "OTHER",
+    ];
     pub fn as_str(self) -> &'static str {
-        match self {
-            CallReason::SetupAppointment => "SETUP_APPOINTMENT",
-            CallReason::CancelAppointment => "CANCEL_APPOINTMENT",
-            CallReason::ModifyAppointment => "MODIFY_APPOINTMENT",
-            CallReason::GetHours => "GET_HOURS",
-            CallReason::GetPricing => "GET_PRICING",
-            CallReason::Other => "OTHER",
-        }
+        // The variants are declared in the order of `ALL` and `NAMES`.
+        Self::NAMES[self as usize]
     }
     pub fn parse(s: &str) -> Option<CallReason> {
         Self::ALL

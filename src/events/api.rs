@@ -49,7 +49,7 @@ pub struct EndpointFilter {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryFilter {
     /// pending, delivered or dead.
-    #[param(schema_with = crate::web::doc::values::delivery_status)]
+    #[param(schema_with = crate::domain::query_values::delivery_status)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,

@@ -12,9 +12,9 @@ use crate::db::{
     events::{Attempt, Delivery, Endpoint, Event},
 };
 use crate::domain::{new_id, text};
+use crate::failure::Failure;
 use crate::jobs::NewJob;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -150,7 +150,7 @@ impl From<&Event> for EventView {
     }
 }
 
-fn url(field: &str, v: &str) -> Result<String, ApiError> {
+fn url(field: &str, v: &str) -> Result<String, Failure> {
     match url::Url::parse(v.trim()) {
         Ok(u)
             if (u.scheme() == "http" || u.scheme() == "https")
@@ -159,17 +159,17 @@ fn url(field: &str, v: &str) -> Result<String, ApiError> {
         {
             Ok(u.to_string())
         }
-        _ => Err(ApiError::validation(
+        _ => Err(Failure::invalid(
             field,
             "must be an http:// or https:// URL",
         )),
     }
 }
 
-fn types(v: &[String]) -> Result<String, ApiError> {
+fn types(v: &[String]) -> Result<String, Failure> {
     for t in v {
         if !EVENT_TYPES.contains(&t.as_str()) {
-            return Err(ApiError::validation(
+            return Err(Failure::invalid(
                 "eventTypes",
                 format!(
                     "unknown event type '{t}' (known: {})",
@@ -181,16 +181,16 @@ fn types(v: &[String]) -> Result<String, ApiError> {
     Ok(json!(v).to_string())
 }
 
-pub async fn create(state: &AppState, req: CreateEndpoint) -> Result<Endpoint, ApiError> {
+pub async fn create(state: &AppState, req: CreateEndpoint) -> Result<Endpoint, Failure> {
     if let Some(t) = &req.tenant_id
         && db::tenants::get(&state.db, t).await?.is_none()
     {
-        return Err(ApiError::validation("tenantId", "no such tenant"));
+        return Err(Failure::invalid("tenantId", "no such tenant"));
     }
     let secret = match req.secret {
         Some(s) if s.starts_with("whsec_") && s.len() >= 30 && s.len() <= 200 => s,
         Some(_) => {
-            return Err(ApiError::validation(
+            return Err(Failure::invalid(
                 "secret",
                 "must be whsec_ followed by a base64 key of at least 18 bytes",
             ));
@@ -220,10 +220,10 @@ pub async fn create(state: &AppState, req: CreateEndpoint) -> Result<Endpoint, A
     Ok(e)
 }
 
-pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<Endpoint, ApiError> {
+pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<Endpoint, Failure> {
     let mut e = db::events::get_endpoint(&state.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("relay endpoint"))?;
+        .ok_or_else(|| Failure::not_found("relay endpoint"))?;
     if let Some(u) = req.url {
         e.url = url("url", &u)?;
     }
@@ -251,15 +251,12 @@ pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<E
 }
 
 /// Sends a dead (or delivered) delivery again, with a fresh set of attempts.
-pub async fn replay(state: &AppState, id: &str) -> Result<Delivery, ApiError> {
+pub async fn replay(state: &AppState, id: &str) -> Result<Delivery, Failure> {
     let mut d = db::events::get_delivery(&state.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("delivery"))?;
+        .ok_or_else(|| Failure::not_found("delivery"))?;
     if d.status == "pending" {
-        return Err(ApiError::conflict(
-            "status",
-            "the delivery is still pending",
-        ));
+        return Err(Failure::conflict("status", "the delivery is still pending"));
     }
     let now = state.clock.now_ms();
     d.status = "pending".into();

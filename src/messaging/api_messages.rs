@@ -78,10 +78,10 @@ fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, Ap
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// SMS or EMAIL (any case).
-    #[param(schema_with = crate::web::doc::values::notification_type)]
+    #[param(schema_with = crate::domain::query_values::notification_type)]
     pub r#type: Option<String>,
     /// QUEUED, SENDING, SENT, DELIVERED, UNDELIVERED or FAILED (any case).
-    #[param(schema_with = crate::web::doc::values::notification_status)]
+    #[param(schema_with = crate::domain::query_values::notification_status)]
     pub status: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]
@@ -183,7 +183,7 @@ impl From<&MessageRow> for MessageView {
 pub struct SmsHistoryQuery {
     /// E.164 number the messages were sent from or to: a customer's number gives that conversation,
     /// the business number (as seed 003 uses it) every message. Absent: every message.
-    #[param(schema_with = crate::web::doc::values::phone_filter)]
+    #[param(schema_with = crate::domain::query_values::phone_filter)]
     pub phone_number: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]

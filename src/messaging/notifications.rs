@@ -11,9 +11,9 @@ use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::{E164, new_id};
+use crate::failure::Failure;
 use crate::jobs::NewJob;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 /// Job kind that delivers one notification.
 pub const SEND_JOB: &str = "notification.send";
@@ -146,10 +146,10 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
 }
 
 /// Queues `sms` in a transaction of its own and wakes the local workers.
-pub async fn queue_now(state: &AppState, sms: NewSms) -> Result<Queued, ApiError> {
+pub async fn queue_now(state: &AppState, sms: NewSms) -> Result<Queued, Failure> {
     let tenant = db::tenants::get(&state.db, &sms.tenant_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?;
+        .ok_or_else(|| Failure::not_found("tenant"))?;
     crate::tenants::manage::ensure_may_send(&tenant)?;
     let mut tx = state.db.begin().await?;
     let q = queue(state, &mut tx, sms).await?;

@@ -13,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::config::TwilioMode;
 use crate::db;
 use crate::domain::E164;
+use crate::failure::Failure;
 use crate::numbers::ops::{self, RepairReport, SearchQuery};
 use crate::numbers::{self, NumberError, Provisioned, ProvisioningState, ProvisioningView};
 use crate::state::AppState;
@@ -471,6 +472,13 @@ async fn repair_number(
 }
 
 /// Tenant (seed 000 and 002) and admin number routes. All are rate limited by the caller.
+/// A provisioning refusal answered as the use case's [`Failure`] says.
+impl From<NumberError> for ApiError {
+    fn from(e: NumberError) -> Self {
+        Failure::from(e).into()
+    }
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(NumbersDoc::openapi())
         .routes(routes!(phone_number))

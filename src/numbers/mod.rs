@@ -39,9 +39,9 @@ use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::Tx;
 use crate::domain::SubscriptionStatus;
+use crate::failure::Failure;
 use crate::jobs::{JobError, NewJob};
 use crate::state::AppState;
-use crate::web::error::ApiError;
 use switchboard_twilio::rest::TwilioError;
 
 pub use ops::{NumberError, Provisioned};
@@ -387,13 +387,13 @@ pub async fn view(
     })
 }
 
-impl From<NumberError> for ApiError {
+impl From<NumberError> for Failure {
     fn from(e: NumberError) -> Self {
         use axum::http::StatusCode;
         match e {
             NumberError::Store(s) => s.into(),
-            NumberError::TenantGone => ApiError::not_found("tenant"),
-            NumberError::SubscriptionInactive(status) => ApiError::new(
+            NumberError::TenantGone => Failure::not_found("tenant"),
+            NumberError::SubscriptionInactive(status) => Failure::refused(
                 StatusCode::PAYMENT_REQUIRED,
                 "SUBSCRIPTION_INACTIVE",
                 format!(
@@ -401,35 +401,35 @@ impl From<NumberError> for ApiError {
                     status.as_str()
                 ),
             ),
-            NumberError::AlreadyProvisioned => ApiError::new(
+            NumberError::AlreadyProvisioned => Failure::refused(
                 StatusCode::BAD_REQUEST,
                 "ALREADY_PROVISIONED",
                 "Phone number already provisioned for this tenant",
             ),
-            NumberError::Releasing => ApiError::new(
+            NumberError::Releasing => Failure::refused(
                 StatusCode::CONFLICT,
                 "NUMBER_RELEASING",
                 "the tenant's subscription was canceled and its number is being released; reactivate the subscription first",
             ),
-            NumberError::Busy { .. } => ApiError::new(
+            NumberError::Busy { .. } => Failure::refused(
                 StatusCode::CONFLICT,
                 "PROVISIONING_IN_PROGRESS",
                 "a number is being provisioned for this tenant right now; ask again in a moment",
             ),
-            NumberError::NoNumber => ApiError::new(
+            NumberError::NoNumber => Failure::refused(
                 StatusCode::BAD_REQUEST,
                 "NO_PHONE_NUMBER",
                 "the tenant has no phone number",
             ),
-            NumberError::NotOwned(n) => ApiError::new(
+            NumberError::NotOwned(n) => Failure::refused(
                 StatusCode::CONFLICT,
                 "NUMBER_NOT_OWNED",
                 format!("the Twilio account does not own {n}"),
             ),
             NumberError::NoneAvailable(why) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NO_NUMBERS_AVAILABLE", why)
+                Failure::refused(StatusCode::SERVICE_UNAVAILABLE, "NO_NUMBERS_AVAILABLE", why)
             }
-            NumberError::Clash(n) => ApiError::conflict(
+            NumberError::Clash(n) => Failure::conflict(
                 "phoneNumber",
                 format!("{n} already belongs to another tenant"),
             ),
@@ -440,7 +440,7 @@ impl From<NumberError> for ApiError {
 
 /// Twilio refusing the request itself (unavailable number, bad area code) is the caller's 400;
 /// Twilio failing (outage, credentials, timeouts) is a 502. The message carries Twilio's code.
-pub fn twilio_api_error(t: &TwilioError) -> ApiError {
+pub fn twilio_api_error(t: &TwilioError) -> Failure {
     use axum::http::StatusCode;
     let reason = t.human_reason();
     let message = match t.twilio_code() {
@@ -451,9 +451,9 @@ pub fn twilio_api_error(t: &TwilioError) -> ApiError {
     };
     match t.http_status() {
         Some(400 | 404 | 409 | 422) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "TWILIO_REJECTED", message)
+            Failure::refused(StatusCode::BAD_REQUEST, "TWILIO_REJECTED", message)
         }
-        _ => ApiError::new(StatusCode::BAD_GATEWAY, "TWILIO_ERROR", message),
+        _ => Failure::refused(StatusCode::BAD_GATEWAY, "TWILIO_ERROR", message),
     }
 }
 

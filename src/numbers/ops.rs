@@ -18,8 +18,8 @@ use super::{ProvisioningState, start_provisioning, store};
 use crate::db::StoreError;
 use crate::db::{self, tenants::Tenant};
 use crate::domain::E164;
+use crate::failure::Failure;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 /// How long a run may hold a tenant's lease: several Twilio calls of at most 15 s each, with room.
 pub const LEASE_MS: i64 = 120_000;
@@ -209,13 +209,13 @@ impl Default for SearchQuery {
 }
 
 /// A North American area code: three digits, the first not 0 or 1.
-pub fn parse_area_code(field: &str, s: &str) -> Result<String, ApiError> {
+pub fn parse_area_code(field: &str, s: &str) -> Result<String, Failure> {
     let s = s.trim();
     let b = s.as_bytes();
     if b.len() == 3 && b.iter().all(u8::is_ascii_digit) && b[0] >= b'2' {
         Ok(s.to_string())
     } else {
-        Err(ApiError::validation(
+        Err(Failure::invalid(
             field,
             "must be a 3-digit area code such as 415 (first digit 2-9)",
         ))
@@ -223,12 +223,12 @@ pub fn parse_area_code(field: &str, s: &str) -> Result<String, ApiError> {
 }
 
 /// An ISO 3166 alpha-2 country code, upper-cased.
-pub fn parse_country(field: &str, s: &str) -> Result<String, ApiError> {
+pub fn parse_country(field: &str, s: &str) -> Result<String, Failure> {
     let s = s.trim();
     if s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()) {
         Ok(s.to_ascii_uppercase())
     } else {
-        Err(ApiError::validation(
+        Err(Failure::invalid(
             field,
             "must be a two-letter ISO country code such as US",
         ))
@@ -236,12 +236,12 @@ pub fn parse_country(field: &str, s: &str) -> Result<String, ApiError> {
 }
 
 /// `local`, `toll-free` (or `tollfree`, `toll_free`) or `mobile`.
-pub fn parse_kind(field: &str, s: &str) -> Result<NumberKind, ApiError> {
+pub fn parse_kind(field: &str, s: &str) -> Result<NumberKind, Failure> {
     match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
         "local" => Ok(NumberKind::Local),
         "toll-free" | "tollfree" => Ok(NumberKind::TollFree),
         "mobile" => Ok(NumberKind::Mobile),
-        _ => Err(ApiError::validation(
+        _ => Err(Failure::invalid(
             field,
             "must be local, toll-free or mobile",
         )),
@@ -249,12 +249,12 @@ pub fn parse_kind(field: &str, s: &str) -> Result<NumberKind, ApiError> {
 }
 
 /// `Contains`: 1-16 digits, letters or `*`.
-pub fn parse_contains(field: &str, s: &str) -> Result<String, ApiError> {
+pub fn parse_contains(field: &str, s: &str) -> Result<String, Failure> {
     let s = s.trim();
     if (1..=16).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '*') {
         Ok(s.to_string())
     } else {
-        Err(ApiError::validation(
+        Err(Failure::invalid(
             field,
             "must be 1-16 digits or letters (* matches any digit)",
         ))
@@ -767,7 +767,7 @@ mod tests {
         assert_eq!(parse_area_code("areaCode", " 415 ").unwrap(), "415");
         for bad in ["41", "4155", "abc", "015", "115", ""] {
             let e = parse_area_code("areaCode", bad).unwrap_err();
-            assert_eq!(e.field.as_deref(), Some("areaCode"), "{bad}");
+            assert_eq!(e.field(), Some("areaCode"), "{bad}");
         }
     }
 

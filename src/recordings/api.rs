@@ -181,7 +181,7 @@ async fn views(
 #[into_params(parameter_in = Query)]
 pub struct RecordingQuery {
     /// `voicemail` or `call`.
-    #[param(schema_with = crate::web::doc::values::recording_kind)]
+    #[param(schema_with = crate::domain::query_values::recording_kind)]
     pub kind: Option<String>,
     /// Only the recordings of this call.
     pub call_sid: Option<String>,

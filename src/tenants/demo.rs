@@ -3,8 +3,8 @@
 
 use crate::db;
 use crate::domain::{BusinessHours, E164, SubscriptionStatus};
+use crate::failure::Failure;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 use super::manage::{self as tenants, CreateTenant};
 use super::staff::{self, CreateStaff};
@@ -13,7 +13,7 @@ use super::staff::{self, CreateStaff};
 pub const DEMO_NUMBER: &str = "+15005550006";
 
 /// Seeds the demo tenant when there are no tenants at all. Returns it when it was created.
-pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenant>, ApiError> {
+pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenant>, Failure> {
     let (_, total) = db::tenants::list(&state.db, 1, 0).await?;
     if total > 0 {
         return Ok(None);
@@ -57,7 +57,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenan
 
 /// Tells the embedded sandbox which numbers this deployment owns, so its IncomingPhoneNumbers list
 /// matches the tenants (the sandbox keeps its state in memory only).
-pub async fn register_numbers_with_sandbox(state: &AppState) -> Result<usize, ApiError> {
+pub async fn register_numbers_with_sandbox(state: &AppState) -> Result<usize, Failure> {
     let Some(sandbox) = &state.twilio.sandbox else {
         return Ok(0);
     };

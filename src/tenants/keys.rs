@@ -7,8 +7,8 @@ use crate::auth::api_key;
 use crate::clock::rfc3339;
 use crate::db::{self, api_keys::ApiKey};
 use crate::domain::{self, text};
+use crate::failure::Failure;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -30,10 +30,10 @@ pub fn issue_token(
     state: &AppState,
     tenant_id: &str,
     ttl_seconds: Option<i64>,
-) -> Result<IssuedToken, ApiError> {
+) -> Result<IssuedToken, Failure> {
     let ttl = ttl_seconds.unwrap_or(86_400);
     if !(60..=31_536_000).contains(&ttl) {
-        return Err(ApiError::validation(
+        return Err(Failure::invalid(
             "ttlSeconds",
             "must be between 60 and 31536000",
         ));
@@ -94,7 +94,7 @@ pub async fn create_api_key(
     state: &AppState,
     tenant_id: &str,
     req: CreateApiKey,
-) -> Result<CreatedApiKey, ApiError> {
+) -> Result<CreatedApiKey, Failure> {
     let name = match req.name.as_deref() {
         Some(n) => text::required("name", n, 100)?,
         None => "default".into(),

@@ -11,8 +11,8 @@ use crate::domain::{
     self, BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus,
     Templates, TimeZoneName, text,
 };
+use crate::failure::Failure;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -88,9 +88,9 @@ pub struct TenantView {
 /// 402 `SUBSCRIPTION_ENDED` for a tenant whose subscription is over: texts and calls it asks for
 /// would run on the Twilio account every tenant shares. Its number keeps answering inbound calls
 /// and texts until it is released.
-pub fn ensure_may_send(tenant: &Tenant) -> Result<(), ApiError> {
+pub fn ensure_may_send(tenant: &Tenant) -> Result<(), Failure> {
     if tenant.subscription_status.has_ended() {
-        return Err(ApiError::new(
+        return Err(Failure::refused(
             axum::http::StatusCode::PAYMENT_REQUIRED,
             "SUBSCRIPTION_ENDED",
             format!(
@@ -120,13 +120,13 @@ fn shown_policy(p: &RoutingPolicy) -> RoutingPolicy {
 fn keep_stored_api_key(
     mut new: RoutingPolicy,
     old: &RoutingPolicy,
-) -> Result<RoutingPolicy, ApiError> {
+) -> Result<RoutingPolicy, Failure> {
     if let Some(ai) = &mut new.ai_assistant
         && ai.api_key.as_deref() == Some(API_KEY_SET)
     {
         let stored = old.ai_assistant.as_ref().and_then(|a| a.api_key.clone());
         if stored.is_none() {
-            return Err(ApiError::validation(
+            return Err(Failure::invalid(
                 "routingPolicy.aiAssistant.apiKey",
                 "\"set\" stands for a stored key, and none is stored: send the key itself",
             ));
@@ -157,21 +157,21 @@ impl From<&Tenant> for TenantView {
     }
 }
 
-fn sid(field: &str, v: &str, prefix: &str) -> Result<String, ApiError> {
+fn sid(field: &str, v: &str, prefix: &str) -> Result<String, Failure> {
     let v = v.trim();
     let ok =
         v.len() == 34 && v.starts_with(prefix) && v[2..].chars().all(|c| c.is_ascii_hexdigit());
     if ok {
         Ok(v.to_string())
     } else {
-        Err(ApiError::validation(
+        Err(Failure::invalid(
             field,
             format!("must be {prefix} followed by 32 hexadecimal characters"),
         ))
     }
 }
 
-fn stripe_id(v: &str) -> Result<String, ApiError> {
+fn stripe_id(v: &str) -> Result<String, Failure> {
     let v = v.trim();
     if v.starts_with("cus_")
         && v.len() <= 255
@@ -180,7 +180,7 @@ fn stripe_id(v: &str) -> Result<String, ApiError> {
     {
         Ok(v.to_string())
     } else {
-        Err(ApiError::validation(
+        Err(Failure::invalid(
             "stripeCustomerId",
             "must look like cus_ followed by letters and digits",
         ))
@@ -188,7 +188,7 @@ fn stripe_id(v: &str) -> Result<String, ApiError> {
 }
 
 /// Rules that span fields or that serde cannot express.
-fn check(t: &Tenant) -> Result<(), ApiError> {
+fn check(t: &Tenant) -> Result<(), Failure> {
     t.business_hours.validate("businessHours")?;
     t.routing_policy.validate("routingPolicy")?;
     t.templates.validate("templates")?;
@@ -196,7 +196,7 @@ fn check(t: &Tenant) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn conflict(e: StoreError) -> ApiError {
+fn conflict(e: StoreError) -> Failure {
     match e {
         StoreError::Conflict(col) => {
             let field = match col.as_str() {
@@ -204,13 +204,13 @@ fn conflict(e: StoreError) -> ApiError {
                 "stripe_customer_id" => "stripeCustomerId",
                 other => other,
             };
-            ApiError::conflict(field, format!("{field} is already used by another tenant"))
+            Failure::conflict(field, format!("{field} is already used by another tenant"))
         }
         other => other.into(),
     }
 }
 
-pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, ApiError> {
+pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, Failure> {
     let name = text::required("name", &req.name, 200)?;
     let now = state.clock.now_ms();
     let tenant = Tenant {
@@ -249,7 +249,7 @@ pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, ApiEr
 }
 
 /// Applies `req` to the stored tenant `id`.
-pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Tenant, ApiError> {
+pub async fn update(state: &AppState, id: &str, req: UpdateTenant) -> Result<Tenant, Failure> {
     let mut tx = state.db.begin().await?;
     let t = update_in(state, &mut tx, id, req).await?;
     tx.commit().await?;
@@ -267,10 +267,10 @@ pub async fn apply_billing_event(
     id: &str,
     status: SubscriptionStatus,
     event_at: i64,
-) -> Result<Option<Tenant>, ApiError> {
+) -> Result<Option<Tenant>, Failure> {
     let mut tx = state.db.begin().await?;
     if db::tenants::get_for_update(&mut tx, id).await?.is_none() {
-        return Err(ApiError::not_found("tenant"));
+        return Err(Failure::not_found("tenant"));
     }
     let now = state.clock.now_ms();
     if !crate::numbers::store::advance_stripe_marker(&mut tx, id, event_at, now).await? {
@@ -294,10 +294,10 @@ async fn update_in(
     tx: &mut Tx,
     id: &str,
     req: UpdateTenant,
-) -> Result<Tenant, ApiError> {
+) -> Result<Tenant, Failure> {
     let mut t = db::tenants::get_for_update(tx, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))?;
+        .ok_or_else(|| Failure::not_found("tenant"))?;
     if let Some(name) = req.name {
         t.name = text::required("name", &name, 200)?;
     }
@@ -339,7 +339,7 @@ async fn update_in(
     // The subscription change and the number provisioning (or release) job it causes commit in one
     // transaction: never a change without its job, never a job for a change that rolled back.
     db::tenants::update_tx(tx, &t).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("tenant"),
+        StoreError::NotFound => Failure::not_found("tenant"),
         other => conflict(other),
     })?;
     if let Some(status) = req.subscription_status {
@@ -350,7 +350,7 @@ async fn update_in(
 
 /// Single-business mode: makes sure a default tenant owns `TWILIO_PHONE_NUMBER`, and that its calls
 /// forward to `USER_PHONE_NUMBER` when that is set. Safe to run on every start and on many instances.
-pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Tenant>, ApiError> {
+pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Tenant>, Failure> {
     let Some(number) = state.config.twilio_phone_number.clone() else {
         return Ok(None);
     };
@@ -381,9 +381,9 @@ pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Te
             match create(state, req).await {
                 Ok(t) => t,
                 // Another instance created it first.
-                Err(e) if e.code == "CONFLICT" => db::tenants::get_by_number(&state.db, &number)
+                Err(e) if e.code() == "CONFLICT" => db::tenants::get_by_number(&state.db, &number)
                     .await?
-                    .ok_or_else(|| ApiError::internal("single-business tenant vanished"))?,
+                    .ok_or_else(|| Failure::internal("single-business tenant vanished"))?,
                 Err(e) => return Err(e),
             }
         }

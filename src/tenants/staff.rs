@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 use crate::clock::rfc3339;
 use crate::db::{self, staff::Staff};
 use crate::domain::{self, E164, ValidationError, text};
+use crate::failure::Failure;
 use crate::state::AppState;
-use crate::web::error::ApiError;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -107,11 +107,7 @@ fn priority(p: i64) -> Result<i64, ValidationError> {
     }
 }
 
-pub async fn create(
-    state: &AppState,
-    tenant_id: &str,
-    req: CreateStaff,
-) -> Result<Staff, ApiError> {
+pub async fn create(state: &AppState, tenant_id: &str, req: CreateStaff) -> Result<Staff, Failure> {
     let now = state.clock.now_ms();
     let staff = Staff {
         id: domain::new_id(),
@@ -140,10 +136,10 @@ pub async fn update(
     tenant_id: &str,
     id: &str,
     req: UpdateStaff,
-) -> Result<Staff, ApiError> {
+) -> Result<Staff, Failure> {
     let mut s = db::staff::get(&state.db, tenant_id, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("staff member"))?;
+        .ok_or_else(|| Failure::not_found("staff member"))?;
     if let Some(n) = req.name {
         s.name = text::required("name", &n, 200)?;
     }
@@ -165,7 +161,7 @@ pub async fn update(
     s.updated_at = state.clock.now_ms();
     db::staff::update(&state.db, &s)
         .await
-        .map_err(|_| ApiError::not_found("staff member"))?;
+        .map_err(|_| Failure::not_found("staff member"))?;
     state.routing.invalidate();
     Ok(s)
 }

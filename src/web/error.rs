@@ -1,6 +1,7 @@
 //! Error policy.
 //!
-//! - Domain and storage code return small typed errors ([`StoreError`], [`crate::domain::ValidationError`]).
+//! - Domain and storage code return small typed errors ([`StoreError`], [`crate::domain::ValidationError`]);
+//!   feature code returns [`Failure`] (invalid, not found, conflict, refused, store, internal).
 //! - The HTTP layer has exactly one error type, [`ApiError`], which decides the status code and renders the
 //!   seed-000 envelope `{"success": false, "error": {"code", "message", "field"?}}`.
 //! - Internal failures keep their cause, which is logged once when the error is answered; the
@@ -13,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::db::StoreError;
 use crate::domain::ValidationError;
+use crate::failure::Failure;
 
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,6 +136,27 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<Failure> for ApiError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Invalid { field, reason } => ApiError::validation(field, reason),
+            Failure::NotFound { what } => ApiError::not_found(&what),
+            Failure::Conflict { field, reason } => ApiError::conflict(field, reason),
+            Failure::Refused {
+                status,
+                code,
+                reason,
+                field,
+            } => ApiError {
+                field,
+                ..ApiError::new(status, code, reason)
+            },
+            Failure::Store(e) => e.into(),
+            Failure::Internal { cause } => ApiError::internal(cause),
+        }
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(err: ValidationError) -> Self {
         ApiError::validation(err.field, err.message)
@@ -164,3 +187,63 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(f: Failure) -> (StatusCode, &'static str, Option<String>, String) {
+        let e = ApiError::from(f);
+        (e.status, e.code, e.field, e.message)
+    }
+
+    #[test]
+    fn every_failure_maps_to_its_answer() {
+        assert_eq!(
+            answer(Failure::invalid("phone", "is not E.164")),
+            (
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                Some("phone".into()),
+                "phone: is not E.164".into()
+            )
+        );
+        assert_eq!(
+            answer(Failure::not_found("tenant")).0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            answer(Failure::conflict("slug", "slug is taken")),
+            (
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                Some("slug".into()),
+                "slug is taken".into()
+            )
+        );
+        assert_eq!(
+            answer(
+                Failure::refused(StatusCode::CONFLICT, "APPOINTMENT_CANCELED", "canceled")
+                    .with_field("appointmentId")
+            ),
+            (
+                StatusCode::CONFLICT,
+                "APPOINTMENT_CANCELED",
+                Some("appointmentId".into()),
+                "canceled".into()
+            )
+        );
+        // A unique violation from storage names the field in the API's spelling.
+        let (status, code, field, _) =
+            answer(Failure::Store(StoreError::Conflict("twilio_number".into())));
+        assert_eq!(
+            (status, code, field.as_deref()),
+            (StatusCode::CONFLICT, "CONFLICT", Some("twilioNumber"))
+        );
+        // An internal cause is kept for the log, never answered.
+        let e = ApiError::from(Failure::internal("disk full"));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.message, "Internal server error");
+        assert_eq!(e.cause.as_deref(), Some("disk full"));
+    }
+}

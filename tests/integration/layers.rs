@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
             "auth",
             "http_clients",
+            "failure",
             "rate_limit",
             // Macros exported at the crate root by `db`.
             "with_db",
