@@ -5,25 +5,13 @@
 //! "unknown") are cached for a minute so a burst of calls costs one lookup; a failing lookup (timeout,
 //! error, garbage) is not cached and makes the caller hear the polite not-in-service message.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::domain::E164;
 use crate::state::AppState;
 
-const CACHE_FOR: Duration = Duration::from_secs(60);
-
-/// Looked-up number → (when, tenant id or "unknown").
-type Cache = Mutex<HashMap<String, (Instant, Option<String>)>>;
-
-fn cache() -> &'static Cache {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
+/// How long an answer (also "unknown") is reused, on the app clock.
+const CACHE_FOR_MS: i64 = 60_000;
 
 /// The tenant id in either answer shape.
 pub fn tenant_id_of(answer: &Value) -> Option<String> {
@@ -39,9 +27,8 @@ pub fn tenant_id_of(answer: &Value) -> Option<String> {
 pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
     let base = state.config.pns_provisioning_service_url.as_ref()?;
     let key = format!("{}|{}", base, number);
-    if let Some((at, answer)) = cache().lock().get(&key).cloned()
-        && at.elapsed() < CACHE_FOR
-    {
+    let cache = &state.clients.lookup_answers;
+    if let Some(answer) = cache.get(&key, state.clock.now_ms(), CACHE_FOR_MS) {
         return answer;
     }
     let url = format!(
@@ -72,11 +59,7 @@ pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
             return None;
         }
     };
-    let mut c = cache().lock();
-    if c.len() > 10_000 {
-        c.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
-    }
-    c.insert(key, (Instant::now(), answer.clone()));
+    cache.put(key, state.clock.now_ms(), CACHE_FOR_MS, answer.clone());
     answer
 }
 

@@ -575,6 +575,62 @@ async fn unknown_numbers_are_resolved_through_the_provisioning_service() {
     );
 }
 
+/// A burst of calls to one number costs one lookup; a minute later (on the app clock) it is asked
+/// again, so a number that moved to another tenant is followed.
+#[tokio::test]
+async fn lookup_answers_are_reused_for_a_minute_of_app_time() {
+    let pns = MockServer::start().await;
+    let app_uri = pns.uri();
+    let app = quick()
+        .config(move |c| {
+            c.pns_provisioning_service_url = Some(app_uri);
+            c.internal_service_key = Some("shared-secret-key-for-phase-1".into());
+        })
+        .start()
+        .await;
+    let t = app
+        .create_tenant(json!({"name": "Elsewhere", "timeZone": "America/New_York"}))
+        .await;
+    let id = t["id"].as_str().unwrap();
+    Mock::given(method("GET"))
+        .and(path("/phone-numbers/lookup/%2B14155550120"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tenantId": id})))
+        .mount(&pns)
+        .await;
+    let call = |n: u32| {
+        let app = &app;
+        async move {
+            let sid = format!("CA{n:032}");
+            let (status, body) = signed_post(
+                app,
+                "/api/webhooks/twilio/voice",
+                &[
+                    ("CallSid", &sid),
+                    ("From", "+14155550142"),
+                    ("To", "+14155550120"),
+                    ("CallStatus", "ringing"),
+                ],
+            )
+            .await;
+            assert_eq!(status, 200);
+            assert!(!body.contains("not currently in service"), "{body}");
+        }
+    };
+    let asked = || async { pns.received_requests().await.unwrap().len() };
+    call(1).await;
+    call(2).await;
+    app.clock.advance_ms(59_000);
+    call(3).await;
+    assert_eq!(asked().await, 1, "three calls within a minute: one lookup");
+    app.clock.advance_ms(1_000);
+    call(4).await;
+    assert_eq!(
+        asked().await,
+        2,
+        "a minute after the answer it is asked again"
+    );
+}
+
 /// Deliveries and lookups carry a signature or the service key: a redirect must not take them to
 /// another address. The relay counts it as a failed delivery; the lookup as an unknown number.
 #[tokio::test]
