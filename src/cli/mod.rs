@@ -3,7 +3,6 @@
 //! environment variables and `.env`, shared by every subcommand.
 
 mod bench;
-mod bench_sms;
 mod calls;
 mod numbers;
 mod ops;

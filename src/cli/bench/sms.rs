@@ -12,7 +12,7 @@ use anyhow::bail;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::bench::{Scratch, given_on_command_line};
+use super::{Scratch, given_on_command_line};
 use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::db;

@@ -1,0 +1,287 @@
+//! `switchboard bench analytics`: seeds a tenant with many calls (100,000 by default), messages
+//! and notifications, deterministically, and times the analytics and export requests over real HTTP.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{Config, RawConfig};
+use crate::domain::E164;
+use crate::failure::Failure;
+use crate::start;
+use crate::state::AppState;
+use crate::state::Jobs;
+use crate::tenants::manage::{self as tenants, CreateTenant};
+
+use super::{CLIENT_TIMEOUT, Scratch, given_on_command_line, ms, percentile, snippet};
+
+use super::history::{Rng, SEED_DAYS, SEED_FIRST_DAY, SEED_ZONE, Seeded, insert_seeded};
+
+#[derive(Args, Debug)]
+pub struct AnalyticsArgs {
+    /// Calls of the measured tenant (its neighbour gets a tenth as many).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(10..=2_000_000))]
+    pub calls: u64,
+    /// Timed requests per figure; the median is reported.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub runs: u64,
+    /// A PostgreSQL server (postgres://…) on which a throwaway database is created and then dropped
+    /// [default: a SQLite file in a temporary directory; DATABASE_URL is ignored]
+    #[arg(long = "database-url")]
+    pub database_url: Option<String>,
+}
+
+/// Median, min and max of one figure, in milliseconds.
+struct Timing {
+    label: &'static str,
+    runs: Vec<Duration>,
+}
+
+impl Timing {
+    fn line(&self) -> String {
+        let mut v = self.runs.clone();
+        v.sort_unstable();
+        format!(
+            "{:<17} median {} ms  min {} ms  max {} ms",
+            format!("{}:", self.label),
+            ms(percentile(&v, 50.0)),
+            ms(v.first().copied().unwrap_or_default()),
+            ms(v.last().copied().unwrap_or_default())
+        )
+    }
+}
+
+struct AnalyticsBench {
+    backend: &'static str,
+    calls: usize,
+    neighbour_calls: usize,
+    notifications: usize,
+    messages: usize,
+    seed_time: Duration,
+    runs: usize,
+    timings: Vec<Timing>,
+    counted_calls: i64,
+    export_rows: usize,
+    export_bytes: usize,
+    export_time: Duration,
+}
+
+pub(super) async fn analytics(args: AnalyticsArgs) -> anyhow::Result<()> {
+    let (scratch, db_url) =
+        Scratch::create(given_on_command_line(args.database_url.as_deref())).await?;
+    let outcome = tokio::select! {
+        r = bench_analytics(&args, &db_url) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    scratch.remove().await;
+    let r = outcome?;
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("backend:         {} ({build} build)", r.backend);
+    println!(
+        "seeded:          {} calls for the measured tenant, {} for a neighbour, {} notifications, {} messages in {:.1} s",
+        r.calls,
+        r.neighbour_calls,
+        r.notifications,
+        r.messages,
+        r.seed_time.as_secs_f64()
+    );
+    println!(
+        "range:           {} to {} ({SEED_ZONE}, {SEED_DAYS} days)",
+        SEED_FIRST_DAY,
+        SEED_FIRST_DAY
+            .checked_add(jiff::Span::new().days(SEED_DAYS - 1))
+            .unwrap_or(SEED_FIRST_DAY)
+    );
+    println!("runs:            {}", r.runs);
+    for t in &r.timings {
+        println!("{}", t.line());
+    }
+    println!(
+        "export calls:    {} rows, {:.1} MB in {:.2} s",
+        r.export_rows,
+        r.export_bytes as f64 / 1e6,
+        r.export_time.as_secs_f64()
+    );
+    println!(
+        "calls counted:   {} (expected {})",
+        r.counted_calls, r.calls
+    );
+    if r.counted_calls != r.calls as i64 || r.export_rows != r.calls {
+        bail!(
+            "benchmark failed: the analytics counted {} calls and the export had {} rows, for {} seeded",
+            r.counted_calls,
+            r.export_rows,
+            r.calls
+        );
+    }
+    Ok(())
+}
+
+async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<AnalyticsBench> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on 127.0.0.1")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let raw = RawConfig {
+        database_url: Some(db_url.to_string()),
+        app_url: Some(base.clone()),
+        log_level: Some("warn".into()),
+        // The timed requests must not be rate limited, however many runs are asked for.
+        rate_limit_max: Some("1000000".into()),
+        tenant_rate_limit_max: Some("1000000".into()),
+        ..Default::default()
+    };
+    let state = AppState::build(Config::from_raw(&raw)?, Clock::System, Jobs::default()).await?;
+    let backend = match state.db.kind() {
+        crate::config::DbKind::Sqlite => "sqlite",
+        crate::config::DbKind::Postgres => "postgres",
+    };
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(start::serve_http(state.clone(), listener, shutdown.clone()));
+    let result = async {
+        let fail = |e: Failure| anyhow::anyhow!("seeding: {}", e.describe());
+        let zone = crate::domain::TimeZoneName::parse("timeZone", SEED_ZONE)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let mut ids = Vec::new();
+        for (name, number) in [
+            ("Bench Salon", "+14155550100"),
+            ("Bench Neighbour", "+14155550101"),
+        ] {
+            let t = tenants::create(
+                &state,
+                CreateTenant {
+                    name: name.into(),
+                    time_zone: Some(zone.clone()),
+                    phone_number: Some(
+                        E164::parse("phoneNumber", number)
+                            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+                    ),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(fail)?;
+            ids.push((t.id, number));
+        }
+        let mut rng = Rng(42);
+        let mut seeded = Seeded::default();
+        seeded.add_tenant(&mut rng, &ids[0].0, ids[0].1, args.calls)?;
+        let calls = seeded.counts().0;
+        seeded.add_tenant(&mut rng, &ids[1].0, ids[1].1, (args.calls / 10).max(1))?;
+        let started = Instant::now();
+        insert_seeded(&state, &seeded).await?;
+        let seed_time = started.elapsed();
+        if let crate::db::Db::Postgres(p) = &state.db {
+            // What autovacuum would do soon after a bulk load: fresh statistics for the planner.
+            sqlx::query("ANALYZE").execute(p).await?;
+        }
+
+        let now = jiff::Timestamp::now().as_second();
+        let token = state.jwt.issue(&ids[0].0, now, 3600);
+        let client = reqwest::Client::builder().timeout(CLIENT_TIMEOUT).build()?;
+        let last_day = SEED_FIRST_DAY.checked_add(jiff::Span::new().days(SEED_DAYS - 1))?;
+        let range = format!("from={SEED_FIRST_DAY}&to={last_day}");
+        let figures = [
+            (
+                "analytics day",
+                format!("/api/telephony/analytics?{range}&granularity=day"),
+            ),
+            (
+                "analytics week",
+                format!("/api/telephony/analytics?{range}&granularity=week"),
+            ),
+            (
+                "analytics month",
+                format!("/api/telephony/analytics?{range}&granularity=month"),
+            ),
+            (
+                "usage month",
+                "/api/telephony/usage?month=2026-03".to_string(),
+            ),
+        ];
+        let runs = usize::try_from(args.runs)?;
+        let mut timings = Vec::new();
+        let mut counted_calls = -1;
+        for (label, path) in figures {
+            let url = format!("{base}{path}");
+            // One untimed request first: connection set-up and cold caches are not the figure.
+            get_json(&client, &url, &token).await?;
+            let mut t = Timing {
+                label,
+                runs: Vec::with_capacity(runs),
+            };
+            for _ in 0..runs {
+                let t0 = Instant::now();
+                let body = get_json(&client, &url, &token).await?;
+                t.runs.push(t0.elapsed());
+                if label == "analytics day" {
+                    counted_calls = body["data"]["summary"]["calls"]["total"]
+                        .as_i64()
+                        .unwrap_or(-1);
+                }
+            }
+            timings.push(t);
+        }
+
+        let t0 = Instant::now();
+        let res = client
+            .get(format!("{base}/api/telephony/export?kind=calls"))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("export answered HTTP {}", res.status());
+        }
+        let csv = res.bytes().await?;
+        let export_time = t0.elapsed();
+        // CRLF-terminated records, minus the header (bodies of seeded calls hold no line breaks).
+        let export_rows = csv
+            .windows(2)
+            .filter(|w| w == b"\r\n")
+            .count()
+            .saturating_sub(1);
+
+        Ok(AnalyticsBench {
+            backend,
+            calls,
+            neighbour_calls: seeded.counts().0 - calls,
+            notifications: seeded.counts().1,
+            messages: seeded.counts().2,
+            seed_time,
+            runs,
+            timings,
+            counted_calls,
+            export_rows,
+            export_bytes: csv.len(),
+            export_time,
+        })
+    }
+    .await;
+    shutdown.cancel();
+    let _ = server.await;
+    state.db.close().await;
+    result
+}
+
+/// GETs `url` with the tenant's token; the JSON body of a 200, or an error.
+async fn get_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let res = client.get(url).bearer_auth(token).send().await?;
+    let status = res.status();
+    let text = res.text().await?;
+    if status != reqwest::StatusCode::OK {
+        bail!("{url} answered HTTP {status}: {}", snippet(&text));
+    }
+    Ok(serde_json::from_str(&text)?)
+}
