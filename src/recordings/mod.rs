@@ -10,6 +10,7 @@
 
 pub mod analyse;
 mod api;
+mod api_media;
 pub mod email;
 pub mod process;
 pub mod storage;
@@ -75,7 +76,7 @@ impl RecordingHooks {
 /// Twilio's recording webhooks (TwiML answers, outside the OpenAPI document).
 /// The tenant API's recording routes (JSON and media, in the OpenAPI document).
 pub fn routes() -> OpenApiRouter<AppState> {
-    api::routes()
+    api::routes().merge(api_media::routes())
 }
 
 pub fn webhook_routes() -> Router<AppState> {
