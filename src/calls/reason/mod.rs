@@ -29,7 +29,11 @@
 //! **Bounds.** Only the first [`MAX_SPEECH_CHARS`] characters and [`MAX_SPEECH_WORDS`] words of a
 //! transcript are looked at, so a pathological webhook body cannot make classification expensive.
 
+mod keywords;
+
 use crate::domain::routing::{CallReason, ReasonKeywords};
+
+pub use keywords::default_keywords;
 
 /// The spoken menu that matches the key mapping in [`classify`]. Callers may also just say why they call.
 pub const DEFAULT_MENU: &str = "To book a new appointment, press 1. \
@@ -52,120 +56,6 @@ const PRIORITY: [CallReason; 5] = [
     CallReason::GetHours,
     CallReason::GetPricing,
 ];
-
-const MODIFY: &[&str] = &[
-    "reschedule",
-    "reschedules",
-    "rescheduled",
-    "rescheduling",
-    "re-schedule",
-    "rebook",
-    "rebooking",
-    "re-book",
-    "change",
-    "changing",
-    "modify",
-    "move my",
-    "move it",
-    "move the",
-    "moving my",
-    "postpone",
-    "push back",
-    "push it back",
-    "bring forward",
-    "switch my",
-    "update my",
-];
-
-const CANCEL: &[&str] = &[
-    "cancel",
-    "cancels",
-    "canceled",
-    "cancelled",
-    "canceling",
-    "cancelling",
-    "cancellation",
-    "call off",
-    "can't make it",
-    "cannot make it",
-    "can not make it",
-    "won't make it",
-    "won't be able to make it",
-    "can't come",
-    "cannot come",
-];
-
-const SETUP: &[&str] = &[
-    "book",
-    "booking",
-    "appointment",
-    "appointments",
-    "make an appointment",
-    "make a booking",
-    "new appointment",
-    "i schedule",
-    "to schedule",
-    "schedule a",
-    "schedule an",
-    "schedule me",
-    "schedule my",
-    "schedule for",
-    "reserve",
-    "reservation",
-    "set up",
-    "sign up",
-    "come in",
-];
-
-const HOURS: &[&str] = &[
-    "hours",
-    "open",
-    "opens",
-    "opening hours",
-    "opening times",
-    "close",
-    "closes",
-    "closing",
-    "closed",
-    "what time",
-    "when do you",
-    "how late",
-    "how early",
-    "until when",
-    "your schedule",
-];
-
-const PRICING: &[&str] = &[
-    "price",
-    "prices",
-    "pricing",
-    "priced",
-    "cost",
-    "costs",
-    "how much",
-    "rate",
-    "rates",
-    "fee",
-    "fees",
-    "do you charge",
-    "you charge",
-    "charges",
-    "expensive",
-    "cheap",
-    "quote",
-];
-
-/// Switchboard's English default keywords for `reason` (empty for `Other`, which is what nothing matched).
-pub fn default_keywords(reason: CallReason) -> &'static [&'static str] {
-    match reason {
-        CallReason::SetupAppointment => SETUP,
-        CallReason::CancelAppointment => CANCEL,
-        CallReason::ModifyAppointment => MODIFY,
-        CallReason::GetHours => HOURS,
-        CallReason::GetPricing => PRICING,
-        CallReason::Other => &[],
-    }
-}
 
 /// The reason for a call from a Gather result. Digits win over speech when both are present; blank
 /// input counts as absent, and nothing usable is [`CallReason::Other`].
