@@ -123,7 +123,7 @@ async fn record(
     agent_dialled: bool,
 ) -> Result<(), StoreError> {
     let mut tx = state.db.begin().await?;
-    let Some(current) = db::calls::get_by_sid_tx(&mut tx, &call.call_sid).await? else {
+    let Some(current) = db::calls::get_by_sid(&mut tx, &call.call_sid).await? else {
         return Ok(());
     };
     let already = current

@@ -76,7 +76,7 @@ async fn connect_call(state: &AppState, call_sid: &str) -> Result<VoiceResponse,
     };
     let hooks = RecordingHooks::new(&state.config);
     let mut tx = state.db.begin().await?;
-    let Some(mut call) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? else {
+    let Some(mut call) = db::calls::get_by_sid(&mut tx, call_sid).await? else {
         return Ok(VoiceResponse::new().hangup());
     };
     if call.targets().is_empty() && call.route_index == 0 {

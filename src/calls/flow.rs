@@ -392,7 +392,7 @@ fn fallback(tenant: &Tenant, resp: VoiceResponse, hooks: &RecordingHooks) -> Voi
 /// Loads the call named in a follow-up webhook and its tenant, inside a transaction.
 async fn load(state: &AppState, call_sid: &str) -> Result<Option<(Tx, Call, Tenant)>, StoreError> {
     let mut tx = state.db.begin().await?;
-    let Some(call) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? else {
+    let Some(call) = db::calls::get_by_sid(&mut tx, call_sid).await? else {
         return Ok(None);
     };
     let Some(tenant) = db::tenants::get(&state.db, &call.tenant_id).await? else {

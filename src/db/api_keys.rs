@@ -18,20 +18,23 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, tenant_id, name, prefix, key_hash, created_at, last_used_at, revoked_at";
+crate::stored_row! {
+    $ bind_key, COLUMNS, WIDTH for k: ApiKey {
+        id: &k.id,
+        tenant_id: &k.tenant_id,
+        name: &k.name,
+        prefix: &k.prefix,
+        key_hash: &k.key_hash,
+        created_at: k.created_at,
+        last_used_at: k.last_used_at,
+        revoked_at: k.revoked_at,
+    }
+}
 
 pub async fn insert(db: &Db, k: &ApiKey) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+    let sql = super::row::insert_sql("api_keys", COLUMNS, WIDTH, "");
     with_db!(db, |p| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&k.id)
-            .bind(&k.tenant_id)
-            .bind(&k.name)
-            .bind(&k.prefix)
-            .bind(&k.key_hash)
-            .bind(k.created_at)
-            .bind(k.last_used_at)
-            .bind(k.revoked_at)
+        bind_key!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), k)
             .execute(p)
             .await
             .map(|r| r.rows_affected())

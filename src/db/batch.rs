@@ -487,7 +487,7 @@ impl<'a> Batch<'a> {
         }
         for id in &self.notification_order {
             let n = &self.notifications[id];
-            // What `notifications::save_tx` writes, in the order of `save_sql`.
+            // What `notifications::save` writes, in the order of `save_sql`.
             out.push(Write::One(
                 super::notifications::save_sql(|i| numbered(kind, i)),
                 vec![

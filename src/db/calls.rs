@@ -2,9 +2,9 @@
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
 use crate::db::StoreError;
-use crate::{with_db, with_tx};
+use crate::{with_conn, with_db, with_tx};
 
-use super::{Db, Tx};
+use super::{Conn, Db, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Call {
@@ -120,24 +120,17 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The call with `call_sid`, read inside `tx`.
-pub async fn get_by_sid_tx(tx: &mut Tx, call_sid: &str) -> Result<Option<Call>, StoreError> {
+/// The call with `call_sid`, on the pool or inside the caller's transaction.
+pub async fn get_by_sid<'a>(
+    conn: impl Into<Conn<'a>>,
+    call_sid: &str,
+) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
-    Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Call>(
+    Ok(with_conn!(conn.into(), |c| sqlx::query_as::<_, Call>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(call_sid)
-    .fetch_optional(conn)
-    .await)?)
-}
-
-pub async fn get_by_sid(db: &Db, call_sid: &str) -> Result<Option<Call>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
-    Ok(with_db!(db, |p| sqlx::query_as::<_, Call>(
-        sqlx::AssertSqlSafe(sql.as_str())
-    )
-    .bind(call_sid)
-    .fetch_optional(p)
+    .fetch_optional(c)
     .await)?)
 }
 

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod opt_outs;
 pub mod recordings;
 pub mod routing_cache;
+pub mod row;
 pub mod settings;
 pub mod staff;
 pub mod tenants;
@@ -83,6 +84,26 @@ pub enum Tx {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
+/// Where one statement runs: on the pool (a connection of its own, committed at once) or inside the
+/// caller's transaction. Store functions take `impl Into<Conn>`, so one function serves both
+/// (`&db` or `&mut tx`) instead of a pair of twins.
+pub enum Conn<'a> {
+    Pool(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Pool(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Conn::Tx(tx)
+    }
+}
+
 /// How long a SQLite writer waits for this process's other writers before giving up, as the busy
 /// timeout does for other processes' writers.
 const WRITE_GATE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,6 +115,26 @@ macro_rules! with_db {
         match $db {
             $crate::db::Db::Sqlite($pool, ..) => $body,
             $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$exec` bound to a [`Conn`]'s executor: the backend's pool, or the
+/// transaction's connection.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, |$exec:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Pool($crate::db::Db::Sqlite($exec, ..)) => $body,
+            $crate::db::Conn::Pool($crate::db::Db::Postgres($exec)) => $body,
+            $crate::db::Conn::Tx($crate::db::Tx::Sqlite(t, ..)) => {
+                let $exec = &mut **t;
+                $body
+            }
+            $crate::db::Conn::Tx($crate::db::Tx::Postgres(t)) => {
+                let $exec = &mut **t;
+                $body
+            }
         }
     };
 }

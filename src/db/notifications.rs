@@ -110,8 +110,8 @@ pub fn save_sql(param: impl Fn(usize) -> String) -> String {
     )
 }
 
-/// Writes the delivery state of `n` (by id) inside `tx`.
-pub async fn save_tx(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
+/// Writes the delivery state of `n` (by id) inside the caller's transaction.
+pub async fn save(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
     let sql = save_sql(|i| format!("${i}"));
     with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -134,10 +134,11 @@ pub async fn save_tx(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes the delivery state of `n` (by id) in a transaction of its own.
-pub async fn save(db: &Db, n: &Notification) -> Result<(), StoreError> {
+/// [`save`] in a write transaction of its own (on SQLite that queues on this process's write gate
+/// instead of meeting the busy timeout).
+pub async fn save_alone(db: &Db, n: &Notification) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    save_tx(&mut tx, n).await?;
+    save(&mut tx, n).await?;
     tx.commit().await
 }
 

@@ -119,30 +119,25 @@ macro_rules! bind_save {
     };
 }
 
-/// Writes the mutable state of `r` (by id) inside `tx`.
-pub async fn save(tx: &mut Tx, r: &Recording) -> Result<(), StoreError> {
-    with_tx!(tx, |c| bind_save!(sqlx::query(SAVE_SQL), r)
+/// Writes the mutable columns of `r` (by id), on the pool or inside the caller's transaction.
+pub async fn save<'a>(conn: impl Into<super::Conn<'a>>, r: &Recording) -> Result<(), StoreError> {
+    crate::with_conn!(conn.into(), |c| bind_save!(sqlx::query(SAVE_SQL), r)
         .execute(c)
         .await
         .map(|_| ()))?;
     Ok(())
 }
 
-/// [`save`] on its own (the processing job's progress, which need not commit with anything else).
-pub async fn save_now(db: &Db, r: &Recording) -> Result<(), StoreError> {
-    with_db!(db, |p| bind_save!(sqlx::query(SAVE_SQL), r)
-        .execute(p)
-        .await
-        .map(|_| ()))?;
-    Ok(())
-}
-
-pub async fn get_by_sid_tx(
-    tx: &mut Tx,
+/// The recording with `recording_sid`, on the pool or inside the caller's transaction.
+pub async fn get_by_sid<'a>(
+    conn: impl Into<super::Conn<'a>>,
     recording_sid: &str,
 ) -> Result<Option<Recording>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM recordings WHERE recording_sid = $1");
-    Ok(with_tx!(tx, |c| sqlx::query_as::<_, Recording>(
+    Ok(crate::with_conn!(conn.into(), |c| sqlx::query_as::<
+        _,
+        Recording,
+    >(
         sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(recording_sid)

@@ -35,8 +35,20 @@ struct StaffRow {
     updated_at: i64,
 }
 
-const COLUMNS: &str =
-    "id, tenant_id, name, phone, email, role, priority, on_duty, created_at, updated_at";
+crate::stored_row! {
+    $ bind_staff, COLUMNS, WIDTH for s: Staff {
+        id: &s.id,
+        tenant_id: &s.tenant_id,
+        name: &s.name,
+        phone: s.phone.as_str(),
+        email: &s.email,
+        role: &s.role,
+        priority: s.priority,
+        on_duty: s.on_duty,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
 
 impl TryFrom<StaffRow> for Staff {
     type Error = StoreError;
@@ -58,20 +70,9 @@ impl TryFrom<StaffRow> for Staff {
 }
 
 pub async fn insert(db: &Db, s: &Staff) -> Result<(), StoreError> {
-    let sql =
-        format!("INSERT INTO staff ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    let sql = super::row::insert_sql("staff", COLUMNS, WIDTH, "");
     with_db!(db, |p| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&s.id)
-            .bind(&s.tenant_id)
-            .bind(&s.name)
-            .bind(s.phone.as_str())
-            .bind(&s.email)
-            .bind(&s.role)
-            .bind(s.priority)
-            .bind(s.on_duty)
-            .bind(s.created_at)
-            .bind(s.updated_at)
+        bind_staff!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), s)
             .execute(p)
             .await
             .map(|r| r.rows_affected())

@@ -119,8 +119,8 @@ pub async fn insert(db: &Db, t: &Tenant) -> Result<(), StoreError> {
 }
 
 /// Writes every mutable column of `t` (by id). NotFound when the tenant is gone.
-pub async fn update(db: &Db, t: &Tenant) -> Result<(), StoreError> {
-    let res = with_db!(db, |p| {
+pub async fn update<'a>(conn: impl Into<super::Conn<'a>>, t: &Tenant) -> Result<(), StoreError> {
+    let res = crate::with_conn!(conn.into(), |p| {
         sqlx::query(
             "UPDATE tenants SET name = $2, slug = $3, time_zone = $4, twilio_number = $5, twilio_number_sid = $6, \
              subscription_status = $7, stripe_customer_id = $8, business_hours = $9, routing_policy = $10, \
@@ -140,40 +140,6 @@ pub async fn update(db: &Db, t: &Tenant) -> Result<(), StoreError> {
         .bind(json(&t.messaging))
         .bind(t.updated_at)
         .execute(p)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(StoreError::from_sqlx)?;
-    if res == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
-/// [`update`] inside the caller's transaction, so a change and what it causes (e.g. a subscription
-/// change and its number-provisioning job) commit together.
-pub async fn update_tx(tx: &mut super::Tx, t: &Tenant) -> Result<(), StoreError> {
-    let res = crate::with_tx!(tx, |c| {
-        sqlx::query(
-            "UPDATE tenants SET name = $2, slug = $3, time_zone = $4, twilio_number = $5, twilio_number_sid = $6, \
-             subscription_status = $7, stripe_customer_id = $8, business_hours = $9, routing_policy = $10, \
-             templates = $11, messaging = $12, updated_at = $13 WHERE id = $1",
-        )
-        .bind(&t.id)
-        .bind(&t.name)
-        .bind(t.slug.as_str())
-        .bind(t.time_zone.as_str())
-        .bind(t.twilio_number.as_ref().map(E164::as_str))
-        .bind(&t.twilio_number_sid)
-        .bind(t.subscription_status.as_str())
-        .bind(&t.stripe_customer_id)
-        .bind(json(&t.business_hours))
-        .bind(json(&t.routing_policy))
-        .bind(json(&t.templates))
-        .bind(json(&t.messaging))
-        .bind(t.updated_at)
-        .execute(c)
         .await
         .map(|r| r.rows_affected())
     })

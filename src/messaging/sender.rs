@@ -76,7 +76,7 @@ fn store_err(e: StoreError) -> JobError {
 
 async fn save(state: &AppState, n: &mut Notification) -> Result<(), JobError> {
     n.updated_at = state.clock.now_ms();
-    db::notifications::save(&state.db, n)
+    db::notifications::save_alone(&state.db, n)
         .await
         .map_err(store_err)
 }
@@ -93,7 +93,7 @@ async fn fail(
     n.updated_at = state.clock.now_ms();
     // The failure and the event announcing it commit together.
     let mut tx = state.db.begin().await.map_err(store_err)?;
-    db::notifications::save_tx(&mut tx, n)
+    db::notifications::save(&mut tx, n)
         .await
         .map_err(store_err)?;
     crate::events::emit(
@@ -312,7 +312,7 @@ async fn record_sent(
     // The notification's SENT and its message row in one transaction: one write instead of two,
     // and no moment where one exists without the other.
     let mut tx = state.db.begin().await.map_err(store_err)?;
-    db::notifications::save_tx(&mut tx, n)
+    db::notifications::save(&mut tx, n)
         .await
         .map_err(store_err)?;
     let created = db::messages::insert_if_new(&mut tx, &row)
@@ -333,7 +333,7 @@ async fn record_sent(
             .map_err(store_err)?
         && super::status::apply_to_notification(&mut fresh, &m.status, m.error_code, now)
     {
-        db::notifications::save(&state.db, &fresh)
+        db::notifications::save_alone(&state.db, &fresh)
             .await
             .map_err(store_err)?;
         // A callback that arrived before the SID was saved could not record the opt-out it implies.

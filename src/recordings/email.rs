@@ -187,7 +187,7 @@ fn store_err(e: StoreError) -> JobError {
 
 async fn save(state: &AppState, n: &mut Notification) -> Result<(), JobError> {
     n.updated_at = state.clock.now_ms();
-    db::notifications::save(&state.db, n)
+    db::notifications::save_alone(&state.db, n)
         .await
         .map_err(store_err)
 }

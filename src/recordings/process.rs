@@ -151,7 +151,7 @@ async fn fetch_media(
             rec.content_type = Some(content_type);
             rec.size_bytes = Some(bytes.len() as i64);
             rec.updated_at = now;
-            store::save_now(&state.db, rec).await.map_err(store_err)?;
+            store::save(&state.db, rec).await.map_err(store_err)?;
             Ok((Some(bytes), None))
         }
         Err(e) if e.http_status() == Some(404) => {
@@ -236,7 +236,7 @@ async fn finish(
 ) -> Result<(), JobError> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await.map_err(store_err)?;
-    let Some(mut call) = db::calls::get_by_sid_tx(&mut tx, &rec.call_sid)
+    let Some(mut call) = db::calls::get_by_sid(&mut tx, &rec.call_sid)
         .await
         .map_err(store_err)?
     else {

@@ -128,7 +128,7 @@ async fn apply_status(
     let source = req.non_empty("RecordingSource");
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let Some(call) = db::calls::get_by_sid_tx(&mut tx, call_sid).await? else {
+    let Some(call) = db::calls::get_by_sid(&mut tx, call_sid).await? else {
         tracing::warn!(
             recording_sid,
             call_sid,
@@ -136,7 +136,7 @@ async fn apply_status(
         );
         return Ok(false);
     };
-    let existing = store::get_by_sid_tx(&mut tx, recording_sid).await?;
+    let existing = store::get_by_sid(&mut tx, recording_sid).await?;
     let is_new = existing.is_none();
     let mut rec = existing.unwrap_or_else(|| new_row(&call, recording_sid, source, now));
     if rec.tenant_id != call.tenant_id {
@@ -226,12 +226,12 @@ async fn apply_transcription(
         .to_ascii_lowercase();
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let (mut rec, is_new) = match store::get_by_sid_tx(&mut tx, recording_sid).await? {
+    let (mut rec, is_new) = match store::get_by_sid(&mut tx, recording_sid).await? {
         Some(r) => (r, false),
         None => {
             // The transcription overtook the recording status callback: file it under the call now.
             let call = match req.non_empty("CallSid").filter(|s| is_sid(s)) {
-                Some(sid) => db::calls::get_by_sid_tx(&mut tx, sid).await?,
+                Some(sid) => db::calls::get_by_sid(&mut tx, sid).await?,
                 None => None,
             };
             let Some(call) = call else {

@@ -338,10 +338,12 @@ async fn update_in(
     t.updated_at = state.clock.now_ms();
     // The subscription change and the number provisioning (or release) job it causes commit in one
     // transaction: never a change without its job, never a job for a change that rolled back.
-    db::tenants::update_tx(tx, &t).await.map_err(|e| match e {
-        StoreError::NotFound => Failure::not_found("tenant"),
-        other => conflict(other),
-    })?;
+    db::tenants::update(&mut *tx, &t)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => Failure::not_found("tenant"),
+            other => conflict(other),
+        })?;
     if let Some(status) = req.subscription_status {
         crate::numbers::subscription_changed(state, tx, &t.id, status).await?;
     }

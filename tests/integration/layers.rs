@@ -41,6 +41,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             // Macros exported at the crate root by `db`.
             "with_db",
             "with_tx",
+            "with_conn",
+            "stored_row",
         ],
     ),
     ("domain values", &["domain", "clock", "secret"]),

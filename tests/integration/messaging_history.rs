@@ -83,7 +83,9 @@ async fn notification(
     let mut n = q.notification;
     if status != "QUEUED" {
         n.status = status.into();
-        db::notifications::save(&app.state.db, &n).await.unwrap();
+        db::notifications::save_alone(&app.state.db, &n)
+            .await
+            .unwrap();
     }
     n.id
 }

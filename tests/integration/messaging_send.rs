@@ -416,7 +416,9 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
     let mut n = notification(&app, &id).await;
     n.status = "SENDING".into();
     n.sending_started_at = Some(app.clock.now_ms());
-    db::notifications::save(&app.state.db, &n).await.unwrap();
+    db::notifications::save_alone(&app.state.db, &n)
+        .await
+        .unwrap();
     let accepted = app
         .state
         .twilio
@@ -447,7 +449,9 @@ async fn a_send_interrupted_before_twilio_saw_it_is_sent_once() {
     let mut n = notification(&app, &id).await;
     n.status = "SENDING".into();
     n.sending_started_at = Some(app.clock.now_ms());
-    db::notifications::save(&app.state.db, &n).await.unwrap();
+    db::notifications::save_alone(&app.state.db, &n)
+        .await
+        .unwrap();
     run_pending_jobs(&app.state).await.unwrap();
     assert_sent(&notification(&app, &id).await);
     assert_eq!(posts_to_twilio(&app).len(), 1);
