@@ -27,9 +27,6 @@ use crate::state::AppState;
 
 /// Longest host-app appointment id.
 pub const MAX_EXTERNAL_ID: usize = 128;
-/// Default and largest page of a listing (larger requests are clamped, as call logs do).
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 100;
 /// Twilio's longest message body; a long template expansion is cut to fit.
 const MAX_SMS_CHARS: usize = 1600;
 
@@ -413,15 +410,7 @@ pub async fn list(
         .map(|s| status("status", &s))
         .transpose()?
         .map(str::to_string);
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        return Err(Failure::invalid("limit", "must be at least 1"));
-    }
-    let limit = limit.min(MAX_LIMIT);
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(Failure::invalid("offset", "must not be negative"));
-    }
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let filter = AppointmentFilter {
         from_ms,
         to_ms,

@@ -25,11 +25,6 @@ use crate::failure::Failure;
 /// Call directions as the calls table stores them.
 pub const DIRECTIONS: [&str; 2] = ["inbound", "outbound"];
 
-/// Default page size of a call-log listing.
-pub const DEFAULT_LIMIT: i64 = 50;
-/// Largest page; larger requests are clamped to it (seed 000 clamps rather than refuses).
-pub const MAX_LIMIT: i64 = 100;
-
 /// One call as the API shows it (seed 000's call log, camelCase; absent values are `null`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -249,14 +244,7 @@ impl CallLogQuery {
         {
             return Err(Failure::invalid("startDate", "must not be after endDate"));
         }
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if limit < 1 {
-            return Err(Failure::invalid("limit", "must be at least 1"));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if offset < 0 {
-            return Err(Failure::invalid("offset", "must not be negative"));
-        }
+        let (limit, offset) = crate::domain::paging::page(self.limit, self.offset)?;
         let status = present(&self.status)
             .map(|s| one_of("status", s, &CALL_STATUSES))
             .transpose()?;
@@ -277,15 +265,7 @@ impl CallLogQuery {
             .phone_number
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-            .map(|s| {
-                // An unencoded `+` in a query string arrives as a space ("?phoneNumber=+1415…"); a
-                // leading space can mean nothing else here, so read it as the `+` it was.
-                let s = match s.strip_prefix(' ') {
-                    Some(rest) => format!("+{rest}"),
-                    None => s.to_string(),
-                };
-                E164::parse("phoneNumber", &s).map(|n| n.as_str().to_string())
-            })
+            .map(|s| E164::from_query("phoneNumber", s).map(|n| n.as_str().to_string()))
             .transpose()?;
         Ok(CallSearch {
             filter: CallFilter {
@@ -296,7 +276,7 @@ impl CallLogQuery {
                 reason,
                 phone_number,
             },
-            limit: limit.min(MAX_LIMIT),
+            limit,
             offset,
         })
     }
@@ -448,7 +428,7 @@ mod tests {
             ..Default::default()
         };
         let s = q.validate(&la()).unwrap();
-        assert_eq!(s.limit, MAX_LIMIT);
+        assert_eq!(s.limit, crate::domain::paging::MAX_LIMIT);
         assert_eq!(s.filter.status, None);
         assert_eq!(s.filter.reason.as_deref(), Some("GET_HOURS"));
         assert_eq!(s.filter.phone_number.as_deref(), Some("+14155550100"));

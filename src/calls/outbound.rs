@@ -556,28 +556,14 @@ async fn call_history(
         .phone_number
         .as_deref()
         .filter(|s| !s.trim().is_empty())
-        .map(|raw| {
-            let s = match raw.strip_prefix(' ') {
-                Some(rest) => format!("+{}", rest.trim()),
-                None => raw.trim().to_string(),
-            };
-            E164::parse("phoneNumber", &s).map(|p| p.to_string())
-        })
+        .map(|raw| E164::from_query("phoneNumber", raw.trim_end()).map(|p| p.to_string()))
         .transpose()?;
-    let limit = q.limit.unwrap_or(50);
-    if limit < 1 {
-        return Err(ApiError::validation("limit", "must be at least 1"));
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::validation("offset", "must not be negative"));
-    }
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let filter = CallFilter {
         phone_number: number,
         ..Default::default()
     };
-    let (rows, _) =
-        db::calls::list(&state.db, &auth.tenant.id, &filter, limit.min(100), offset).await?;
+    let (rows, _) = db::calls::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
     let ids: Vec<String> = rows
         .iter()
         .filter(|c| c.direction == "outbound")

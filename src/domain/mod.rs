@@ -5,6 +5,7 @@
 
 pub mod hours;
 pub mod messaging;
+pub mod paging;
 pub mod patch;
 pub mod phone;
 pub mod query_values;

@@ -16,6 +16,15 @@ use super::ValidationError;
 pub struct E164(String);
 
 impl E164 {
+    /// A number from a query string: an unencoded `+` arrives there as a space
+    /// (`?phoneNumber=+1415…`), and a leading space can mean nothing else, so it is read as `+`.
+    pub fn from_query(field: &str, raw: &str) -> Result<Self, ValidationError> {
+        match raw.strip_prefix(' ') {
+            Some(rest) => Self::parse(field, &format!("+{rest}")),
+            None => Self::parse(field, raw),
+        }
+    }
+
     pub fn parse(field: &str, input: &str) -> Result<Self, ValidationError> {
         let err = |why: &str| {
             ValidationError::new(

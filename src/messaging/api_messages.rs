@@ -27,9 +27,6 @@ use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
 use crate::web::extract::ValidQuery;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 100;
-
 /// Notification types a listing may filter on (stored upper case).
 pub const NOTIFICATION_TYPES: [&str; 2] = ["SMS", "EMAIL"];
 /// `None` for an absent or blank query value (web forms send every filter, empty ones included).
@@ -37,27 +34,9 @@ fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The page: `limit` default 50, at least 1, clamped to 100; `offset` default 0, not negative.
-fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        return Err(ApiError::validation("limit", "must be at least 1"));
-    }
-    let offset = offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::validation("offset", "must not be negative"));
-    }
-    Ok((limit.min(MAX_LIMIT), offset))
-}
-
-/// A phone number from a query string or path, in E.164. An unencoded `+` in a query string arrives
-/// as a space ("?phoneNumber=+1415…"); a leading space can mean nothing else, so it is read as `+`.
+/// A phone number from a query string or path, in E.164 (see [`E164::from_query`]).
 fn phone(field: &str, raw: &str) -> Result<String, ApiError> {
-    let s = match raw.strip_prefix(' ') {
-        Some(rest) => format!("+{}", rest.trim_start()),
-        None => raw.to_string(),
-    };
-    Ok(E164::parse(field, &s)?.to_string())
+    Ok(E164::from_query(field, raw)?.to_string())
 }
 
 fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
@@ -121,7 +100,7 @@ async fn notifications(
             .transpose()?,
         recipient: None,
     };
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let (rows, total) =
         db::notifications::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
     Ok(ok(NotificationList {
@@ -210,7 +189,7 @@ async fn sms_history(
         .filter(|s| !s.trim().is_empty())
         .map(|s| phone("phoneNumber", s))
         .transpose()?;
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let rows =
         db::messages::list_for_number(&state.db, &auth.tenant.id, number.as_deref(), limit, offset)
             .await?;
@@ -281,7 +260,7 @@ async fn conversations(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Json<Envelope<ConversationList>>, ApiError> {
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let (rows, total) =
         db::messages::conversations(&state.db, &auth.tenant.id, limit, offset).await?;
     Ok(ok(ConversationList {
@@ -319,7 +298,7 @@ async fn thread(
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Json<Envelope<Thread>>, ApiError> {
     let phone = phone("phone", &raw)?;
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let (rows, total) =
         db::messages::thread(&state.db, &auth.tenant.id, &phone, limit, offset).await?;
     if total == 0 {

@@ -25,22 +25,6 @@ use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
 use crate::web::extract::ValidQuery;
 
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 100;
-
-/// The page: `limit` default 50, at least 1, clamped to 100; `offset` default 0, not negative.
-fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        return Err(ApiError::validation("limit", "must be at least 1"));
-    }
-    let offset = offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::validation("offset", "must not be negative"));
-    }
-    Ok((limit.min(MAX_LIMIT), offset))
-}
-
 /// A recording's text and analysis.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -226,7 +210,7 @@ async fn list(
             .map(str::to_string),
         completed_only: false,
     };
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let (rows, total) = store::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
     Ok(ok(RecordingList {
         recordings: views(&state, &auth.tenant.id, &rows).await?,
@@ -354,7 +338,7 @@ async fn voicemails(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<VoicemailQuery>,
 ) -> Result<Json<Envelope<VoicemailList>>, ApiError> {
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let filter = RecordingFilter {
         kind: Some(store::VOICEMAIL.into()),
         call_sid: None,
