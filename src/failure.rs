@@ -27,6 +27,8 @@ pub enum Failure {
         code: &'static str,
         reason: String,
         field: Option<String>,
+        /// For a refusal that passes (a pace, an outage): when to ask again.
+        retry_after_secs: Option<u64>,
     },
     /// Storage failed (a unique violation arrives here as `StoreError::Conflict`).
     Store(StoreError),
@@ -56,6 +58,7 @@ impl Failure {
             code,
             reason: reason.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
     /// A 403 with its own code, e.g. `ADMIN_API_DISABLED`.
@@ -68,21 +71,21 @@ impl Failure {
         }
     }
     /// The same refusal, naming the input at fault.
-    pub fn with_field(self, name: impl Into<String>) -> Self {
-        match self {
-            Failure::Refused {
-                status,
-                code,
-                reason,
-                ..
-            } => Failure::Refused {
-                status,
-                code,
-                reason,
-                field: Some(name.into()),
-            },
-            other => other,
+    pub fn with_field(mut self, name: impl Into<String>) -> Self {
+        if let Failure::Refused { field, .. } = &mut self {
+            *field = Some(name.into());
         }
+        self
+    }
+    /// The same refusal, saying when to ask again (at least a second).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        if let Failure::Refused {
+            retry_after_secs, ..
+        } = &mut self
+        {
+            *retry_after_secs = Some(secs.max(1));
+        }
+        self
     }
 
     /// The input at fault, if one is named.

@@ -10,6 +10,7 @@
 
 mod ai;
 mod api_logs;
+mod api_outbound;
 pub mod click_to_call;
 mod flow;
 pub mod logs;
@@ -52,7 +53,7 @@ pub const DIAL_ACTION_PATHS: [&str; 2] = [
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(api_logs::routes())
-        .merge(outbound::routes())
+        .merge(api_outbound::routes())
 }
 
 /// The voice webhooks (TwiML, outside the OpenAPI document).

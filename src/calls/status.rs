@@ -21,21 +21,32 @@ pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) 
     VoiceResponse::new().into_response()
 }
 
-/// Applies one status report; outbound calls also feed it what Twilio's REST API says (`outbound`).
-pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
+/// Applies one status callback.
+async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
     let (Some(call_sid), Some(status)) = (req.non_empty("CallSid"), req.non_empty("CallStatus"))
     else {
         tracing::warn!("call status callback without CallSid or CallStatus");
         return Ok(());
     };
+    let call_duration = req
+        .get("CallDuration")
+        .and_then(|d| d.trim().parse::<i64>().ok());
+    apply_report(state, call_sid, status, call_duration).await
+}
+
+/// Applies one status report: a callback's, or what Twilio's REST API says of a new outbound call
+/// (`outbound::reconcile`).
+pub(in crate::calls) async fn apply_report(
+    state: &AppState,
+    call_sid: &str,
+    status: &str,
+    call_duration: Option<i64>,
+) -> Result<(), StoreError> {
     let status = status.to_ascii_lowercase();
     let Some(new_rank) = call_rank(&status) else {
         tracing::warn!(call_sid, status, "unknown call status");
         return Ok(());
     };
-    let call_duration = req
-        .get("CallDuration")
-        .and_then(|d| d.trim().parse::<i64>().ok());
     let unit = StatusMove {
         state: state.clone(),
         call_sid: call_sid.to_string(),

@@ -10,6 +10,7 @@ pub mod patch;
 pub mod phone;
 pub mod query_values;
 pub mod routing;
+pub mod seed_extras;
 pub mod states;
 pub mod tenant;
 pub mod text;

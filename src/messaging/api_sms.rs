@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::db;
+use crate::domain::seed_extras::{Extras, with_extras};
 use crate::domain::{E164, text};
 use crate::messaging::notifications::{NewSms, NotificationKind, Queued, queue_now};
 use crate::state::AppState;
@@ -17,10 +18,9 @@ use crate::web::TenantAuth;
 use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
 use crate::web::error::{ApiError, ErrorEnvelope};
 use crate::web::extract::ValidJson;
-use crate::web::seed_extras::{Extras, with_extras};
 
 /// Seed 000: `{phoneNumber, message}`. Other fields are accepted and kept in the notification's
-/// metadata (see `http::seed_extras`).
+/// metadata (see `domain::seed_extras`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendSms {

@@ -147,8 +147,10 @@ impl From<Failure> for ApiError {
                 code,
                 reason,
                 field,
+                retry_after_secs,
             } => ApiError {
                 field,
+                retry_after_secs,
                 ..ApiError::new(status, code, reason)
             },
             Failure::Store(e) => e.into(),
@@ -232,6 +234,14 @@ mod tests {
                 Some("appointmentId".into()),
                 "canceled".into()
             )
+        );
+        let e = ApiError::from(
+            Failure::refused(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "slow down")
+                .with_retry_after(0),
+        );
+        assert_eq!(
+            (e.status, e.retry_after_secs),
+            (StatusCode::TOO_MANY_REQUESTS, Some(1))
         );
         // A unique violation from storage names the field in the API's spelling.
         let (status, code, field, _) =

@@ -10,7 +10,6 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod json_shape;
-pub mod seed_extras;
 pub mod twilio_webhook;
 
 pub use auth::TenantAuth;

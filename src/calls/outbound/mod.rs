@@ -13,10 +13,13 @@
 //! `sender_pacing` table, so the pace holds across instances: a request waits up to
 //! [`MAX_PACE_WAIT_MS`] for its slot, and beyond that is refused with 429 and `Retry-After`.
 
+mod store;
+mod twilio;
+
+use twilio::{pace, reconcile, twilio_error};
+
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,22 +27,17 @@ use switchboard_twilio::rest::{CreateCall, TwilioError, WebhookMethod};
 use switchboard_twilio::twiml::untrusted::{self, Allowed};
 use switchboard_twilio::twiml::{Dial, Number, VoiceResponse};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::render;
 use crate::calls::logs::CallLogView;
 use crate::db::StoreError;
+use crate::db::tenants::Tenant;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
+use crate::domain::seed_extras::{Extras, with_extras};
 use crate::domain::{E164, new_id, text};
+use crate::failure::Failure;
 use crate::messaging::pacing;
 use crate::state::AppState;
-use crate::web::TenantAuth;
-use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
-use crate::web::envelope::{Envelope, ok};
-use crate::web::error::{ApiError, ErrorEnvelope};
-use crate::web::extract::{ValidJson, ValidQuery};
-use crate::web::seed_extras::{Extras, with_extras};
-use crate::web::twilio_webhook::TwilioRequest;
 use crate::{with_db, with_tx};
 
 /// Longest a make-call request waits for its tenant's next call slot before it is refused.
@@ -52,7 +50,7 @@ const MAX_TWIML_CHARS: usize = 4_000;
 pub const REQUIRED_MESSAGE: &str = "Phone number and message are required";
 
 /// Seeds 003 (`{to, message, record, userId, metadata}`) and 002 (`{to, clientId, assistantId}`).
-/// Other fields are accepted and kept in the call's metadata (see `http::seed_extras`).
+/// Other fields are accepted and kept in the call's metadata (see `domain::seed_extras`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MakeCall {
@@ -124,15 +122,13 @@ fn present(v: &Option<String>) -> Option<&str> {
 }
 
 /// Seed 003's 400, message unprefixed because clients match on it.
-fn required(field: &str) -> ApiError {
-    ApiError {
-        field: Some(field.to_string()),
-        ..ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "VALIDATION_ERROR",
-            REQUIRED_MESSAGE,
-        )
-    }
+fn required(field: &str) -> Failure {
+    Failure::refused(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        REQUIRED_MESSAGE,
+    )
+    .with_field(field)
 }
 
 /// A validated make-call request.
@@ -147,7 +143,7 @@ struct Order {
     request: CallRequestView,
 }
 
-async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Order, ApiError> {
+async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Order, Failure> {
     let (to, message, twiml, assistant_id) = (
         present(&req.to),
         present(&req.message),
@@ -160,13 +156,13 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
     let speech = message.is_some() || twiml.is_some();
     let routing = match present(&req.connect) {
         Some("routing") if speech || assistant_id.is_some() => {
-            return Err(ApiError::validation(
+            return Err(Failure::invalid(
                 "connect",
                 "routing connects the callee to the business: give it without message, twiml or assistantId",
             ));
         }
         Some("routing") => true,
-        Some(_) => return Err(ApiError::validation("connect", "must be routing")),
+        Some(_) => return Err(Failure::invalid("connect", "must be routing")),
         // Seed 002's click-to-call: a client, no message, no assistant.
         None => !speech && assistant_id.is_none() && present(&req.client_id).is_some(),
     };
@@ -178,7 +174,7 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
         .map(|m| text::required("message", m, MAX_MESSAGE_CHARS))
         .transpose()?;
     if twiml.is_some() && (message.is_some() || assistant_id.is_some()) {
-        return Err(ApiError::validation(
+        return Err(Failure::invalid(
             "twiml",
             "give either twiml or message/assistantId, not both",
         ));
@@ -201,7 +197,7 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
         .as_ref()
         .is_some_and(|m| m.to_string().len() > 16_384)
     {
-        return Err(ApiError::validation(
+        return Err(Failure::invalid(
             "metadata",
             "must be at most 16 kB of JSON",
         ));
@@ -210,7 +206,7 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
         Some(id) => Some(
             db::staff::get(&state.db, tenant_id, id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("assistant"))?,
+                .ok_or_else(|| Failure::not_found("assistant"))?,
         ),
         None => None,
     };
@@ -235,19 +231,16 @@ async fn validate(state: &AppState, tenant_id: &str, req: MakeCall) -> Result<Or
 
 /// A tenant's own call script, rewritten from the speech-only allow-list (see
 /// `switchboard_twilio::twiml::untrusted`): it must not reach Twilio as written.
-fn tenant_twiml(state: &AppState, raw: &str) -> Result<String, ApiError> {
+fn tenant_twiml(state: &AppState, raw: &str) -> Result<String, Failure> {
     if raw.chars().count() > MAX_TWIML_CHARS {
-        return Err(ApiError::validation(
-            "twiml",
-            "must be at most 4000 characters",
-        ));
+        return Err(Failure::invalid("twiml", "must be at most 4000 characters"));
     }
     let ours = state.config.public_hosts();
     let hosts: Vec<&str> = ours.iter().map(String::as_str).collect();
     let clean = untrusted::sanitize(raw, Allowed::Speech, &hosts)
-        .map_err(|e| ApiError::validation("twiml", e.0))?;
+        .map_err(|e| Failure::invalid("twiml", e.0))?;
     if clean.chars().count() > MAX_TWIML_CHARS {
-        return Err(ApiError::validation(
+        return Err(Failure::invalid(
             "twiml",
             "must be at most 4000 characters once written out",
         ));
@@ -279,112 +272,6 @@ fn call_twiml(tenant: &db::tenants::Tenant, order: &Order, from: &str) -> String
     resp.to_xml()
 }
 
-/// Waits for the tenant's next outbound-call slot, or refuses when it is too far off.
-async fn pace(state: &AppState, tenant_id: &str) -> Result<(), ApiError> {
-    let cost = pacing::cost_ms(1, state.config.outbound_calls_per_second);
-    if cost == 0 {
-        return Ok(());
-    }
-    let key = format!("calls:{tenant_id}");
-    let now = state.clock.now_ms();
-    let mut slot = now;
-    // Racing requests can take a slot this one was about to claim; a few tries settle it.
-    for _ in 0..8 {
-        match pacing::reserve(&state.db, &key, slot, cost).await? {
-            None => {
-                if slot > now {
-                    tokio::time::sleep(Duration::from_millis((slot - now) as u64)).await;
-                }
-                return Ok(());
-            }
-            Some(at) if at - now > MAX_PACE_WAIT_MS => {
-                return Err(too_fast(state, at - now));
-            }
-            Some(at) => slot = at,
-        }
-    }
-    Err(too_fast(state, cost))
-}
-
-fn too_fast(state: &AppState, wait_ms: i64) -> ApiError {
-    let mut e = ApiError::too_many_requests(((wait_ms + 999) / 1000) as u64);
-    e.message = format!(
-        "This business places at most {} outbound call(s) per second; try again in {} s.",
-        state.config.outbound_calls_per_second,
-        e.retry_after_secs.unwrap_or(1)
-    );
-    e
-}
-
-/// Twilio's refusal as an API error: the caller's fault (bad number) is a 400 naming `to`; Twilio
-/// trouble is a 502/503 (with `Retry-After` when Twilio gave one).
-fn twilio_error(e: TwilioError) -> ApiError {
-    const TO_CODES: [u32; 9] = [
-        21211, 21214, 21215, 21216, 21217, 21401, 21407, 13223, 13224,
-    ];
-    let reason = e.human_reason();
-    if e.http_status() == Some(400) || matches!(e, TwilioError::InvalidRequest(_)) {
-        let field = e
-            .twilio_code()
-            .filter(|c| TO_CODES.contains(c))
-            .map(|_| "to".to_string());
-        return ApiError {
-            field,
-            ..ApiError::new(StatusCode::BAD_REQUEST, "TWILIO_ERROR", reason)
-        };
-    }
-    if e.is_retryable() {
-        let message = if e.may_have_been_processed() {
-            format!(
-                "{reason} The call may have been placed: check the call logs before trying again."
-            )
-        } else {
-            format!("{reason} Nothing was placed; try again.")
-        };
-        return ApiError {
-            retry_after_secs: Some(e.retry_after().map_or(5, |d| d.as_secs().max(1))),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "TWILIO_UNAVAILABLE",
-                message,
-            )
-        };
-    }
-    tracing::error!(error = %e, "Twilio refused an outbound call");
-    ApiError::new(StatusCode::BAD_GATEWAY, "TWILIO_ERROR", reason)
-}
-
-/// A call can move on before it is logged (a number that fails at once): its first callbacks then
-/// find no call and are dropped. Asking Twilio once the row exists catches up, through the same
-/// forward-only status handler; a callback that comes later still applies as usual.
-async fn reconcile(state: &AppState, sid: &str) {
-    let call = match state.twilio.client.fetch_call(sid).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(call_sid = sid, error = %e, "could not read back a new outbound call");
-            return;
-        }
-    };
-    let Some(status) = call.status.as_ref().map(|s| s.as_str().to_string()) else {
-        return;
-    };
-    let mut params = vec![
-        ("CallSid".to_string(), sid.to_string()),
-        ("CallStatus".to_string(), status),
-    ];
-    if let Some(d) = call.duration_secs() {
-        params.push(("CallDuration".to_string(), d.to_string()));
-    }
-    let report = TwilioRequest {
-        params,
-        body: Default::default(),
-        url: String::new(),
-    };
-    if let Err(e) = super::status::apply(state, &report).await {
-        tracing::warn!(call_sid = sid, error = %e, "could not apply a new outbound call's status");
-    }
-}
-
 fn url_method(routing: bool) -> Option<WebhookMethod> {
     routing.then_some(WebhookMethod::Post)
 }
@@ -396,30 +283,20 @@ fn public(state: &AppState, path: &str) -> String {
     )
 }
 
-/// Place an outbound call (seeds 002 and 003). Answers once Twilio has accepted it.
-#[utoipa::path(post, path = "/api/twilio/make-call", tag = "telephony", security(("tenant" = [])), request_body = MakeCall,
-    responses((status = 200, description = "Success", body = MakeCallAnswer),
-        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
-        (status = 404, description = "No such assistant", body = ErrorEnvelope),
-        (status = 409, description = "The business has no phone number yet", body = ErrorEnvelope),
-        (status = 429, description = "Over the tenant's outbound call pace", body = ErrorEnvelope),
-        (status = 502, description = "Twilio failed or could not be reached", body = ErrorEnvelope),
-        (status = 503, description = "Unavailable", body = ErrorEnvelope), TenantAuthErrors,
-        JsonBodyErrors, SubscriptionEnded))]
-async fn make_call(
-    auth: TenantAuth,
-    State(state): State<AppState>,
-    ValidJson(req): ValidJson<MakeCall>,
-) -> Result<Json<MakeCallAnswer>, ApiError> {
-    let tenant = &auth.tenant;
+/// Places an outbound call (seeds 002 and 003) and logs it; answers once Twilio has accepted it.
+pub async fn place(
+    state: &AppState,
+    tenant: &Tenant,
+    req: MakeCall,
+) -> Result<MakeCallAnswer, Failure> {
     crate::tenants::manage::ensure_may_send(tenant)?;
-    let order = validate(&state, &tenant.id, req).await?;
+    let order = validate(state, &tenant.id, req).await?;
     let from = tenant
         .twilio_number
         .as_ref()
         .map(E164::to_string)
         .ok_or_else(|| {
-            ApiError::new(
+            Failure::refused(
                 StatusCode::CONFLICT,
                 "NO_PHONE_NUMBER",
                 "This business has no phone number to call from yet.",
@@ -429,7 +306,7 @@ async fn make_call(
     let (twiml, url) = if order.routing {
         (
             None,
-            Some(public(&state, super::click_to_call::CONNECT_PATH)),
+            Some(public(state, super::click_to_call::CONNECT_PATH)),
         )
     } else {
         (Some(call_twiml(tenant, &order, &from)), None)
@@ -440,7 +317,7 @@ async fn make_call(
         twiml,
         url,
         method: url_method(order.routing),
-        status_callback: Some(public(&state, super::STATUS_PATHS[0])),
+        status_callback: Some(public(state, super::STATUS_PATHS[0])),
         status_callback_event: ["initiated", "ringing", "answered", "completed"]
             .map(String::from)
             .to_vec(),
@@ -450,11 +327,11 @@ async fn make_call(
     if order.record {
         create.record = Some(true);
         create.recording_status_callback =
-            Some(public(&state, crate::recordings::RECORDING_STATUS_PATHS[0]));
+            Some(public(state, crate::recordings::RECORDING_STATUS_PATHS[0]));
         create.recording_status_callback_event = vec!["completed".into(), "absent".into()];
         create.recording_status_callback_method = Some(WebhookMethod::Post);
     }
-    pace(&state, &tenant.id).await?;
+    pace(state, &tenant.id).await?;
     let placed = state
         .twilio
         .client
@@ -463,7 +340,7 @@ async fn make_call(
         .map_err(twilio_error)?;
     let Some(sid) = placed.sid.clone() else {
         tracing::error!("Twilio accepted a call without a CallSid");
-        return Err(ApiError::new(
+        return Err(Failure::refused(
             StatusCode::BAD_GATEWAY,
             "TWILIO_ERROR",
             "Twilio's answer had no CallSid.",
@@ -504,14 +381,14 @@ async fn make_call(
     db::calls::insert_if_new(&mut tx, &call).await?;
     store::insert(&mut tx, &call, &order.request, now).await?;
     tx.commit().await?;
-    reconcile(&state, &sid).await;
+    reconcile(state, &sid).await;
     metrics::counter!("switchboard_calls_total", "direction" => "outbound", "strategy" => "outbound").increment(1);
     tracing::info!(call_sid = %sid, tenant = %tenant.id, record = order.record, "outbound call placed");
     // Callbacks may already have moved it on: answer with the row as it is now.
     let current = db::calls::get_by_sid(&state.db, &sid)
         .await?
         .unwrap_or(call);
-    Ok(Json(MakeCallAnswer {
+    Ok(MakeCallAnswer {
         success: true,
         message: "Call initiated".into(),
         call_sid: sid,
@@ -520,7 +397,7 @@ async fn make_call(
             call: CallLogView::from(&current),
             request: Some(order.request),
         },
-    }))
+    })
 }
 
 /// Query of seed 003's call history. Other parameters are ignored, as the seed's server did.
@@ -540,17 +417,12 @@ pub struct CallHistoryQuery {
     pub offset: Option<i64>,
 }
 
-/// Seed 003's call history: the tenant's calls to or from `phoneNumber`, newest first, as a bare
-/// array in `data`.
-#[utoipa::path(get, path = "/api/twilio/calls", tag = "telephony", security(("tenant" = [])), params(CallHistoryQuery),
-    responses((status = 200, description = "Success", body = Envelope<Vec<CallView>>),
-        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
-        TenantAuthErrors))]
-async fn call_history(
-    auth: TenantAuth,
-    State(state): State<AppState>,
-    ValidQuery(q): ValidQuery<CallHistoryQuery>,
-) -> Result<Json<Envelope<Vec<CallView>>>, ApiError> {
+/// Seed 003's call history: the tenant's calls to or from `phoneNumber`, newest first.
+pub async fn history(
+    state: &AppState,
+    tenant: &Tenant,
+    q: &CallHistoryQuery,
+) -> Result<Vec<CallView>, Failure> {
     // An unencoded `+` in a query string arrives as a space.
     let number = q
         .phone_number
@@ -563,108 +435,18 @@ async fn call_history(
         phone_number: number,
         ..Default::default()
     };
-    let (rows, _) = db::calls::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
+    let (rows, _) = db::calls::list(&state.db, &tenant.id, &filter, limit, offset).await?;
     let ids: Vec<String> = rows
         .iter()
         .filter(|c| c.direction == "outbound")
         .map(|c| c.id.clone())
         .collect();
-    let mut requests = store::for_calls(&state.db, &auth.tenant.id, &ids).await?;
-    Ok(ok(rows
+    let mut requests = store::for_calls(&state.db, &tenant.id, &ids).await?;
+    Ok(rows
         .iter()
         .map(|c| CallView {
             call: CallLogView::from(c),
             request: requests.remove(&c.id),
         })
-        .collect()))
-}
-
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(make_call))
-        .routes(routes!(call_history))
-}
-
-/// The `outbound_calls` rows: what each outbound call was asked for.
-mod store {
-    use std::collections::HashMap;
-
-    use super::*;
-
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        call_id: String,
-        message: Option<String>,
-        record: bool,
-        user_id: Option<String>,
-        client_id: Option<String>,
-        assistant_id: Option<String>,
-        metadata: Option<String>,
-    }
-
-    pub async fn insert(
-        tx: &mut Tx,
-        call: &Call,
-        r: &CallRequestView,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        with_tx!(tx, |c| {
-            sqlx::query(
-                "INSERT INTO outbound_calls (call_id, tenant_id, message, record, user_id, client_id, assistant_id, \
-                 metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (call_id) DO NOTHING",
-            )
-            .bind(&call.id)
-            .bind(&call.tenant_id)
-            .bind(&r.message)
-            .bind(r.record)
-            .bind(&r.user_id)
-            .bind(&r.client_id)
-            .bind(&r.assistant_id)
-            .bind(r.metadata.as_ref().map(Value::to_string))
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|_| ())
-        })?;
-        Ok(())
-    }
-
-    /// The requests of the tenant's calls among `call_ids`, by call id.
-    pub async fn for_calls(
-        db: &crate::db::Db,
-        tenant_id: &str,
-        call_ids: &[String],
-    ) -> Result<HashMap<String, CallRequestView>, StoreError> {
-        if call_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        // Only numbered placeholders are spliced into the SQL.
-        let marks: Vec<String> = (0..call_ids.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT call_id, message, record, user_id, client_id, assistant_id, metadata FROM outbound_calls \
-             WHERE tenant_id = $1 AND call_id IN ({})",
-            marks.join(", ")
-        );
-        let rows: Vec<Row> = with_db!(db, |p| {
-            let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id);
-            for id in call_ids {
-                q = q.bind(id);
-            }
-            q.fetch_all(p).await
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let view = CallRequestView {
-                    message: r.message,
-                    record: r.record,
-                    user_id: r.user_id,
-                    client_id: r.client_id,
-                    assistant_id: r.assistant_id,
-                    metadata: r.metadata.and_then(|m| serde_json::from_str(&m).ok()),
-                };
-                (r.call_id, view)
-            })
-            .collect())
-    }
+        .collect())
 }
