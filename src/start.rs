@@ -46,41 +46,40 @@ impl AppState {
         clock: Clock,
         mut registry: Jobs,
     ) -> anyhow::Result<AppState> {
-        let db = Db::connect(&config.database_url, config.db_max_connections)
+        let db = Db::connect(&config.db.url, config.db.max_connections)
             .await
             .with_context(|| {
                 format!(
                     "cannot open database {}",
-                    crate::config::redact_url(&config.database_url)
+                    crate::config::redact_url(&config.db.url)
                 )
             })?;
         db.migrate().await.context("database migration failed")?;
         register_job_handlers(&mut registry);
-        let secret = match &config.jwt_secret {
+        let secret = match &config.auth.jwt_secret {
             Some(s) => s.expose().to_string(),
             None => db::settings::get_or_init(&db, "jwt_secret", random_secret).await?,
         };
         let twilio = TwilioContext::from_config(&config)?;
-        let config_recheck_ms = config.routing_cache_recheck.as_millis() as i64;
-        let state =
-            AppState {
-                twilio,
-                jwt: Arc::new(JwtKeys::new(secret.as_bytes()).with_issuer_and_audience(
-                    config.jwt_issuer.clone(),
-                    config.jwt_audience.clone(),
-                )),
-                writer: crate::db::writer::GroupWriter::start(&db, config.db_writers)?,
-                clients: Arc::new(crate::http_clients::HttpClients::new().context("HTTP clients")?),
-                config: Arc::new(config),
-                db,
-                clock,
-                jobs: Arc::new(registry),
-                job_wakeup: Arc::new(Notify::new()),
-                metrics: crate::telemetry::metrics_handle(),
-                routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
-                    config_recheck_ms,
-                )),
-            };
+        let config_recheck_ms = config.tenants.routing_cache_recheck.as_millis() as i64;
+        let state = AppState {
+            twilio,
+            jwt: Arc::new(JwtKeys::new(secret.as_bytes()).with_issuer_and_audience(
+                config.auth.jwt_issuer.clone(),
+                config.auth.jwt_audience.clone(),
+            )),
+            writer: crate::db::writer::GroupWriter::start(&db, config.db.writers)?,
+            clients: Arc::new(crate::http_clients::HttpClients::new().context("HTTP clients")?),
+            config: Arc::new(config),
+            db,
+            clock,
+            jobs: Arc::new(registry),
+            job_wakeup: Arc::new(Notify::new()),
+            metrics: crate::telemetry::metrics_handle(),
+            routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
+                config_recheck_ms,
+            )),
+        };
         crate::tenants::manage::ensure_single_business_tenant(&state)
             .await
             .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.describe()))?;

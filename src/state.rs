@@ -71,9 +71,9 @@ impl JobHost for AppState {
     }
     fn worker_settings(&self) -> WorkerSettings {
         WorkerSettings {
-            concurrency: self.config.worker_concurrency,
-            poll_interval: self.config.job_poll_interval,
-            lease: self.config.job_lease,
+            concurrency: self.config.jobs.concurrency,
+            poll_interval: self.config.jobs.poll_interval,
+            lease: self.config.jobs.lease,
         }
     }
     fn wakeup(&self) -> &Notify {

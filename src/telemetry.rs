@@ -14,12 +14,12 @@ use crate::config::{Config, LogFormat};
 
 pub fn init(config: &Config) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     // A second init (tests, embedded use) keeps the first subscriber.
-    let _ = match config.log_format {
+    let _ = match config.log.format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)

@@ -39,15 +39,16 @@ impl std::fmt::Debug for TwilioContext {
 
 impl TwilioContext {
     pub fn from_config(config: &Config) -> anyhow::Result<TwilioContext> {
-        match config.twilio_mode {
+        match config.twilio.mode {
             TwilioMode::Live => {
-                let account_sid = config.twilio_account_sid.clone().unwrap_or_default();
+                let account_sid = config.twilio.account_sid.clone().unwrap_or_default();
                 let auth_token = config
-                    .twilio_auth_token
+                    .twilio
+                    .auth_token
                     .as_ref()
                     .map(|t| t.expose().to_string())
                     .unwrap_or_default();
-                let auth = match (&config.twilio_api_key_sid, &config.twilio_api_key_secret) {
+                let auth = match (&config.twilio.api_key_sid, &config.twilio.api_key_secret) {
                     (Some(sid), Some(secret)) => TwilioAuth::ApiKey {
                         sid: sid.clone(),
                         secret: secret.expose().to_string(),
@@ -55,7 +56,7 @@ impl TwilioContext {
                     _ => TwilioAuth::AuthToken(auth_token.clone()),
                 };
                 let mut cc = TwilioClientConfig::new(account_sid.clone(), auth);
-                cc.base_url = config.twilio_api_base_url.clone();
+                cc.base_url = config.twilio.api_base_url.clone();
                 Ok(TwilioContext {
                     mode: TwilioMode::Live,
                     account_sid,
@@ -66,20 +67,22 @@ impl TwilioContext {
             }
             TwilioMode::Sandbox => {
                 let account_sid = config
-                    .twilio_account_sid
+                    .twilio
+                    .account_sid
                     .clone()
                     .unwrap_or_else(|| DEV_ACCOUNT_SID.to_string());
                 let auth_token = config
-                    .twilio_auth_token
+                    .twilio
+                    .auth_token
                     .as_ref()
                     .map(|t| t.expose().to_string())
                     .unwrap_or_else(|| DEV_AUTH_TOKEN.to_string());
-                let base = sandbox_base(&config.app_url);
+                let base = sandbox_base(&config.server.app_url);
                 let mut sc = SandboxConfig::development(base.clone());
                 sc.account_sid = account_sid.clone();
                 sc.auth_token = auth_token.clone();
-                sc.callback_delay = config.sandbox_callback_delay;
-                sc.media_not_ready_for = config.sandbox_media_not_ready_for;
+                sc.callback_delay = config.twilio.sandbox_callback_delay;
+                sc.media_not_ready_for = config.twilio.sandbox_media_not_ready_for;
                 let sandbox = Sandbox::new(sc);
                 let mut cc = TwilioClientConfig::new(
                     account_sid.clone(),

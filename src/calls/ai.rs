@@ -304,7 +304,7 @@ async fn provider_twiml(
         }
         body.extend_from_slice(&chunk);
     }
-    let ours = state.config.public_hosts();
+    let ours = state.config.server.public_hosts();
     let hosts: Vec<&str> = ours.iter().map(String::as_str).collect();
     let twiml = twiml_of(&body, &hosts)?;
     Ok((

@@ -25,7 +25,11 @@ pub fn tenant_id_of(answer: &Value) -> Option<String> {
 /// The tenant id the provisioning service gives for `number`; `None` when it is not configured,
 /// does not know the number, or cannot be asked right now.
 pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
-    let base = state.config.pns_provisioning_service_url.as_ref()?;
+    let base = state
+        .config
+        .services
+        .pns_provisioning_service_url
+        .as_ref()?;
     let key = format!("{}|{}", base, number);
     let cache = &state.clients.lookup_answers;
     if let Some(answer) = cache.get(&key, state.clock.now_ms(), CACHE_FOR_MS) {
@@ -34,11 +38,11 @@ pub async fn tenant_id(state: &AppState, number: &E164) -> Option<String> {
     let url = format!(
         "{}{}/{}",
         base.as_str().trim_end_matches('/'),
-        state.config.pns_lookup_path,
+        state.config.services.pns_lookup_path,
         url::form_urlencoded::byte_serialize(number.as_str().as_bytes()).collect::<String>()
     );
     let mut req = state.clients.lookup.get(&url);
-    if let Some(k) = &state.config.internal_service_key {
+    if let Some(k) = &state.config.auth.internal_service_key {
         req = req.header("X-Service-Key", k.expose());
     }
     let answer = match req.send().await {

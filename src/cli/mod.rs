@@ -45,7 +45,12 @@ pub enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets redacted.
-    Config,
+    Config {
+        /// Print the table of every setting (variable, default, meaning) in Markdown instead, as in
+        /// docs/configuration.md.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Manage tenants.
@@ -122,6 +127,11 @@ pub fn main() -> ExitCode {
     if cli.command.writes_for_pipes() {
         default_sigpipe();
     }
+    if let Command::Config { markdown: true } = cli.command {
+        // The declarations' table does not depend on the settings given.
+        print!("{}", config::markdown_table());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_raw(&cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -129,16 +139,25 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Command::Config = cli.command {
-        for (name, value) in config::describe(&cli.config, &config) {
-            println!("{name:<28} {value}");
-        }
-        return ExitCode::SUCCESS;
+    if let Command::Config { .. } = cli.command {
+        // Parsed once already, so this cannot fail; if it did, it would say why.
+        return match config::describe(&cli.config) {
+            Ok(lines) => {
+                for (name, value) in lines {
+                    println!("{name:<28} {value}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
     }
     if let Command::Bench(_) = cli.command {
         // Per-call info logs would swamp the report and slow what is measured (RUST_LOG still wins).
         let mut quiet = config.clone();
-        quiet.log_level = "warn".into();
+        quiet.log.level = "warn".into();
         crate::telemetry::init(&quiet);
     } else {
         crate::telemetry::init(&config);
@@ -171,7 +190,7 @@ async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Resu
             println!("migrations applied ({:?})", state.db.kind());
             Ok(())
         }
-        Command::Config => Ok(()),
+        Command::Config { .. } => Ok(()),
         Command::Openapi => {
             let state = AppState::build(config, Clock::System, Jobs::default()).await?;
             println!(
@@ -200,7 +219,7 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let state = AppState::build(config.clone(), Clock::System, Jobs::default()).await?;
     match &state.twilio.sandbox {
         Some(_) => {
-            let base = crate::twilio::sandbox_base(&config.app_url);
+            let base = crate::twilio::sandbox_base(&config.server.app_url);
             // Never the auth token: a configured one is a real secret, and the development one is
             // in the README.
             let token = if state.twilio.auth_token == switchboard_twilio::sandbox::DEV_AUTH_TOKEN {
@@ -223,10 +242,10 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e.describe()))?;
         }
         None => {
-            tracing::info!(base = %config.twilio_api_base_url, account = %state.twilio.account_sid, "Twilio: live")
+            tracing::info!(base = %config.twilio.api_base_url, account = %state.twilio.account_sid, "Twilio: live")
         }
     }
-    if !config.twilio_validate_signatures {
+    if !config.twilio.validate_signatures {
         tracing::warn!(
             "TWILIO_VALIDATE_SIGNATURES=false: Twilio webhook signatures are NOT checked; never run like this in production"
         );
@@ -234,11 +253,11 @@ async fn serve(config: Config, role: Role) -> anyhow::Result<()> {
     let listener = if role == Role::Worker {
         None
     } else {
-        let addr = std::net::SocketAddr::new(config.host, config.port);
+        let addr = std::net::SocketAddr::new(config.server.host, config.server.port);
         let l = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-        tracing::info!(%addr, app_url = %config.app_url, database = ?state.db.kind(), ?role, "switchboard listening");
+        tracing::info!(%addr, app_url = %config.server.app_url, database = ?state.db.kind(), ?role, "switchboard listening");
         Some(l)
     };
     let shutdown = CancellationToken::new();

@@ -92,7 +92,7 @@ fn twilio_fail(state: &AppState, e: NumberError) -> anyhow::Error {
     if sandbox_down {
         anyhow::anyhow!(
             "{message}\nIn sandbox mode the CLI uses the sandbox of the server at APP_URL ({}): is `switchboard serve` running there?",
-            state.config.app_url
+            state.config.server.app_url
         )
     } else {
         anyhow::anyhow!("{message}")

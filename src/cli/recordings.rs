@@ -146,7 +146,7 @@ pub async fn recordings(config: Config, cmd: RecordingsCmd) -> anyhow::Result<()
 pub async fn call(config: Config, args: CallArgs) -> anyhow::Result<()> {
     let base = match &args.url {
         Some(u) => u.clone(),
-        None => Url::parse(&format!("http://127.0.0.1:{}", config.port))?,
+        None => Url::parse(&format!("http://127.0.0.1:{}", config.server.port))?,
     };
     let state = open(config).await?;
     let t = tenant(&state, args.tenant.as_deref()).await?;

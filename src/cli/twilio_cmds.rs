@@ -91,7 +91,7 @@ pub struct SmsArgs {
 /// Runs the sandbox standalone until Ctrl-C/SIGTERM. It keeps its record of requests while
 /// Switchboard processes come and go.
 pub async fn sandbox(config: Config, port_given: bool, args: SandboxArgs) -> anyhow::Result<()> {
-    let port = if port_given { config.port } else { 4010 };
+    let port = if port_given { config.server.port } else { 4010 };
     let addr = std::net::SocketAddr::new(args.sandbox_host, port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -101,11 +101,11 @@ pub async fn sandbox(config: Config, port_given: bool, args: SandboxArgs) -> any
         None => Url::parse(&format!("http://{}", listener.local_addr()?))?,
     };
     let mut sc = SandboxConfig::development(public.clone());
-    if let (Some(sid), Some(token)) = (&config.twilio_account_sid, &config.twilio_auth_token) {
+    if let (Some(sid), Some(token)) = (&config.twilio.account_sid, &config.twilio.auth_token) {
         sc.account_sid = sid.clone();
         sc.auth_token = token.expose().to_string();
     }
-    sc.callback_delay = config.sandbox_callback_delay;
+    sc.callback_delay = config.twilio.sandbox_callback_delay;
     println!("Twilio sandbox listening on {public}");
     println!("  TWILIO_API_BASE_URL={public}");
     println!("  TWILIO_ACCOUNT_SID={}", sc.account_sid);
@@ -156,14 +156,14 @@ pub fn parse_outcome(s: &str) -> Result<DialOutcome, String> {
 fn simulator(config: &Config, target: &Target) -> anyhow::Result<Simulator> {
     let webhook_base_url = match &target.url {
         Some(u) => u.clone(),
-        None => Url::parse(&format!("http://127.0.0.1:{}", config.port))?,
+        None => Url::parse(&format!("http://127.0.0.1:{}", config.server.port))?,
     };
-    let (account_sid, auth_token) = match (&config.twilio_account_sid, &config.twilio_auth_token) {
+    let (account_sid, auth_token) = match (&config.twilio.account_sid, &config.twilio.auth_token) {
         (Some(s), Some(t)) => (s.clone(), t.expose().to_string()),
         _ => (DEV_ACCOUNT_SID.to_string(), DEV_AUTH_TOKEN.to_string()),
     };
     let public_base_url = signed_base(config, &webhook_base_url)?;
-    let sandbox_base_url = (config.twilio_mode == TwilioMode::Sandbox)
+    let sandbox_base_url = (config.twilio.mode == TwilioMode::Sandbox)
         .then(|| crate::twilio::sandbox_base(&public_base_url));
     Ok(Simulator::new(SimulatorConfig {
         webhook_base_url,
@@ -179,8 +179,8 @@ fn simulator(config: &Config, target: &Target) -> anyhow::Result<Simulator> {
 /// has no `APP_URL` either and checks signatures against its default, `http://localhost:PORT` with
 /// its own port: the port of the `--url` talked to, not this command's `PORT`.
 fn signed_base(config: &Config, target: &Url) -> anyhow::Result<Url> {
-    if config.app_url_explicit {
-        return Ok(config.app_url.clone());
+    if config.server.app_url_explicit {
+        return Ok(config.server.app_url.clone());
     }
     let port = target
         .port_or_known_default()

@@ -214,7 +214,7 @@ async fn post(
             .relay
             .post(format!("{}{path}", endpoint.url))
             .json(&body);
-        if let Some(key) = &state.config.internal_service_key {
+        if let Some(key) = &state.config.auth.internal_service_key {
             r = r.header("X-Service-Key", key.expose());
         }
         r
@@ -234,7 +234,11 @@ async fn post(
             )
             .body(body)
     };
-    match request.timeout(state.config.relay_timeout).send().await {
+    match request
+        .timeout(state.config.services.relay_timeout)
+        .send()
+        .await
+    {
         Ok(res) => {
             let retry_after = res
                 .headers()

@@ -23,7 +23,7 @@ pub fn carries(endpoint: &Endpoint, event_type: &str) -> bool {
 pub async fn ensure(state: &AppState) -> Result<(), StoreError> {
     let existing = db::events::get_endpoint(&state.db, ENDPOINT_ID).await?;
     let now = state.clock.now_ms();
-    match (&state.config.as_call_service_url, existing) {
+    match (&state.config.services.as_call_service_url, existing) {
         (Some(url), None) => db::events::insert_endpoint(
             &state.db,
             &Endpoint {

@@ -131,8 +131,8 @@ pub fn router(state: AppState) -> Router {
         })
         .with_state(state)
         .layer(axum::middleware::from_fn(health::track))
-        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        .layer(DefaultBodyLimit::max(config.server.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.server.request_timeout))
         .layer(CatchPanicLayer::custom(|_| -> Response {
             tracing::error!("handler panicked");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error").into_response()

@@ -168,7 +168,7 @@ async fn deliver(
             }
         }
     }
-    let cost = pacing::cost_ms(n.segments, state.config.sms_segments_per_second);
+    let cost = pacing::cost_ms(n.segments, state.config.pacing.sms_segments_per_second);
     let now = state.clock.now_ms();
     if let Some(at) = pacing::reserve(&state.db, &from, now, cost)
         .await
@@ -190,7 +190,7 @@ async fn deliver(
         body: Some(n.message.clone()),
         status_callback: Some(format!(
             "{}{STATUS_PATH}",
-            state.config.app_url.as_str().trim_end_matches('/')
+            state.config.server.app_url.as_str().trim_end_matches('/')
         )),
         ..Default::default()
     };

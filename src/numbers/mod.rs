@@ -201,7 +201,8 @@ pub async fn subscription_changed(
         // subscription change must not give it away.
         let configured = state
             .config
-            .twilio_phone_number
+            .tenants
+            .phone_number
             .as_ref()
             .map(|n| n.as_str());
         if configured.is_some() && tenant.twilio_number.as_deref() == configured {
@@ -214,7 +215,7 @@ pub async fn subscription_changed(
             S::Active | S::None => has_number,
         };
         if release {
-            let grace = state.config.number_release_grace.as_millis() as i64;
+            let grace = state.config.tenants.number_release_grace.as_millis() as i64;
             p.generation += 1;
             p.state = S::Releasing;
             p.release_after = Some(now + grace);

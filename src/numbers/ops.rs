@@ -80,7 +80,7 @@ impl NumberError {
 pub fn webhook_url(state: &AppState, path: &str) -> String {
     format!(
         "{}{path}",
-        state.config.app_url.as_str().trim_end_matches('/')
+        state.config.server.app_url.as_str().trim_end_matches('/')
     )
 }
 

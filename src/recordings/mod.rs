@@ -43,7 +43,10 @@ pub fn job_key(recording_sid: &str) -> String {
 
 /// `APP_URL` + `path`.
 fn public(config: &Config, path: &str) -> String {
-    format!("{}{path}", config.app_url.as_str().trim_end_matches('/'))
+    format!(
+        "{}{path}",
+        config.server.app_url.as_str().trim_end_matches('/')
+    )
 }
 
 /// Where a stored recording's audio is served to the tenant (what calls' `recordingUrl` becomes).
@@ -67,7 +70,8 @@ impl RecordingHooks {
     pub fn new(config: &Config) -> Self {
         RecordingHooks {
             status_callback: public(config, RECORDING_STATUS_PATHS[0]),
-            transcribe_callback: (config.transcription.provider == TranscriptionProvider::Twilio)
+            transcribe_callback: (config.recordings.transcription.provider
+                == TranscriptionProvider::Twilio)
                 .then(|| public(config, TRANSCRIPTION_PATH)),
         }
     }

@@ -99,7 +99,7 @@ async fn process(state: &AppState, id: &str, last_attempt: bool) -> Result<(), J
     };
     let analysis = analyse::analyse(
         &state.clients.media,
-        state.config.analysis.as_ref(),
+        state.config.recordings.analysis.as_ref(),
         &tenant.name,
         &call.from_number,
         &transcript.text,
@@ -183,7 +183,7 @@ async fn transcribe(
     audio: Option<Bytes>,
     last_attempt: bool,
 ) -> Result<Transcript, JobError> {
-    let config = &state.config.transcription;
+    let config = &state.config.recordings.transcription;
     match config.provider {
         TranscriptionProvider::None => Ok(Transcript::missing("none", "transcription is off")),
         TranscriptionProvider::Twilio => {

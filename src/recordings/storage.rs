@@ -30,7 +30,7 @@ pub trait MediaStore: Send + Sync {
 
 /// The configured store (today always the local directory `RECORDINGS_DIR`).
 pub fn from_config(config: &Config) -> Arc<dyn MediaStore> {
-    Arc::new(LocalDir::new(config.recordings_dir.clone()))
+    Arc::new(LocalDir::new(config.recordings.dir.clone()))
 }
 
 /// The key of a recording's WAV media.

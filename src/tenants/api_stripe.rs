@@ -149,7 +149,7 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Envelope<StripeReceipt>>, ApiError> {
-    let Some(secret) = &state.config.stripe_webhook_secret else {
+    let Some(secret) = &state.config.auth.stripe_webhook_secret else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "STRIPE_WEBHOOK_DISABLED",

@@ -26,7 +26,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<Option<db::tenants::Tenan
         CreateTenant {
             name: "Demo Salon".into(),
             slug: Some(crate::domain::Slug::parse("slug", "demo")?),
-            time_zone: Some(state.config.default_time_zone.clone()),
+            time_zone: Some(state.config.tenants.default_time_zone.clone()),
             phone_number: Some(E164::parse("phoneNumber", DEMO_NUMBER)?),
             subscription_status: Some(SubscriptionStatus::Active),
             business_hours: Some(all_day),

@@ -219,7 +219,7 @@ pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, Failu
         name,
         time_zone: req
             .time_zone
-            .unwrap_or_else(|| state.config.default_time_zone.clone()),
+            .unwrap_or_else(|| state.config.tenants.default_time_zone.clone()),
         twilio_number: req.phone_number,
         twilio_number_sid: req
             .phone_number_sid
@@ -353,7 +353,7 @@ async fn update_in(
 /// Single-business mode: makes sure a default tenant owns `TWILIO_PHONE_NUMBER`, and that its calls
 /// forward to `USER_PHONE_NUMBER` when that is set. Safe to run on every start and on many instances.
 pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Tenant>, Failure> {
-    let Some(number) = state.config.twilio_phone_number.clone() else {
+    let Some(number) = state.config.tenants.phone_number.clone() else {
         return Ok(None);
     };
     let existing = db::tenants::get_by_number(&state.db, &number).await?;
@@ -368,12 +368,13 @@ pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Te
                 name: "Default business".into(),
                 slug: Some(slug),
                 phone_number: Some(number.clone()),
-                phone_number_sid: state.config.twilio_phone_number_sid.clone(),
+                phone_number_sid: state.config.tenants.phone_number_sid.clone(),
                 subscription_status: Some(SubscriptionStatus::Active),
                 // A single-number deployment forwards whatever the hour unless told otherwise.
                 business_hours: Some(
                     state
                         .config
+                        .tenants
                         .business_hours
                         .clone()
                         .unwrap_or_else(BusinessHours::always_open),
@@ -391,7 +392,7 @@ pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Te
         }
     };
     // Configured hours are the configuration's to keep: they win on every start.
-    if let Some(hours) = &state.config.business_hours
+    if let Some(hours) = &state.config.tenants.business_hours
         && &tenant.business_hours != hours
     {
         tenant = update(
@@ -404,7 +405,7 @@ pub async fn ensure_single_business_tenant(state: &AppState) -> Result<Option<Te
         )
         .await?;
     }
-    if let Some(user) = &state.config.user_phone_number {
+    if let Some(user) = &state.config.tenants.user_phone_number {
         let policy = &tenant.routing_policy;
         let wanted = policy.strategy == domain::routing::Strategy::ForwardExternal
             && policy.external_number.as_ref() == Some(user);

@@ -127,7 +127,7 @@ impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(expected) = &state.config.admin_token else {
+        let Some(expected) = &state.config.auth.admin_token else {
             return Err(ApiError::forbidden(
                 "ADMIN_API_DISABLED",
                 "the admin API is disabled: set ADMIN_TOKEN to enable it",
@@ -156,7 +156,7 @@ impl FromRequestParts<AppState> for ServiceKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(expected) = &state.config.internal_service_key else {
+        let Some(expected) = &state.config.auth.internal_service_key else {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "INTERNAL_API_DISABLED",

@@ -64,15 +64,15 @@ pub fn signed_urls(state: &AppState, parts: &Parts) -> Vec<String> {
         .map(|p| p.as_str())
         .unwrap_or("/");
     let join = |base: &url::Url| format!("{}{path_and_query}", base.as_str().trim_end_matches('/'));
-    if state.config.app_url_explicit {
-        return state.config.public_base_urls().map(join).collect();
+    if state.config.server.app_url_explicit {
+        return state.config.server.public_base_urls().map(join).collect();
     }
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     if let Some(peer) = peer
-        && is_trusted(&peer, &state.config.trusted_proxies)
+        && is_trusted(&peer, &state.config.server.trusted_proxies)
     {
         let header = |name: &str| {
             parts
@@ -89,7 +89,7 @@ pub fn signed_urls(state: &AppState, parts: &Parts) -> Vec<String> {
             return vec![format!("{proto}://{host}{path_and_query}")];
         }
     }
-    vec![join(&state.config.app_url)]
+    vec![join(&state.config.server.app_url)]
 }
 
 /// Twilio's SIDs have one shape (`CA` + 32 hex digits for a call, …); a webhook naming one of
@@ -140,7 +140,7 @@ impl FromRequest<AppState> for TwilioRequest {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
         let urls = signed_urls(state, &parts);
-        let body = axum::body::to_bytes(body, state.config.body_limit_bytes)
+        let body = axum::body::to_bytes(body, state.config.server.body_limit_bytes)
             .await
             .map_err(|_| {
                 ApiError::new(
@@ -180,7 +180,7 @@ impl FromRequest<AppState> for TwilioRequest {
             }
             form
         };
-        if state.config.twilio_validate_signatures {
+        if state.config.twilio.validate_signatures {
             let sig = parts
                 .headers
                 .get("x-twilio-signature")

@@ -344,7 +344,12 @@ async fn provider_twiml_that_would_act_on_the_shared_account_falls_back() {
     let server = MockServer::start().await;
     let evil = format!(
         "<Response><Redirect>{}/api/webhooks/twilio/sms?Body=STOP</Redirect></Response>",
-        app.state.config.app_url.as_str().trim_end_matches('/')
+        app.state
+            .config
+            .server
+            .app_url
+            .as_str()
+            .trim_end_matches('/')
     );
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string(evil))

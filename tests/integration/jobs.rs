@@ -179,7 +179,7 @@ async fn expired_lease_lets_another_worker_take_over() {
         .unwrap()
         .unwrap();
     // A worker claims the job and then "crashes" (never reports).
-    let lease_ms = app.state.config.job_lease.as_millis() as i64;
+    let lease_ms = app.state.config.jobs.lease.as_millis() as i64;
     let claimed = store::claim(
         &app.state.db,
         app.clock.now_ms(),

@@ -1059,7 +1059,10 @@ fn the_grace_period_setting_is_validated() {
         Config::from_raw(&raw).unwrap_err().var,
         "NUMBER_RELEASE_GRACE_HOURS"
     );
-    assert_eq!(Config::defaults().number_release_grace.as_secs(), 72 * 3600);
+    assert_eq!(
+        Config::defaults().tenants.number_release_grace.as_secs(),
+        72 * 3600
+    );
 }
 
 /// Runs the binary on a blocking thread: the app it talks to is served by this test's runtime.

@@ -129,7 +129,14 @@ async fn make_call_requires_a_phone_number_and_a_message() {
 #[tokio::test]
 async fn tenant_twiml_is_limited_to_speech_and_rewritten() {
     let (app, _dir, _tenant, token) = setup(|_| {}).await;
-    let ours = app.state.config.app_url.host_str().unwrap().to_string();
+    let ours = app
+        .state
+        .config
+        .server
+        .app_url
+        .host_str()
+        .unwrap()
+        .to_string();
     let refused = [
         (
             r#"<Response><Dial callerId="+14155550188"><Number>+14155550199</Number></Dial></Response>"#.to_string(),

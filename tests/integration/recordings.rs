@@ -159,7 +159,7 @@ async fn leave_voicemail(app: &TestApp, secs: u32, words: Option<&str>) -> Trans
 }
 
 fn media_path(app: &TestApp) -> String {
-    let r = &app.state.config.recordings_dir;
+    let r = &app.state.config.recordings.dir;
     r.display().to_string()
 }
 

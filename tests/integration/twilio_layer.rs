@@ -323,7 +323,7 @@ async fn without_app_url_forwarded_host_is_believed_only_from_trusted_proxies() 
     // The harness always sets APP_URL; this deployment behaves as one started without it.
     let mut state = app.state.clone();
     let mut config = (*state.config).clone();
-    config.app_url_explicit = false;
+    config.server.app_url_explicit = false;
     state.config = Arc::new(config);
     let router = Router::new()
         .route(

@@ -235,7 +235,7 @@ fn tenant_twiml(state: &AppState, raw: &str) -> Result<String, Failure> {
     if raw.chars().count() > MAX_TWIML_CHARS {
         return Err(Failure::invalid("twiml", "must be at most 4000 characters"));
     }
-    let ours = state.config.public_hosts();
+    let ours = state.config.server.public_hosts();
     let hosts: Vec<&str> = ours.iter().map(String::as_str).collect();
     let clean = untrusted::sanitize(raw, Allowed::Speech, &hosts)
         .map_err(|e| Failure::invalid("twiml", e.0))?;
@@ -279,7 +279,7 @@ fn url_method(routing: bool) -> Option<WebhookMethod> {
 fn public(state: &AppState, path: &str) -> String {
     format!(
         "{}{path}",
-        state.config.app_url.as_str().trim_end_matches('/')
+        state.config.server.app_url.as_str().trim_end_matches('/')
     )
 }
 

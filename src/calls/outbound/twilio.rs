@@ -5,7 +5,7 @@ use super::*;
 
 /// Waits for the tenant's next outbound-call slot, or refuses when it is too far off.
 pub(super) async fn pace(state: &AppState, tenant_id: &str) -> Result<(), Failure> {
-    let cost = pacing::cost_ms(1, state.config.outbound_calls_per_second);
+    let cost = pacing::cost_ms(1, state.config.pacing.outbound_calls_per_second);
     if cost == 0 {
         return Ok(());
     }
@@ -37,7 +37,7 @@ fn too_fast(state: &AppState, wait_ms: i64) -> Failure {
         "RATE_LIMITED",
         format!(
             "This business places at most {} outbound call(s) per second; try again in {secs} s.",
-            state.config.outbound_calls_per_second
+            state.config.pacing.outbound_calls_per_second
         ),
     )
     .with_retry_after(secs)

@@ -121,7 +121,7 @@ async fn bench(outer: &Config, args: &VoiceArgs, db_url: &str) -> anyhow::Result
     let raw = RawConfig {
         database_url: Some(db_url.to_string()),
         app_url: Some(base.clone()),
-        db_max_connections: Some(outer.db_max_connections.to_string()),
+        db_max_connections: Some(outer.db.max_connections.to_string()),
         log_level: Some("warn".into()),
         ..Default::default()
     };

@@ -82,18 +82,18 @@ impl RateLimiter {
     pub fn new(config: &Config) -> Self {
         RateLimiter {
             per_client: Windows::new(
-                config.rate_limit_max,
-                config.rate_limit_window,
+                config.rate_limit.max,
+                config.rate_limit.window,
                 DEFAULT_CAPACITY,
             ),
             per_credential: Windows::new(
-                config.tenant_rate_limit_max,
-                config.tenant_rate_limit_window,
+                config.rate_limit.tenant_max,
+                config.rate_limit.tenant_window,
                 DEFAULT_CAPACITY,
             ),
             internal: Windows::new(
-                config.internal_rate_limit_max,
-                config.rate_limit_window,
+                config.rate_limit.internal_max,
+                config.rate_limit.window,
                 DEFAULT_CAPACITY,
             ),
         }
@@ -149,7 +149,7 @@ fn client_of(state: &AppState, req: &Request) -> IpAddr {
         .headers()
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
-    client_ip(peer, xff, &state.config.trusted_proxies)
+    client_ip(peer, xff, &state.config.server.trusted_proxies)
 }
 
 /// Middleware for the internal API's routers.

@@ -1,0 +1,66 @@
+//! The database: which one, how many connections, how many group-commit writers.
+
+use crate::secret::Secret;
+
+use super::input::redact_url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `DATABASE_URL`; may carry the database password.
+    pub url: Secret,
+    pub kind: DbKind,
+    pub max_connections: u32,
+    /// `DB_WRITERS`: group-commit writers (SQLite has one write lock, so more than one only queue on it).
+    pub writers: usize,
+}
+
+/// This concern's settings, handed to `$cb` (see [`super::declare`]).
+macro_rules! declare {
+    ($cb:ident ! ($($args:tt)*)) => { $cb! { [
+        /// `sqlite://FILE` or `postgres://user:pass@host/db`
+        #[redact(password)]
+        database_url: (Secret, DbKind) = |v| {
+            let url = v.text().unwrap_or("sqlite://switchboard.db");
+            v.show(redact_url(url));
+            let kind = if url.starts_with("sqlite:") {
+                DbKind::Sqlite
+            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                DbKind::Postgres
+            } else {
+                return Err(v.fail(&redact_url(url), "must start with sqlite: or postgres://"));
+            };
+            Ok((Secret::new(url), kind))
+        };
+
+        /// database pool size
+        db_max_connections: u32 = |v| v.number(10, 1, 1000);
+
+        /// group-commit writers: the webhooks' writes are batched, many requests per transaction,
+        /// each answered once its batch has committed (1–64; SQLite has one write lock, so more only
+        /// queue on it)
+        #[default = "`1` on SQLite, `4` on PostgreSQL"]
+        db_writers: usize = |v| {
+            let default = match database_url.1 {
+                DbKind::Sqlite => 1,
+                DbKind::Postgres => 4,
+            };
+            v.number(default, 1, 64)
+        };
+    ] [
+        => DbConfig = DbConfig {
+            url: database_url.0,
+            kind: database_url.1,
+            max_connections: db_max_connections,
+            writers: db_writers,
+        }
+    ] $($args)* } };
+}
+pub(super) use declare;
+
+declare!(settings!());
