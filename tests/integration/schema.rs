@@ -377,3 +377,126 @@ async fn the_rule_names_a_table_that_breaks_it() {
     }
     assert_eq!(found.len(), 7, "nothing else is reported: {found:#?}");
 }
+
+/// A database that deployments already have: migrated up to 0009, with rows in the rebuilt and
+/// re-keyed tables. Migration 0010 keeps every row, and the directory tables and composite keys
+/// work on them at once.
+#[tokio::test]
+async fn migration_0010_keeps_the_rows_of_an_existing_database() {
+    static SHARED: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    let test_db = crate::support::TestDb::new().await;
+    let db = Db::connect(&test_db.url, 2).await.unwrap();
+    let own = match db.kind() {
+        DbKind::Sqlite => &SQLITE,
+        DbKind::Postgres => &POSTGRES,
+    };
+    let before: Vec<_> = SHARED
+        .iter()
+        .chain(own.iter())
+        .filter(|m| m.version < 10)
+        .cloned()
+        .collect();
+    let mut before = sqlx::migrate::Migrator::with_migrations(before);
+    before.migrations.to_mut().sort_by_key(|m| m.version);
+    switchboard::with_db!(&db, |p| before.run(p).await).unwrap();
+    let rows = [
+        "INSERT INTO tenants (id, name, slug, time_zone, twilio_number, stripe_customer_id, business_hours, \
+         routing_policy, templates, created_at, updated_at) VALUES \
+         ('t1', 'A', 'a', 'UTC', '+15005550006', 'cus_1', '{}', '{}', '{}', 1, 1), \
+         ('t2', 'B', 'b', 'UTC', NULL, NULL, '{}', '{}', '{}', 1, 1)",
+        "INSERT INTO staff (id, tenant_id, name, phone, role, created_at, updated_at) \
+         VALUES ('s1', 't1', 'S', '+15005550007', 'agent', 1, 1)",
+        "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, created_at) \
+         VALUES ('k1', 't1', 'key', 'sb_abc', 'hash', 1)",
+        "INSERT INTO calls (id, tenant_id, call_sid, direction, from_number, to_number, status, strategy, \
+         start_time, created_at, updated_at) VALUES ('c1', 't1', 'CA1', 'inbound', '+1', '+15005550006', \
+         'completed', 'simultaneous', 1, 1, 1)",
+        "INSERT INTO recordings (id, tenant_id, call_id, call_sid, recording_sid, kind, status, processing, \
+         created_at, updated_at) VALUES ('r1', 't1', 'c1', 'CA1', 'RE1', 'voicemail', 'completed', 'done', 1, 1)",
+        "INSERT INTO transcriptions (id, tenant_id, recording_id, call_id, provider, text, summary, \
+         call_reason, sentiment, analysis_source, created_at) \
+         VALUES ('x1', 't1', 'r1', 'c1', 'none', '', '', 'other', 'neutral', 'rules', 1)",
+        "INSERT INTO outbound_calls (call_id, tenant_id, created_at) VALUES ('c1', 't1', 1)",
+        "INSERT INTO messages (id, tenant_id, message_sid, direction, customer, from_number, to_number, \
+         body, status, created_at, updated_at) \
+         VALUES ('m1', 't1', 'SM1', 'inbound', '+1', '+1', '+15005550006', 'hi', 'received', 1, 1)",
+        "INSERT INTO notifications (id, tenant_id, type, recipient, message, status, kind, twilio_sid, \
+         created_at, updated_at) VALUES ('n1', 't1', 'SMS', '+1', 'hi', 'SENT', 'manual', 'SM2', 1, 1)",
+        "INSERT INTO appointments (id, tenant_id, external_id, customer_name, customer_phone, starts_at, \
+         status, created_at, updated_at) VALUES ('a1', 't1', 'e1', 'C', '+1', 1, 'booked', 1, 1)",
+        "INSERT INTO number_provisioning (tenant_id, created_at, updated_at) VALUES ('t1', 1, 1)",
+    ];
+    let exec = |sql: &'static str| {
+        let db = db.clone();
+        async move { switchboard::with_db!(&db, |p| sqlx::query(sql).execute(p).await.map(|_| ())) }
+    };
+    for sql in rows {
+        exec(sql).await.unwrap();
+    }
+    db.migrate().await.unwrap();
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let n: (i64,) =
+                switchboard::with_db!(&db, |p| sqlx::query_as(sql).fetch_one(p).await).unwrap();
+            n.0
+        }
+    };
+    for (table, want) in [
+        ("tenants", 2),
+        ("staff", 1),
+        ("api_keys", 1),
+        ("calls", 1),
+        ("recordings", 1),
+        ("transcriptions", 1),
+        ("outbound_calls", 1),
+        ("messages", 1),
+        ("notifications", 1),
+        ("appointments", 1),
+        ("number_provisioning", 1),
+        ("tenant_keys", 2),
+        ("api_key_prefixes", 1),
+    ] {
+        let sql: &'static str = format!("SELECT COUNT(*) FROM {table}").leak();
+        assert_eq!(count(sql).await, want, "{table}");
+    }
+    // The directories carry what the old unique indexes did.
+    let by_number = switchboard::db::tenants::get_by_number(
+        &db,
+        &switchboard::domain::E164::parse("n", "+15005550006").unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("found by number");
+    assert_eq!(by_number.id, "t1");
+    let key = switchboard::db::api_keys::get_by_prefix(&db, "sb_abc")
+        .await
+        .unwrap()
+        .expect("found by prefix");
+    assert_eq!(key.tenant_id, "t1");
+    // Another tenant cannot take the number, and the clash is named as before.
+    let clash = exec("UPDATE tenants SET twilio_number = '+15005550006' WHERE id = 't2'")
+        .await
+        .map_err(switchboard::db::StoreError::from_sqlx);
+    assert!(
+        matches!(&clash, Err(switchboard::db::StoreError::Conflict(c)) if c == "twilio_number"),
+        "{clash:?}"
+    );
+    // The composite foreign keys cascade: deleting the tenant leaves nothing of it.
+    exec("DELETE FROM tenants WHERE id = 't1'").await.unwrap();
+    for table in [
+        "staff",
+        "api_keys",
+        "calls",
+        "recordings",
+        "transcriptions",
+        "outbound_calls",
+        "api_key_prefixes",
+    ] {
+        let sql: &'static str = format!("SELECT COUNT(*) FROM {table}").leak();
+        assert_eq!(count(sql).await, 0, "{table}");
+    }
+    assert_eq!(count("SELECT COUNT(*) FROM tenant_keys").await, 1);
+}
