@@ -270,7 +270,7 @@ pub async fn inbound_slots(
            CASE WHEN EXISTS (SELECT 1 FROM messages p WHERE p.tenant_id = m.tenant_id AND p.customer = m.customer \
                   AND p.direction = 'inbound' AND p.created_at >= m.created_at - 86400000 \
                   AND (p.created_at < m.created_at OR (p.created_at = m.created_at AND p.id < m.id))) THEN 0 \
-                WHEN EXISTS (SELECT 1 FROM messages r JOIN notifications n ON n.id = r.notification_id \
+                WHEN EXISTS (SELECT 1 FROM messages r JOIN notifications n ON n.id = r.notification_id AND n.tenant_id = r.tenant_id \
                   WHERE r.tenant_id = m.tenant_id AND r.customer = m.customer AND r.direction = 'outbound' \
                   AND r.created_at >= m.created_at AND r.created_at <= m.created_at + 86400000 \
                   AND n.kind NOT IN ({AUTOMATIC_KINDS})) THEN 2 \
@@ -402,7 +402,7 @@ pub async fn recording_usage(
         CAST(COALESCE(SUM(CASE WHEN t.id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS transcriptions, \
         CAST(COALESCE(SUM(CASE WHEN t.id IS NOT NULL AND r.duration_seconds > 0 THEN (r.duration_seconds + 59) / 60 ELSE 0 END), 0) AS BIGINT) AS transcription_minutes \
         FROM recordings r LEFT JOIN transcriptions t \
-          ON t.recording_id = r.id AND t.provider <> 'none' AND t.transcript_error IS NULL \
+          ON t.recording_id = r.id AND t.tenant_id = r.tenant_id AND t.provider <> 'none' AND t.transcript_error IS NULL \
         WHERE r.tenant_id = $1 AND r.status = 'completed' AND r.created_at >= $2 AND r.created_at < $3";
     Ok(with_db!(db, |p| {
         sqlx::query_as::<_, RecordingUsage>(sql)

@@ -136,12 +136,13 @@ async fn record(
         with_tx!(&mut tx, |c| {
             sqlx::query(
                 "UPDATE calls SET notes = CASE WHEN notes IS NULL OR notes = '' THEN $2 ELSE notes || $3 END, \
-                 updated_at = $4 WHERE call_sid = $1",
+                 updated_at = $4 WHERE call_sid = $1 AND tenant_id = $5",
             )
             .bind(&call.call_sid)
             .bind(note)
             .bind(&appended)
             .bind(now)
+            .bind(&call.tenant_id)
             .execute(c)
             .await
             .map(|_| ())
@@ -149,8 +150,9 @@ async fn record(
     }
     if agent_dialled {
         with_tx!(&mut tx, |c| {
-            sqlx::query("UPDATE calls SET route_index = -1 WHERE call_sid = $1 AND route_index = 0")
+            sqlx::query("UPDATE calls SET route_index = -1 WHERE call_sid = $1 AND tenant_id = $2 AND route_index = 0")
                 .bind(&call.call_sid)
+                .bind(&call.tenant_id)
                 .execute(c)
                 .await
                 .map(|_| ())

@@ -44,7 +44,12 @@ pub async fn insert(db: &Db, k: &ApiKey) -> Result<(), StoreError> {
 }
 
 pub async fn get_by_prefix(db: &Db, prefix: &str) -> Result<Option<ApiKey>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE prefix = $1");
+    // The prefix's tenant from the `api_key_prefixes` directory (prefixes are unique across
+    // tenants there, see migration 0010), then the key within that tenant.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE prefix = $1 \
+         AND tenant_id = (SELECT tenant_id FROM api_key_prefixes WHERE prefix = $1)"
+    );
     Ok(with_db!(db, |p| sqlx::query_as::<_, ApiKey>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
@@ -84,12 +89,13 @@ pub async fn revoke(db: &Db, tenant_id: &str, id: &str, now: i64) -> Result<(), 
 }
 
 /// Records use, at most once a minute per key to keep hot keys from writing on every request.
-pub async fn touch(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
+pub async fn touch(db: &Db, tenant_id: &str, id: &str, now: i64) -> Result<(), StoreError> {
     with_db!(db, |p| {
-        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND tenant_id = $4 AND (last_used_at IS NULL OR last_used_at < $3)")
             .bind(id)
             .bind(now)
             .bind(now - 60_000)
+            .bind(tenant_id)
             .execute(p)
             .await
             .map(|r| r.rows_affected())

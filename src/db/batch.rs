@@ -61,6 +61,8 @@ pub struct Loaded {
     pub(super) calls: HashMap<String, Call>,
     /// Stored messages' statuses, by MessageSid.
     pub(super) message_statuses: HashMap<String, String>,
+    /// Stored messages' tenants, by MessageSid (a status move names the tenant of the row it moves).
+    pub(super) message_tenants: HashMap<String, String>,
     /// Notifications by their Twilio SID.
     pub(super) notifications: HashMap<String, Notification>,
     pub(super) opt_outs: HashSet<(String, String)>,
@@ -93,17 +95,20 @@ impl Loaded {
         }
         for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
             let sql = format!(
-                "SELECT message_sid, status FROM messages WHERE message_sid IN ({})",
+                "SELECT message_sid, tenant_id, status FROM messages WHERE message_sid IN ({})",
                 placeholders(kind, 1, chunk.len())
             );
-            let rows: Vec<(String, String)> = with_tx!(tx, |c| {
+            let rows: Vec<(String, String, String)> = with_tx!(tx, |c| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for sid in chunk {
                     q = q.bind(*sid);
                 }
                 q.fetch_all(c).await
             })?;
-            loaded.message_statuses.extend(rows);
+            for (sid, tenant, status) in rows {
+                loaded.message_tenants.insert(sid.clone(), tenant);
+                loaded.message_statuses.insert(sid, status);
+            }
         }
         for chunk in distinct(&keys.notification_sids).chunks(CHUNK) {
             let sql = format!(
@@ -466,21 +471,25 @@ impl<'a> Batch<'a> {
         out.extend(message_rows(&self.messages));
         for sid in &self.message_move_order {
             let (status, code, at, from) = &self.message_moves[sid];
+            // Only loaded messages move, and every loaded message has its tenant.
+            let tenant = self.loaded.message_tenants.get(sid).cloned();
             out.push(Write::One(
                 format!(
                     "UPDATE messages SET status = {}, error_code = COALESCE({}, error_code), updated_at = {} \
-                     WHERE message_sid = {} AND status = {}",
+                     WHERE message_sid = {} AND tenant_id = {} AND status = {}",
                     placeholders(kind, 1, 1),
                     placeholders(kind, 2, 1),
                     placeholders(kind, 3, 1),
                     placeholders(kind, 4, 1),
-                    placeholders(kind, 5, 1)
+                    placeholders(kind, 5, 1),
+                    placeholders(kind, 6, 1)
                 ),
                 vec![
                     Val::Text(status.clone()),
                     Val::OptInt(*code),
                     Val::Int(*at),
                     Val::Text(sid.clone()),
+                    Val::OptText(tenant),
                     Val::Text(from.clone()),
                 ],
             ));
@@ -502,6 +511,7 @@ impl<'a> Batch<'a> {
                     Val::OptInt(n.sent_at),
                     Val::OptInt(n.delivered_at),
                     Val::Int(n.updated_at),
+                    Val::Text(n.tenant_id.clone()),
                 ],
             ));
         }
@@ -746,7 +756,7 @@ fn call_rows(calls: &[&Call], on_conflict: &str) -> Option<Write> {
     rows(
         format!("INSERT INTO calls ({}) VALUES ", super::calls::COLUMNS),
         plain,
-        format!(" ON CONFLICT (call_sid) {on_conflict}"),
+        format!(" ON CONFLICT (call_sid, tenant_id) {on_conflict}"),
         24,
         vals,
     )
@@ -797,7 +807,7 @@ fn message_rows(messages: &[MessageRow]) -> Option<Write> {
             super::messages::COLUMNS
         ),
         plain,
-        " ON CONFLICT (message_sid) DO NOTHING".into(),
+        " ON CONFLICT (message_sid, tenant_id) DO NOTHING".into(),
         16,
         vals,
     )

@@ -100,14 +100,17 @@ impl SqliteBatchConn {
             }
         }
         let mut messages = c
-            .prepare_cached("SELECT status FROM messages WHERE message_sid = ?1")
+            .prepare_cached("SELECT tenant_id, status FROM messages WHERE message_sid = ?1")
             .map_err(sqlite)?;
         for sid in &keys.message_sids {
-            if let Some(status) = messages
-                .query_row([sid], |r| r.get::<_, String>(0))
+            if let Some((tenant, status)) = messages
+                .query_row([sid], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .optional()
                 .map_err(sqlite)?
             {
+                loaded.message_tenants.insert(sid.clone(), tenant);
                 loaded.message_statuses.insert(sid.clone(), status);
             }
         }

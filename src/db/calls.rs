@@ -54,7 +54,7 @@ pub const COLUMNS: &str = "id, tenant_id, call_sid, direction, from_number, to_n
 pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
     let sql = format!(
         "INSERT INTO calls ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (call_sid) DO NOTHING"
+         $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (call_sid, tenant_id) DO NOTHING"
     );
     let n = with_tx!(tx, |conn| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -89,13 +89,13 @@ pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
     Ok(n > 0)
 }
 
-/// Writes the mutable state of `c` (by CallSid) inside `tx`.
+/// Writes the mutable state of `c` (by its tenant and CallSid) inside `tx`.
 pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
     with_tx!(tx, |conn| {
         sqlx::query(
             "UPDATE calls SET status = $2, strategy = $3, route_targets = $4, route_index = $5, gather_attempts = $6, \
              forwarded_to = $7, call_reason = $8, notes = $9, recording_url = $10, voicemail = $11, missed = $12, \
-             answered_at = $13, end_time = $14, duration_seconds = $15, updated_at = $16 WHERE call_sid = $1",
+             answered_at = $13, end_time = $14, duration_seconds = $15, updated_at = $16 WHERE call_sid = $1 AND tenant_id = $17",
         )
         .bind(&c.call_sid)
         .bind(&c.status)
@@ -113,6 +113,7 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
         .bind(c.end_time)
         .bind(c.duration_seconds)
         .bind(c.updated_at)
+        .bind(&c.tenant_id)
         .execute(conn)
         .await
         .map(|r| r.rows_affected())

@@ -39,7 +39,7 @@ pub const COLUMNS: &str = "id, tenant_id, message_sid, direction, customer, from
 pub async fn insert_if_new(tx: &mut Tx, m: &MessageRow) -> Result<bool, StoreError> {
     let sql = format!(
         "INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT (message_sid) DO NOTHING"
+         ON CONFLICT (message_sid, tenant_id) DO NOTHING"
     );
     let n = with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -92,12 +92,13 @@ pub async fn record_status(
         return Ok(false);
     }
     let n = with_db!(db, |p| {
-        sqlx::query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE message_sid = $1 AND status = $5")
+        sqlx::query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE message_sid = $1 AND tenant_id = $6 AND status = $5")
             .bind(sid)
             .bind(status)
             .bind(error_code)
             .bind(now)
             .bind(&m.status)
+            .bind(&m.tenant_id)
             .execute(p)
             .await
             .map(|r| r.rows_affected())
@@ -116,7 +117,8 @@ pub async fn attach_notification(
     now: i64,
 ) -> Result<(), StoreError> {
     with_db!(db, |p| {
-        sqlx::query("UPDATE messages SET notification_id = $2, body = $3, segments = $4, updated_at = $5 WHERE message_sid = $1")
+        sqlx::query("UPDATE messages SET notification_id = $2, body = $3, segments = $4, updated_at = $5 \
+             WHERE message_sid = $1 AND tenant_id = (SELECT tenant_id FROM notifications WHERE id = $2)")
             .bind(sid)
             .bind(notification_id)
             .bind(body)
@@ -205,9 +207,9 @@ pub async fn conversations(
     // Each customer's last message (the same order as `thread`, so ties resolve alike), joined to the
     // customer's counts; the thread index serves both the subquery and the grouping.
     let sql = "SELECT m.*, c.inbound_count, c.total_count FROM messages m \
-         JOIN (SELECT customer, SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END) AS inbound_count, \
-               COUNT(*) AS total_count FROM messages WHERE tenant_id = $1 GROUP BY customer) c \
-           ON c.customer = m.customer \
+         JOIN (SELECT tenant_id, customer, SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END) AS inbound_count, \
+               COUNT(*) AS total_count FROM messages WHERE tenant_id = $1 GROUP BY tenant_id, customer) c \
+           ON c.tenant_id = m.tenant_id AND c.customer = m.customer \
          WHERE m.tenant_id = $1 AND m.id = (SELECT l.id FROM messages l WHERE l.tenant_id = $1 AND l.customer = m.customer \
                ORDER BY l.created_at DESC, l.id DESC LIMIT 1) \
          ORDER BY m.created_at DESC, m.id DESC LIMIT $2 OFFSET $3";

@@ -43,8 +43,8 @@ pub const JOB_COLUMNS: &str = "id, kind, payload, tenant_id, status, attempts, m
     lease_token, last_error, dedupe_key, created_at, updated_at, finished_at";
 
 /// One folder of migrations for both backends (`migrations/`), and one per backend for the few
-/// whose SQL truly differs (`migrations/sqlite`, `migrations/postgres`: the routing-version
-/// triggers). Each backend runs the shared ones and its own, in version order. The files' text is
+/// whose SQL truly differs (`migrations/sqlite`, `migrations/postgres`: 0008's routing-version
+/// triggers; 0010, which SQLite does by rebuilding tables and PostgreSQL by altering them). Each backend runs the shared ones and its own, in version order. The files' text is
 /// what earlier two-folder builds applied, so the checksums of migrated databases still match.
 static SHARED_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 static SQLITE_ONLY_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

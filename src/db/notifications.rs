@@ -82,9 +82,9 @@ pub async fn insert(tx: &mut Tx, n: &Notification) -> Result<bool, StoreError> {
 }
 
 /// The delivery state `save_tx` (and a group-commit batch, `db::batch`) writes: `UPDATE` of these
-/// columns by id, with parameter `param(1)` the id and `param(2)`… the columns in this order:
-/// status, twilio_sid, error_code, failure_reason, segments, attempts, sending_started_at,
-/// sent_at, delivered_at, updated_at.
+/// columns by tenant and id, with parameter `param(1)` the id, `param(2)`… the columns in this
+/// order: status, twilio_sid, error_code, failure_reason, segments, attempts, sending_started_at,
+/// sent_at, delivered_at, updated_at; and `param(12)` the tenant.
 pub fn save_sql(param: impl Fn(usize) -> String) -> String {
     const SAVED: [&str; 10] = [
         "status",
@@ -104,9 +104,10 @@ pub fn save_sql(param: impl Fn(usize) -> String) -> String {
         .map(|(k, col)| format!("{col} = {}", param(k + 2)))
         .collect();
     format!(
-        "UPDATE notifications SET {} WHERE id = {}",
+        "UPDATE notifications SET {} WHERE id = {} AND tenant_id = {}",
         set.join(", "),
-        param(1)
+        param(1),
+        param(SAVED.len() + 2)
     )
 }
 
@@ -126,6 +127,7 @@ pub async fn save(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
             .bind(n.sent_at)
             .bind(n.delivered_at)
             .bind(n.updated_at)
+            .bind(&n.tenant_id)
             .execute(c)
             .await
             .map(|r| r.rows_affected())

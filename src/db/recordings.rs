@@ -59,7 +59,7 @@ const COLUMNS: &str = "id, tenant_id, call_id, call_sid, recording_sid, kind, so
 pub async fn insert_if_new(tx: &mut Tx, r: &Recording) -> Result<bool, StoreError> {
     let sql = format!(
         "INSERT INTO recordings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (recording_sid) DO NOTHING"
+         $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (recording_sid, tenant_id) DO NOTHING"
     );
     let n = with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -95,7 +95,7 @@ pub async fn insert_if_new(tx: &mut Tx, r: &Recording) -> Result<bool, StoreErro
 const SAVE_SQL: &str = "UPDATE recordings SET kind = $2, source = $3, status = $4, twilio_url = $5, \
     duration_seconds = $6, channels = $7, error_code = $8, processing = $9, processing_error = $10, storage_key = $11, \
     content_type = $12, size_bytes = $13, twilio_transcript = $14, twilio_transcript_status = $15, completed_at = $16, \
-    updated_at = $17 WHERE id = $1";
+    updated_at = $17 WHERE id = $1 AND tenant_id = $18";
 
 macro_rules! bind_save {
     ($q:expr, $r:expr) => {
@@ -116,10 +116,11 @@ macro_rules! bind_save {
             .bind(&$r.twilio_transcript_status)
             .bind($r.completed_at)
             .bind($r.updated_at)
+            .bind(&$r.tenant_id)
     };
 }
 
-/// Writes the mutable columns of `r` (by id), on the pool or inside the caller's transaction.
+/// Writes the mutable columns of `r` (by tenant and id), on the pool or inside the caller's transaction.
 pub async fn save<'a>(conn: impl Into<super::Conn<'a>>, r: &Recording) -> Result<(), StoreError> {
     crate::with_conn!(conn.into(), |c| bind_save!(sqlx::query(SAVE_SQL), r)
         .execute(c)
@@ -262,7 +263,7 @@ const T_COLUMNS: &str = "id, tenant_id, recording_id, call_id, provider, text, t
 pub async fn insert_transcription(tx: &mut Tx, t: &Transcription) -> Result<bool, StoreError> {
     let sql = format!(
         "INSERT INTO transcriptions ({T_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (recording_id) DO NOTHING"
+         ON CONFLICT (recording_id, tenant_id) DO NOTHING"
     );
     let n = with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))

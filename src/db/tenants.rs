@@ -151,8 +151,13 @@ pub async fn update<'a>(conn: impl Into<super::Conn<'a>>, t: &Tenant) -> Result<
     }
 }
 
-async fn fetch_one_where(db: &Db, clause: &str, value: &str) -> Result<Option<Tenant>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {clause} = $1");
+/// The tenant whose `predicate` (on `$1`) holds.
+async fn fetch_one_where(
+    db: &Db,
+    predicate: &str,
+    value: &str,
+) -> Result<Option<Tenant>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM tenants WHERE {predicate}");
     let row: Option<TenantRow> = with_db!(db, |p| sqlx::query_as::<_, TenantRow>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
@@ -179,15 +184,20 @@ pub async fn get_for_update(tx: &mut super::Tx, id: &str) -> Result<Option<Tenan
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Tenant>, StoreError> {
-    fetch_one_where(db, "id", id).await
+    fetch_one_where(db, "id = $1", id).await
 }
 
+/// A tenant by a global key: through the `tenant_keys` directory, which keeps slugs, numbers and
+/// Stripe customers unique across tenants (see migration 0010), then by the tenant's id.
+const BY_SLUG: &str = "id = (SELECT tenant_id FROM tenant_keys WHERE slug = $1)";
+const BY_NUMBER: &str = "id = (SELECT tenant_id FROM tenant_keys WHERE twilio_number = $1)";
+
 pub async fn get_by_slug(db: &Db, slug: &str) -> Result<Option<Tenant>, StoreError> {
-    fetch_one_where(db, "slug", slug).await
+    fetch_one_where(db, BY_SLUG, slug).await
 }
 
 pub async fn get_by_number(db: &Db, number: &E164) -> Result<Option<Tenant>, StoreError> {
-    fetch_one_where(db, "twilio_number", number.as_str()).await
+    fetch_one_where(db, BY_NUMBER, number.as_str()).await
 }
 
 /// Finds a tenant by id or, failing that, by slug (the CLI accepts either).

@@ -313,7 +313,7 @@ pub async fn tenant_by_stripe_customer(
     customer: &str,
 ) -> Result<Option<String>, StoreError> {
     let row: Option<(String,)> = with_db!(db, |p| sqlx::query_as(
-        "SELECT id FROM tenants WHERE stripe_customer_id = $1"
+        "SELECT tenant_id FROM tenant_keys WHERE stripe_customer_id = $1"
     )
     .bind(customer)
     .fetch_optional(p)
@@ -324,7 +324,8 @@ pub async fn tenant_by_stripe_customer(
 /// The tenant (id, subscription status) that owns `number`.
 pub async fn owner_of(db: &Db, number: &str) -> Result<Option<(String, String)>, StoreError> {
     Ok(with_db!(db, |p| sqlx::query_as(
-        "SELECT id, subscription_status FROM tenants WHERE twilio_number = $1"
+        "SELECT id, subscription_status FROM tenants \
+         WHERE id = (SELECT tenant_id FROM tenant_keys WHERE twilio_number = $1)"
     )
     .bind(number)
     .fetch_optional(p)

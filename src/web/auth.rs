@@ -108,7 +108,8 @@ impl FromRequestParts<AppState> for TenantAuth {
             None => verify(state, bearer(parts)?).await?,
         };
         if let AuthMethod::ApiKey { key_id } = &method
-            && let Err(e) = db::api_keys::touch(&state.db, key_id, state.clock.now_ms()).await
+            && let Err(e) =
+                db::api_keys::touch(&state.db, &tenant_id, key_id, state.clock.now_ms()).await
         {
             tracing::warn!(error = %e, "could not record API key use");
         }

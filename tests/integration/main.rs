@@ -24,6 +24,7 @@ mod numbers;
 mod outbound_calls;
 mod rate_limit;
 mod recordings;
+mod schema;
 mod sms_inbound;
 mod storage;
 mod twilio_layer;

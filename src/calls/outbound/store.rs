@@ -24,7 +24,7 @@ pub async fn insert(
     with_tx!(tx, |c| {
         sqlx::query(
             "INSERT INTO outbound_calls (call_id, tenant_id, message, record, user_id, client_id, assistant_id, \
-             metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (call_id) DO NOTHING",
+             metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (call_id, tenant_id) DO NOTHING",
         )
         .bind(&call.id)
         .bind(&call.tenant_id)
