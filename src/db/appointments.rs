@@ -37,31 +37,35 @@ pub struct Appointment {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, tenant_id, external_id, customer_name, customer_phone, staff_id, staff_name, service, \
-    starts_at, status, version, created_at, updated_at";
+crate::stored_row! {
+    $ bind_appointment, COLUMNS, WIDTH for a: Appointment {
+        id: &a.id,
+        tenant_id: &a.tenant_id,
+        external_id: &a.external_id,
+        customer_name: &a.customer_name,
+        customer_phone: &a.customer_phone,
+        staff_id: &a.staff_id,
+        staff_name: &a.staff_name,
+        service: &a.service,
+        starts_at: a.starts_at,
+        status: &a.status,
+        version: a.version,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    }
+}
 
 /// Inserts `a` unless the tenant already has an appointment with its external id (a concurrent
 /// create won). Returns true when this insert created it.
 pub async fn insert(tx: &mut Tx, a: &Appointment) -> Result<bool, StoreError> {
-    let sql = format!(
-        "INSERT INTO appointments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (tenant_id, external_id) DO NOTHING"
+    let sql = super::row::insert_sql(
+        "appointments",
+        COLUMNS,
+        WIDTH,
+        "ON CONFLICT (tenant_id, external_id) DO NOTHING",
     );
     let n = with_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&a.id)
-            .bind(&a.tenant_id)
-            .bind(&a.external_id)
-            .bind(&a.customer_name)
-            .bind(&a.customer_phone)
-            .bind(&a.staff_id)
-            .bind(&a.staff_name)
-            .bind(&a.service)
-            .bind(a.starts_at)
-            .bind(&a.status)
-            .bind(a.version)
-            .bind(a.created_at)
-            .bind(a.updated_at)
+        bind_appointment!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), a)
             .execute(c)
             .await
             .map(|r| r.rows_affected())

@@ -65,8 +65,37 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-pub const ENDPOINT_COLUMNS: &str = "id, tenant_id, kind, url, secret, event_types, enabled, disabled_reason, description, created_at, updated_at";
-pub const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, ordering_key, status, attempts, last_status_code, last_error, created_at, updated_at, delivered_at";
+crate::stored_row! {
+    $ bind_endpoint, ENDPOINT_COLUMNS, ENDPOINT_WIDTH for e: Endpoint {
+        id: &e.id,
+        tenant_id: &e.tenant_id,
+        kind: &e.kind,
+        url: &e.url,
+        secret: &e.secret,
+        event_types: &e.event_types,
+        enabled: e.enabled,
+        disabled_reason: &e.disabled_reason,
+        description: &e.description,
+        created_at: e.created_at,
+        updated_at: e.updated_at,
+    }
+}
+
+crate::stored_row! {
+    $ bind_delivery, DELIVERY_COLUMNS, DELIVERY_WIDTH for d: Delivery {
+        id: &d.id,
+        event_id: &d.event_id,
+        endpoint_id: &d.endpoint_id,
+        ordering_key: &d.ordering_key,
+        status: &d.status,
+        attempts: d.attempts,
+        last_status_code: d.last_status_code,
+        last_error: &d.last_error,
+        created_at: d.created_at,
+        updated_at: d.updated_at,
+        delivered_at: d.delivered_at,
+    }
+}
 
 pub async fn insert_event(tx: &mut Tx, e: &Event) -> Result<(), StoreError> {
     with_tx!(tx, |c| {
@@ -101,22 +130,9 @@ pub async fn endpoints_for(
 }
 
 pub async fn insert_delivery(tx: &mut Tx, d: &Delivery) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    );
+    let sql = super::row::insert_sql("deliveries", DELIVERY_COLUMNS, DELIVERY_WIDTH, "");
     with_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&d.id)
-            .bind(&d.event_id)
-            .bind(&d.endpoint_id)
-            .bind(&d.ordering_key)
-            .bind(&d.status)
-            .bind(d.attempts)
-            .bind(d.last_status_code)
-            .bind(&d.last_error)
-            .bind(d.created_at)
-            .bind(d.updated_at)
-            .bind(d.delivered_at)
+        bind_delivery!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), d)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -184,22 +200,9 @@ pub async fn list_endpoints(db: &Db, tenant_id: Option<&str>) -> Result<Vec<Endp
 }
 
 pub async fn insert_endpoint(db: &Db, e: &Endpoint) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO relay_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    );
+    let sql = super::row::insert_sql("relay_endpoints", ENDPOINT_COLUMNS, ENDPOINT_WIDTH, "");
     with_db!(db, |p| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&e.id)
-            .bind(&e.tenant_id)
-            .bind(&e.kind)
-            .bind(&e.url)
-            .bind(&e.secret)
-            .bind(&e.event_types)
-            .bind(e.enabled)
-            .bind(&e.disabled_reason)
-            .bind(&e.description)
-            .bind(e.created_at)
-            .bind(e.updated_at)
+        bind_endpoint!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), e)
             .execute(p)
             .await
             .map(|r| r.rows_affected())

@@ -51,40 +51,43 @@ pub struct Recording {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, tenant_id, call_id, call_sid, recording_sid, kind, source, status, twilio_url, \
-    duration_seconds, channels, error_code, processing, processing_error, storage_key, content_type, size_bytes, \
-    twilio_transcript, twilio_transcript_status, completed_at, created_at, updated_at";
+crate::stored_row! {
+    $ bind_recording, COLUMNS, WIDTH for r: Recording {
+        id: &r.id,
+        tenant_id: &r.tenant_id,
+        call_id: &r.call_id,
+        call_sid: &r.call_sid,
+        recording_sid: &r.recording_sid,
+        kind: &r.kind,
+        source: &r.source,
+        status: &r.status,
+        twilio_url: &r.twilio_url,
+        duration_seconds: r.duration_seconds,
+        channels: r.channels,
+        error_code: r.error_code,
+        processing: &r.processing,
+        processing_error: &r.processing_error,
+        storage_key: &r.storage_key,
+        content_type: &r.content_type,
+        size_bytes: r.size_bytes,
+        twilio_transcript: &r.twilio_transcript,
+        twilio_transcript_status: &r.twilio_transcript_status,
+        completed_at: r.completed_at,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
 
 /// Inserts `r` unless a recording with its RecordingSid exists. True when this insert created it.
 pub async fn insert_if_new(tx: &mut Tx, r: &Recording) -> Result<bool, StoreError> {
-    let sql = format!(
-        "INSERT INTO recordings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (recording_sid, tenant_id) DO NOTHING"
+    let sql = super::row::insert_sql(
+        "recordings",
+        COLUMNS,
+        WIDTH,
+        "ON CONFLICT (recording_sid, tenant_id) DO NOTHING",
     );
     let n = with_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&r.id)
-            .bind(&r.tenant_id)
-            .bind(&r.call_id)
-            .bind(&r.call_sid)
-            .bind(&r.recording_sid)
-            .bind(&r.kind)
-            .bind(&r.source)
-            .bind(&r.status)
-            .bind(&r.twilio_url)
-            .bind(r.duration_seconds)
-            .bind(r.channels)
-            .bind(r.error_code)
-            .bind(&r.processing)
-            .bind(&r.processing_error)
-            .bind(&r.storage_key)
-            .bind(&r.content_type)
-            .bind(r.size_bytes)
-            .bind(&r.twilio_transcript)
-            .bind(&r.twilio_transcript_status)
-            .bind(r.completed_at)
-            .bind(r.created_at)
-            .bind(r.updated_at)
+        bind_recording!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), r)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -256,42 +259,38 @@ pub struct Transcription {
     pub created_at: i64,
 }
 
-const T_COLUMNS: &str = "id, tenant_id, recording_id, call_id, provider, text, transcript_error, summary, \
-    call_reason, sentiment, analysis_source, created_at";
+crate::stored_row! {
+    $ bind_transcription, T_COLUMNS, T_WIDTH for t: Transcription {
+        id: &t.id,
+        tenant_id: &t.tenant_id,
+        recording_id: &t.recording_id,
+        call_id: &t.call_id,
+        provider: &t.provider,
+        text: &t.text,
+        transcript_error: &t.transcript_error,
+        summary: &t.summary,
+        call_reason: &t.call_reason,
+        sentiment: &t.sentiment,
+        analysis_source: &t.analysis_source,
+        created_at: t.created_at,
+    }
+}
 
 /// Inserts `t` unless its recording already has a transcription. True when this insert created it.
 pub async fn insert_transcription(tx: &mut Tx, t: &Transcription) -> Result<bool, StoreError> {
-    let sql = format!(
-        "INSERT INTO transcriptions ({T_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (recording_id, tenant_id) DO NOTHING"
+    let sql = super::row::insert_sql(
+        "transcriptions",
+        T_COLUMNS,
+        T_WIDTH,
+        "ON CONFLICT (recording_id, tenant_id) DO NOTHING",
     );
     let n = with_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&t.id)
-            .bind(&t.tenant_id)
-            .bind(&t.recording_id)
-            .bind(&t.call_id)
-            .bind(&t.provider)
-            .bind(&t.text)
-            .bind(&t.transcript_error)
-            .bind(&t.summary)
-            .bind(&t.call_reason)
-            .bind(&t.sentiment)
-            .bind(&t.analysis_source)
-            .bind(t.created_at)
+        bind_transcription!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), t)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
     })?;
     Ok(n > 0)
-}
-
-/// `$first, $first+1, …` for `n` values: only numbers are spliced into the SQL.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The transcriptions of the tenant's recordings among `recording_ids`.
@@ -305,7 +304,7 @@ pub async fn transcriptions_for(
     }
     let sql = format!(
         "SELECT {T_COLUMNS} FROM transcriptions WHERE tenant_id = $1 AND recording_id IN ({})",
-        placeholders(2, recording_ids.len())
+        super::row::placeholders(2, recording_ids.len())
     );
     Ok(with_db!(db, |p| {
         let mut q =
@@ -337,7 +336,7 @@ pub async fn parties_for(
     }
     let sql = format!(
         "SELECT id, direction, from_number, to_number FROM calls WHERE tenant_id = $1 AND id IN ({})",
-        placeholders(2, call_ids.len())
+        super::row::placeholders(2, call_ids.len())
     );
     Ok(with_db!(db, |p| {
         let mut q =
@@ -353,7 +352,7 @@ pub async fn parties_for(
 mod tests {
     #[test]
     fn placeholders_number_from_the_first() {
-        assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
-        assert_eq!(super::placeholders(1, 1), "$1");
+        assert_eq!(super::super::row::placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(super::super::row::placeholders(1, 1), "$1");
     }
 }

@@ -163,7 +163,6 @@ pub async fn claim(
         DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
         DbKind::Sqlite => "",
     };
-    let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
     let sql = format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, lease_token = $2, updated_at = $3 \
          WHERE id IN (SELECT id FROM jobs \
@@ -171,7 +170,7 @@ pub async fn claim(
               AND kind IN ({}) \
             ORDER BY run_at, id LIMIT $4 {lock}) \
          RETURNING {COLUMNS}",
-        placeholders.join(", ")
+        crate::db::row::placeholders(5, kinds.len())
     );
     let jobs = with_db!(db, |p| {
         let mut q = sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.as_str()))

@@ -52,11 +52,10 @@ pub async fn for_calls(
         return Ok(HashMap::new());
     }
     // Only numbered placeholders are spliced into the SQL.
-    let marks: Vec<String> = (0..call_ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "SELECT call_id, message, record, user_id, client_id, assistant_id, metadata FROM outbound_calls \
          WHERE tenant_id = $1 AND call_id IN ({})",
-        marks.join(", ")
+        crate::db::row::placeholders(2, call_ids.len())
     );
     let rows: Vec<Row> = with_db!(db, |p| {
         let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id);
