@@ -1,9 +1,11 @@
-//! Appointments pushed by the host app (`manage`), the reminder jobs they schedule (`reminders`),
+//! Appointments pushed by the host app (`manage`), the texts they drive (`texts`), the reminder
+//! jobs they schedule (`reminders`),
 //! and their API under `/api/telephony/appointments` (`api`).
 
 mod api;
 pub mod manage;
 pub mod reminders;
+pub mod texts;
 
 use utoipa_axum::router::OpenApiRouter;
 

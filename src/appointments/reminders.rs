@@ -13,7 +13,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::manage::{local, reminder_sms, reminder_text};
+use super::texts::{local, reminder_sms, reminder_text};
 use crate::db::StoreError;
 use crate::db::{
     self, Tx,

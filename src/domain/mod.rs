@@ -12,6 +12,7 @@ pub mod query_values;
 pub mod routing;
 pub mod seed_extras;
 pub mod states;
+pub mod template;
 pub mod tenant;
 pub mod text;
 

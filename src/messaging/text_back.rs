@@ -44,12 +44,12 @@ impl JobHandler<AppState> for MissedCallTextBack {
         let Ok(recipient) = E164::parse("to", to) else {
             return Ok(());
         };
-        let text = tenant
+        let template = tenant
             .templates
             .missed_call_text_back
             .as_deref()
-            .unwrap_or(DEFAULT_TEXT)
-            .replace("{name}", &tenant.name);
+            .unwrap_or(DEFAULT_TEXT);
+        let text = crate::domain::template::fill(template, &[("{name}", Some(&tenant.name))]);
         let mut sms = NewSms::new(
             &tenant.id,
             NotificationKind::MissedCallTextBack,
