@@ -13,7 +13,8 @@ use crate::config::{Config, TwilioMode};
 use crate::domain::{E164, SubscriptionStatus};
 use crate::failure::Failure;
 use crate::numbers::api::{ProvisioningPreferences, apply_preferences};
-use crate::numbers::ops::{self, Released, SearchQuery};
+use crate::numbers::ops::{self, Released};
+use crate::numbers::search::SearchQuery;
 use crate::numbers::{self, NumberError, Provisioned};
 use crate::state::AppState;
 use crate::tenants::manage::{self as tenants, TenantView, UpdateTenant};
@@ -113,16 +114,18 @@ pub async fn numbers(config: Config, cmd: NumbersCmd) -> anyhow::Result<()> {
         } => {
             let mut q = SearchQuery::default();
             if let Some(a) = &area_code {
-                q.area_code = Some(ops::parse_area_code("--area-code", a).map_err(fail)?);
+                q.area_code =
+                    Some(crate::numbers::search::parse_area_code("--area-code", a).map_err(fail)?);
             }
             if let Some(c) = &country {
-                q.country = ops::parse_country("--country", c).map_err(fail)?;
+                q.country = crate::numbers::search::parse_country("--country", c).map_err(fail)?;
             }
             if let Some(c) = &contains {
-                q.contains = Some(ops::parse_contains("--contains", c).map_err(fail)?);
+                q.contains =
+                    Some(crate::numbers::search::parse_contains("--contains", c).map_err(fail)?);
             }
             if let Some(k) = &kind {
-                q.kind = ops::parse_kind("--type", k).map_err(fail)?;
+                q.kind = crate::numbers::search::parse_kind("--type", k).map_err(fail)?;
             }
             q.sms_enabled = sms.then_some(true);
             q.voice_enabled = voice.then_some(true);
@@ -132,7 +135,7 @@ pub async fn numbers(config: Config, cmd: NumbersCmd) -> anyhow::Result<()> {
                 }
                 q.limit = l;
             }
-            let found = ops::search(&state, &q)
+            let found = crate::numbers::search::search(&state, &q)
                 .await
                 .map_err(|e| twilio_fail(&state, NumberError::Twilio(e)))?;
             println!(

@@ -14,7 +14,8 @@ use crate::config::TwilioMode;
 use crate::db;
 use crate::domain::E164;
 use crate::failure::Failure;
-use crate::numbers::ops::{self, RepairReport, SearchQuery};
+use crate::numbers::ops::{self, RepairReport};
+use crate::numbers::search::SearchQuery;
 use crate::numbers::{self, NumberError, Provisioned, ProvisioningState, ProvisioningView};
 use crate::state::AppState;
 use crate::web::TenantAuth;
@@ -143,16 +144,16 @@ impl AvailableNumbersQuery {
     pub fn to_search(&self) -> Result<SearchQuery, ApiError> {
         let mut q = SearchQuery::default();
         if let Some(a) = &self.area_code {
-            q.area_code = Some(ops::parse_area_code("areaCode", a)?);
+            q.area_code = Some(crate::numbers::search::parse_area_code("areaCode", a)?);
         }
         if let Some(c) = &self.country {
-            q.country = ops::parse_country("country", c)?;
+            q.country = crate::numbers::search::parse_country("country", c)?;
         }
         if let Some(c) = &self.contains {
-            q.contains = Some(ops::parse_contains("contains", c)?);
+            q.contains = Some(crate::numbers::search::parse_contains("contains", c)?);
         }
         if let Some(k) = &self.kind {
-            q.kind = ops::parse_kind("type", k)?;
+            q.kind = crate::numbers::search::parse_kind("type", k)?;
         }
         q.sms_enabled = self.sms_enabled;
         q.voice_enabled = self.voice_enabled;
@@ -205,9 +206,9 @@ async fn available_numbers(
     ValidQuery(q): ValidQuery<AvailableNumbersQuery>,
 ) -> Result<Json<Envelope<AvailableNumberList>>, ApiError> {
     let q = q.to_search()?;
-    let found = ops::search(&state, &q)
+    let found = crate::numbers::search::search(&state, &q)
         .await
-        .map_err(|e| numbers::twilio_api_error(&e))?;
+        .map_err(|e| numbers::error::twilio_api_error(&e))?;
     let numbers: Vec<AvailableNumber> = found
         .into_iter()
         .filter_map(|n| {
@@ -283,7 +284,7 @@ async fn purchase_number(
             return Err(NumberError::AlreadyProvisioned.into());
         }
     };
-    let want = ops::desired_config(&state, &auth.tenant);
+    let want = crate::numbers::setup::desired_config(&state, &auth.tenant);
     Ok((
         StatusCode::CREATED,
         ok(PurchasedNumber {
@@ -335,7 +336,7 @@ async fn twilio_status(
     State(state): State<AppState>,
 ) -> Result<Json<Envelope<TwilioStatus>>, ApiError> {
     let v = numbers::view(&state, &auth.tenant).await?;
-    let want = ops::desired_config(&state, &auth.tenant);
+    let want = crate::numbers::setup::desired_config(&state, &auth.tenant);
     Ok(ok(TwilioStatus {
         configured: v.phone_number.is_some(),
         mode: match state.twilio.mode {
@@ -396,10 +397,12 @@ pub async fn apply_preferences(
     let country = req
         .country
         .as_deref()
-        .map(|c| ops::parse_country("country", c))
+        .map(|c| crate::numbers::search::parse_country("country", c))
         .transpose()?;
     let area_code = match req.area_code {
-        Some(Some(a)) => Some(Some(ops::parse_area_code("areaCode", &a)?)),
+        Some(Some(a)) => Some(Some(crate::numbers::search::parse_area_code(
+            "areaCode", &a,
+        )?)),
         other => other,
     };
     if let Some(Some(_)) = &area_code {

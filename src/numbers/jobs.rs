@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::ops::{self, NumberError, Released};
+use super::NumberError;
+use super::ops::{self, Released};
 use super::{PROVISION_JOB, RELEASE_JOB};
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
 use crate::state::AppState;

@@ -26,8 +26,11 @@
 //! - Other subscription statuses (PAST_DUE, UNPAID, PAUSED, INCOMPLETE…) leave the number alone.
 
 pub mod api;
+pub mod error;
 pub mod jobs;
 pub mod ops;
+pub mod search;
+pub mod setup;
 pub mod store;
 
 pub use api::routes;
@@ -39,12 +42,11 @@ use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::Tx;
 use crate::domain::SubscriptionStatus;
-use crate::failure::Failure;
-use crate::jobs::{JobError, NewJob};
+use crate::jobs::NewJob;
 use crate::state::AppState;
-use switchboard_twilio::rest::TwilioError;
 
-pub use ops::{NumberError, Provisioned};
+pub use error::NumberError;
+pub use ops::Provisioned;
 pub use store::Provisioning;
 
 /// Job kind: acquire (adopt or buy) a number for a tenant.
@@ -386,95 +388,4 @@ pub async fn view(
             last_error: j.last_error,
         }),
     })
-}
-
-impl From<NumberError> for Failure {
-    fn from(e: NumberError) -> Self {
-        use axum::http::StatusCode;
-        match e {
-            NumberError::Store(s) => s.into(),
-            NumberError::TenantGone => Failure::not_found("tenant"),
-            NumberError::SubscriptionInactive(status) => Failure::refused(
-                StatusCode::PAYMENT_REQUIRED,
-                "SUBSCRIPTION_INACTIVE",
-                format!(
-                    "the tenant's subscription is {}; a number can be provisioned or bought only while it is ACTIVE or TRIALING",
-                    status.as_str()
-                ),
-            ),
-            NumberError::AlreadyProvisioned => Failure::refused(
-                StatusCode::BAD_REQUEST,
-                "ALREADY_PROVISIONED",
-                "Phone number already provisioned for this tenant",
-            ),
-            NumberError::Releasing => Failure::refused(
-                StatusCode::CONFLICT,
-                "NUMBER_RELEASING",
-                "the tenant's subscription was canceled and its number is being released; reactivate the subscription first",
-            ),
-            NumberError::Busy { .. } => Failure::refused(
-                StatusCode::CONFLICT,
-                "PROVISIONING_IN_PROGRESS",
-                "a number is being provisioned for this tenant right now; ask again in a moment",
-            ),
-            NumberError::NoNumber => Failure::refused(
-                StatusCode::BAD_REQUEST,
-                "NO_PHONE_NUMBER",
-                "the tenant has no phone number",
-            ),
-            NumberError::NotOwned(n) => Failure::refused(
-                StatusCode::CONFLICT,
-                "NUMBER_NOT_OWNED",
-                format!("the Twilio account does not own {n}"),
-            ),
-            NumberError::NoneAvailable(why) => {
-                Failure::refused(StatusCode::SERVICE_UNAVAILABLE, "NO_NUMBERS_AVAILABLE", why)
-            }
-            NumberError::Clash(n) => Failure::conflict(
-                "phoneNumber",
-                format!("{n} already belongs to another tenant"),
-            ),
-            NumberError::Twilio(t) => twilio_api_error(&t),
-        }
-    }
-}
-
-/// Twilio refusing the request itself (unavailable number, bad area code) is the caller's 400;
-/// Twilio failing (outage, credentials, timeouts) is a 502. The message carries Twilio's code.
-pub fn twilio_api_error(t: &TwilioError) -> Failure {
-    use axum::http::StatusCode;
-    let reason = t.human_reason();
-    let message = match t.twilio_code() {
-        Some(code) if !reason.contains(&code.to_string()) => {
-            format!("{reason} (Twilio error {code})")
-        }
-        _ => reason,
-    };
-    match t.http_status() {
-        Some(400 | 404 | 409 | 422) => {
-            Failure::refused(StatusCode::BAD_REQUEST, "TWILIO_REJECTED", message)
-        }
-        _ => Failure::refused(StatusCode::BAD_GATEWAY, "TWILIO_ERROR", message),
-    }
-}
-
-impl NumberError {
-    /// How a job run that failed with this error is retried.
-    pub fn into_job_error(self) -> JobError {
-        match self {
-            NumberError::Busy { retry_in_ms } => JobError::Retryable {
-                message: "another run holds this tenant's provisioning lease".into(),
-                retry_after: Some(std::time::Duration::from_millis(
-                    retry_in_ms.max(1000) as u64
-                )),
-            },
-            NumberError::Twilio(t) => JobError::Retryable {
-                message: t.human_reason(),
-                retry_after: t.retry_after(),
-            },
-            // Number inventory, a clashing assignment or the account's numbers can all change
-            // before the next attempt; the retry policy bounds how long we keep trying.
-            other => JobError::retryable(other.to_string()),
-        }
-    }
 }
