@@ -254,7 +254,7 @@ async fn record_skipped(
         recipient: a.customer_phone.clone(),
         segments: i64::from(switchboard_twilio::segments::count(&message)),
         message,
-        status: "FAILED".into(),
+        status: crate::domain::states::NotificationStatus::Failed,
         kind: notifications::NotificationKind::AppointmentReminder
             .as_str()
             .into(),

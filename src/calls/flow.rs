@@ -16,6 +16,7 @@ use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{self, Tx, calls::Call, tenants::Tenant};
 use crate::domain::routing::{CallReason, Fallback, Strategy};
+use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id};
 use crate::events;
 use crate::jobs::NewJob;
@@ -130,7 +131,10 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         .non_empty("CallStatus")
         .unwrap_or("ringing")
         .to_ascii_lowercase();
-    if status != "ringing" && status != "in-progress" {
+    if !matches!(
+        CallStatus::parse(&status),
+        Ok(CallStatus::Ringing | CallStatus::InProgress)
+    ) {
         return VoiceResponse::new().into_response();
     }
     let Some(call_sid) = req.non_empty("CallSid").filter(|s| is_sid(s)) else {
@@ -230,7 +234,7 @@ impl StartCall {
                 .as_ref()
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
-            status: "ringing".into(),
+            status: CallStatus::Ringing,
             strategy: strategy_name(p.strategy).into(),
             after_hours: p.after_hours,
             route_targets: serde_json::to_string(&p.targets).unwrap_or_else(|_| "[]".into()),

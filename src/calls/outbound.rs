@@ -30,6 +30,7 @@ use super::render;
 use crate::calls::logs::CallLogView;
 use crate::db::StoreError;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
+use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id, text};
 use crate::messaging::pacing;
 use crate::state::AppState;
@@ -477,11 +478,12 @@ async fn make_call(
         direction: "outbound".into(),
         from_number: from,
         to_number: order.to.to_string(),
+        // A status Twilio does not document is kept as `queued`, which any callback moves on from.
         status: placed
             .status
             .as_ref()
-            .map_or("queued", |s| s.as_str())
-            .to_string(),
+            .and_then(|s| CallStatus::reported(s.as_str()).ok())
+            .unwrap_or(CallStatus::Queued),
         strategy: "outbound".into(),
         after_hours: false,
         route_targets: "[]".into(),
@@ -515,7 +517,7 @@ async fn make_call(
         success: true,
         message: "Call initiated".into(),
         call_sid: sid,
-        status: current.status.clone(),
+        status: current.status.to_string(),
         data: CallView {
             call: CallLogView::from(&current),
             request: Some(order.request),

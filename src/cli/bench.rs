@@ -26,6 +26,7 @@ use url::Url;
 use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::domain::hours::BusinessHours;
+use crate::domain::states::{CallStatus, NotificationStatus};
 use crate::domain::{E164, RoutingPolicy};
 use crate::start;
 use crate::state::AppState;
@@ -568,7 +569,7 @@ struct SeedCall {
     direction: &'static str,
     from_number: String,
     to_number: String,
-    status: &'static str,
+    status: CallStatus,
     call_reason: Option<&'static str>,
     recording_url: Option<String>,
     voicemail: bool,
@@ -584,7 +585,7 @@ struct SeedNotification {
     id: String,
     tenant_id: String,
     recipient: String,
-    status: &'static str,
+    status: NotificationStatus,
     kind: &'static str,
     related_call_sid: Option<String>,
     sent_at: Option<i64>,
@@ -647,7 +648,7 @@ impl Seeded {
                 direction: "inbound",
                 from_number: caller.clone(),
                 to_number: business.to_string(),
-                status: "completed",
+                status: CallStatus::Completed,
                 call_reason: None,
                 recording_url: None,
                 voicemail: false,
@@ -667,7 +668,7 @@ impl Seeded {
                     c.duration_seconds = Some(talk + 8);
                     c.end_time = Some(start + (talk + 8) * 1000);
                 } else {
-                    c.status = "no-answer";
+                    c.status = CallStatus::NoAnswer;
                     c.duration_seconds = Some(0);
                     c.end_time = Some(start + 30_000);
                 }
@@ -700,9 +701,9 @@ impl Seeded {
                     }
                     let end = start + secs * 1000;
                     let status = match rng.below(20) {
-                        0 => "FAILED",
-                        1 => "UNDELIVERED",
-                        _ => "DELIVERED",
+                        0 => NotificationStatus::Failed,
+                        1 => NotificationStatus::Undelivered,
+                        _ => NotificationStatus::Delivered,
                     };
                     self.notifications.push(SeedNotification {
                         id: crate::domain::new_id(),
@@ -711,7 +712,8 @@ impl Seeded {
                         status,
                         kind: "missed_call_text_back",
                         related_call_sid: Some(c.call_sid.clone()),
-                        sent_at: (status != "FAILED").then(|| end + (2 + rng.below(28)) * 1000),
+                        sent_at: (status != NotificationStatus::Failed)
+                            .then(|| end + (2 + rng.below(28)) * 1000),
                         created_at: end,
                     });
                 }
@@ -736,7 +738,7 @@ impl Seeded {
                     id: crate::domain::new_id(),
                     tenant_id: tenant_id.to_string(),
                     recipient: who.clone(),
-                    status: "DELIVERED",
+                    status: NotificationStatus::Delivered,
                     kind: "api",
                     related_call_sid: None,
                     sent_at: Some(sent),
@@ -823,7 +825,9 @@ async fn insert_seeded(state: &AppState, seeded: &Seeded) -> anyhow::Result<()> 
         crate::with_tx!(&mut tx, |conn| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
             for n in chunk {
-                let delivered = (n.status == "DELIVERED").then_some(n.sent_at).flatten();
+                let delivered = (n.status == NotificationStatus::Delivered)
+                    .then_some(n.sent_at)
+                    .flatten();
                 q = q
                     .bind(&n.id)
                     .bind(&n.tenant_id)

@@ -22,6 +22,7 @@ use super::notifications::Notification;
 use super::writer::BatchIo;
 use crate::config::DbKind;
 use crate::db::StoreError;
+use crate::domain::states::MessageStatus;
 
 /// Prepared statements kept per connection: every statement a batch uses (about fifteen), with room.
 const STATEMENT_CACHE: usize = 64;
@@ -104,7 +105,7 @@ impl SqliteBatchConn {
             .map_err(sqlite)?;
         for sid in &keys.message_sids {
             if let Some(status) = messages
-                .query_row([sid], |r| r.get::<_, String>(0))
+                .query_row([sid], |r| r.get::<_, MessageStatus>(0))
                 .optional()
                 .map_err(sqlite)?
             {

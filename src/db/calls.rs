@@ -2,6 +2,7 @@
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
 use crate::db::StoreError;
+use crate::domain::states::CallStatus;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};
@@ -17,7 +18,7 @@ pub struct Call {
     pub from_number: String,
     pub to_number: String,
     /// Twilio's call status (`ringing`, `in-progress`, `completed`, `busy`, `no-answer`, …).
-    pub status: String,
+    pub status: CallStatus,
     /// The routing strategy chosen for this call (`forward`, `forward_external`, `voicemail`, `gather`, …).
     pub strategy: String,
     pub after_hours: bool,
@@ -64,7 +65,7 @@ pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
             .bind(&c.direction)
             .bind(&c.from_number)
             .bind(&c.to_number)
-            .bind(&c.status)
+            .bind(c.status)
             .bind(&c.strategy)
             .bind(c.after_hours)
             .bind(&c.route_targets)
@@ -98,7 +99,7 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
              answered_at = $13, end_time = $14, duration_seconds = $15, updated_at = $16 WHERE call_sid = $1",
         )
         .bind(&c.call_sid)
-        .bind(&c.status)
+        .bind(c.status)
         .bind(&c.strategy)
         .bind(&c.route_targets)
         .bind(c.route_index)
@@ -158,7 +159,7 @@ pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Option<Call>, Sto
 pub struct CallFilter {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<CallStatus>,
     pub direction: Option<String>,
     pub reason: Option<String>,
     /// Calls where this number is the caller or the called party.
@@ -185,7 +186,7 @@ pub async fn list(
             .bind(tenant_id)
             .bind(f.from_ms)
             .bind(f.to_ms)
-            .bind(&f.status)
+            .bind(f.status)
             .bind(&f.direction)
             .bind(&f.reason)
             .bind(&f.phone_number)
@@ -199,7 +200,7 @@ pub async fn list(
             .bind(tenant_id)
             .bind(f.from_ms)
             .bind(f.to_ms)
-            .bind(&f.status)
+            .bind(f.status)
             .bind(&f.direction)
             .bind(&f.reason)
             .bind(&f.phone_number)

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
+use crate::domain::states::NotificationStatus;
 use crate::domain::{E164, new_id};
 use crate::jobs::NewJob;
 use crate::state::AppState;
@@ -104,7 +105,7 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
         recipient: sms.recipient.to_string(),
         segments: i64::from(switchboard_twilio::segments::count(&sms.message)),
         message: sms.message,
-        status: "QUEUED".into(),
+        status: NotificationStatus::Queued,
         kind: sms.kind.as_str().into(),
         related_appointment_id: sms.related_appointment_id,
         related_call_sid: sms.related_call_sid,
@@ -191,7 +192,7 @@ impl From<&Notification> for NotificationView {
             r#type: n.r#type.clone(),
             recipient: n.recipient.clone(),
             message: n.message.clone(),
-            status: n.status.clone(),
+            status: n.status.to_string(),
             kind: n.kind.clone(),
             related_appointment_id: n.related_appointment_id.clone(),
             sent_at: n.sent_at.map(rfc3339),

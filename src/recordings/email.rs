@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::new_id;
+use crate::domain::states::NotificationStatus;
 use crate::jobs::{Job, JobError, JobHandler, NewJob, RetryPolicy};
 use crate::messaging::notifications::NotificationKind;
 use crate::state::AppState;
@@ -44,7 +45,7 @@ pub async fn queue(state: &AppState, tx: &mut Tx, email: NewEmail) -> Result<boo
         r#type: "EMAIL".into(),
         recipient: email.to,
         message: email.body,
-        status: "QUEUED".into(),
+        status: NotificationStatus::Queued,
         kind: NotificationKind::Staff.as_str().into(),
         related_appointment_id: None,
         related_call_sid: email.related_call_sid,
@@ -103,7 +104,7 @@ impl JobHandler<AppState> for SendEmail {
         else {
             return Ok(()); // deleted with its tenant
         };
-        if n.r#type != "EMAIL" || (n.status != "QUEUED" && n.status != "SENDING") {
+        if n.r#type != "EMAIL" || !n.status.is_pending() {
             return Ok(());
         }
         let last_attempt = job.attempts >= job.max_attempts;
@@ -118,17 +119,17 @@ impl JobHandler<AppState> for SendEmail {
             Ok(b) => b.timeout(Some(Duration::from_secs(30))).build(),
             Err(e) => return fail(state, &mut n, &format!("SMTP_URL is unusable: {e}")).await,
         };
-        n.status = "SENDING".into();
+        n.status = NotificationStatus::Sending;
         n.attempts += 1;
         n.sending_started_at = Some(state.clock.now_ms());
         save(state, &mut n).await?;
         match transport.send(message).await {
             Ok(_) => {
-                n.status = "SENT".into();
+                n.status = NotificationStatus::Sent;
                 n.sent_at = Some(state.clock.now_ms());
                 n.failure_reason = None;
                 save(state, &mut n).await?;
-                metrics::counter!("switchboard_notifications_total", "status" => "SENT", "type" => "EMAIL").increment(1);
+                metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Sent.as_str(), "type" => "EMAIL").increment(1);
                 Ok(())
             }
             Err(e) if e.is_permanent() => {
@@ -140,7 +141,7 @@ impl JobHandler<AppState> for SendEmail {
                 Err(JobError::permanent(e.to_string()))
             }
             Err(e) => {
-                n.status = "QUEUED".into();
+                n.status = NotificationStatus::Queued;
                 n.failure_reason = Some(truncate(&e.to_string()));
                 save(state, &mut n).await?;
                 Err(JobError::retryable(format!("SMTP: {e}")))
@@ -194,10 +195,10 @@ async fn save(state: &AppState, n: &mut Notification) -> Result<(), JobError> {
 
 /// Ends `n` FAILED with `reason`; the job itself is done (retrying cannot help).
 async fn fail(state: &AppState, n: &mut Notification, reason: &str) -> Result<(), JobError> {
-    n.status = "FAILED".into();
+    n.status = NotificationStatus::Failed;
     n.failure_reason = Some(truncate(reason));
     save(state, n).await?;
-    metrics::counter!("switchboard_notifications_total", "status" => "FAILED", "type" => "EMAIL")
+    metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Failed.as_str(), "type" => "EMAIL")
         .increment(1);
     tracing::warn!(notification = %n.id, reason, "e-mail notification failed");
     Ok(())

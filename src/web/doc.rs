@@ -186,7 +186,7 @@ pub mod values {
     }
     pub fn notification_status() -> Object {
         one_of_or_blank(
-            &crate::domain::states::NOTIFICATION_STATUSES,
+            crate::domain::states::NotificationStatus::NAMES,
             "Only notifications in this state; any case",
         )
     }
@@ -204,7 +204,7 @@ pub mod values {
     }
     pub fn call_status() -> Object {
         one_of_or_blank(
-            &crate::domain::states::CALL_STATUSES,
+            crate::domain::states::CallStatus::NAMES,
             "Only calls in this Twilio status; any case",
         )
     }

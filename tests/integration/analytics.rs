@@ -26,7 +26,7 @@ fn call(tenant_id: &str, sid: &str, start: i64) -> Call {
         direction: "inbound".into(),
         from_number: "+14155550123".into(),
         to_number: "+14155550100".into(),
-        status: "completed".into(),
+        status: "completed".parse().unwrap(),
         strategy: "forward".into(),
         after_hours: false,
         route_targets: "[]".into(),
