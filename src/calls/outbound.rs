@@ -30,6 +30,7 @@ use super::render;
 use crate::calls::logs::CallLogView;
 use crate::db::StoreError;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
+use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id, text};
 use crate::messaging::pacing;
@@ -484,9 +485,9 @@ async fn make_call(
             .as_ref()
             .and_then(|s| CallStatus::reported(s.as_str()).ok())
             .unwrap_or(CallStatus::Queued),
-        strategy: "outbound".into(),
+        strategy: CallStrategy::Outbound,
         after_hours: false,
-        route_targets: "[]".into(),
+        route_targets: RouteTargets::default(),
         route_index: 0,
         gather_attempts: 0,
         forwarded_to: order.assistant.as_ref().map(|a| a.phone.to_string()),
@@ -507,7 +508,7 @@ async fn make_call(
     store::insert(&mut tx, &call, &order.request, now).await?;
     tx.commit().await?;
     reconcile(&state, &sid).await;
-    metrics::counter!("switchboard_calls_total", "direction" => "outbound", "strategy" => "outbound").increment(1);
+    metrics::counter!("switchboard_calls_total", "direction" => "outbound", "strategy" => CallStrategy::Outbound.as_str()).increment(1);
     tracing::info!(call_sid = %sid, tenant = %tenant.id, record = order.record, "outbound call placed");
     // Callbacks may already have moved it on: answer with the row as it is now.
     let current = db::calls::get_by_sid(&state.db, &sid)

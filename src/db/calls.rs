@@ -2,6 +2,7 @@
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
 use crate::db::StoreError;
+use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::states::CallStatus;
 use crate::{with_db, with_tx};
 
@@ -20,10 +21,10 @@ pub struct Call {
     /// Twilio's call status (`ringing`, `in-progress`, `completed`, `busy`, `no-answer`, …).
     pub status: CallStatus,
     /// The routing strategy chosen for this call (`forward`, `forward_external`, `voicemail`, `gather`, …).
-    pub strategy: String,
+    pub strategy: CallStrategy,
     pub after_hours: bool,
-    /// JSON array of E.164 numbers to ring in order.
-    pub route_targets: String,
+    /// E.164 numbers to ring in order (a JSON array in the column).
+    pub route_targets: RouteTargets,
     /// Index in `route_targets` of the number being rung now.
     pub route_index: i64,
     pub gather_attempts: i64,
@@ -42,8 +43,8 @@ pub struct Call {
 }
 
 impl Call {
-    pub fn targets(&self) -> Vec<String> {
-        serde_json::from_str(&self.route_targets).unwrap_or_default()
+    pub fn targets(&self) -> &[String] {
+        &self.route_targets
     }
 }
 
@@ -66,7 +67,7 @@ pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
             .bind(&c.from_number)
             .bind(&c.to_number)
             .bind(c.status)
-            .bind(&c.strategy)
+            .bind(c.strategy)
             .bind(c.after_hours)
             .bind(&c.route_targets)
             .bind(c.route_index)
@@ -100,7 +101,7 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
         )
         .bind(&c.call_sid)
         .bind(c.status)
-        .bind(&c.strategy)
+        .bind(c.strategy)
         .bind(&c.route_targets)
         .bind(c.route_index)
         .bind(c.gather_attempts)

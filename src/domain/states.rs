@@ -145,7 +145,7 @@ macro_rules! status_enum {
         }
     };
 }
-use status_enum;
+pub(crate) use status_enum;
 
 #[cfg(test)]
 mod tests {
