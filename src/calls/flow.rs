@@ -20,7 +20,8 @@ use crate::domain::routing::{CallReason, Fallback, Strategy};
 use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id};
 use crate::events;
-use crate::jobs::NewJob;
+use crate::jobs::{JobKind, NewJob};
+use crate::messaging::text_back::{MissedCallTextBack, TextBackPayload};
 use crate::recordings::RecordingHooks;
 use crate::state::AppState;
 use crate::web::error::ApiError;
@@ -28,7 +29,7 @@ use crate::web::twilio_webhook::TwilioRequest;
 use crate::with_tx;
 
 /// Job kind of the missed-call text-back SMS (delivered by the messaging worker).
-pub const MISSED_CALL_TEXT_BACK: &str = "sms.missed_call_text_back";
+pub use crate::messaging::text_back::MISSED_CALL_TEXT_BACK;
 
 /// Internal failures on a webhook: logged, then a spoken apology with HTTP 200 so the caller hears
 /// something better than Twilio's "application error".
@@ -113,10 +114,11 @@ fn missed(call: &mut Call, outcome: &str) -> Option<(Option<NewJob>, serde_json:
     }
     call.missed = true;
     let text_back = E164::parse("From", &call.from_number).is_ok().then(|| {
-        NewJob::new(
-            MISSED_CALL_TEXT_BACK,
-            json!({ "tenantId": call.tenant_id, "callSid": call.call_sid, "to": call.from_number }),
-        )
+        MissedCallTextBack::new_job(&TextBackPayload {
+            tenant_id: call.tenant_id.clone(),
+            call_sid: call.call_sid.clone(),
+            to: call.from_number.clone(),
+        })
         .tenant(call.tenant_id.clone())
         .dedupe(format!("missed-call-text-back:{}", call.call_sid))
     });

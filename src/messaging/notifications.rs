@@ -12,12 +12,12 @@ use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::states::NotificationStatus;
 use crate::domain::{E164, new_id};
-use crate::jobs::NewJob;
+use crate::jobs::JobKind;
+use crate::messaging::send_job::{SendJob, SendPayload};
 use crate::state::AppState;
 use crate::web::error::ApiError;
 
-/// Job kind that delivers one notification.
-pub const SEND_JOB: &str = "notification.send";
+pub use super::send_job::SEND_JOB;
 
 /// What produced a notification (its `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,10 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
             created: false,
         });
     }
-    let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "notificationId": n.id }))
+    let payload = SendPayload {
+        notification_id: n.id.clone(),
+    };
+    let mut job = SendJob::new_job(&payload)
         .tenant(n.tenant_id.clone())
         .dedupe(format!("notification:{}", n.id));
     if let Some(at) = n.scheduled_for {

@@ -17,8 +17,9 @@ use crate::db::StoreError;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
 use crate::domain::new_id;
 use crate::domain::states::{MessageStatus, NotificationStatus};
+use crate::jobs::JobKind;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
-use crate::messaging::notifications::SEND_JOB;
+use crate::messaging::send_job::SendJob;
 use crate::state::AppState;
 
 pub struct SendNotification;
@@ -26,7 +27,7 @@ pub struct SendNotification;
 #[async_trait::async_trait]
 impl JobHandler<AppState> for SendNotification {
     fn kind(&self) -> &'static str {
-        SEND_JOB
+        SendJob::KIND
     }
 
     /// About a day of retries: 5 s doubling to a 1 h cap over 30 attempts.
@@ -39,11 +40,8 @@ impl JobHandler<AppState> for SendNotification {
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let id = payload["notificationId"]
-            .as_str()
-            .ok_or_else(|| JobError::permanent("payload has no notificationId"))?;
+        let payload = SendJob::decode(job)?;
+        let id = payload.notification_id.as_str();
         let Some(n) = db::notifications::get(&state.db, id)
             .await
             .map_err(store_err)?

@@ -16,12 +16,27 @@ use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::new_id;
 use crate::domain::states::NotificationStatus;
-use crate::jobs::{Job, JobError, JobHandler, NewJob, RetryPolicy};
+use crate::jobs::{Job, JobError, JobHandler, JobKind, RetryPolicy};
 use crate::messaging::notifications::NotificationKind;
 use crate::state::AppState;
 
 /// Job kind that delivers one e-mail notification.
 pub const SEND_EMAIL_JOB: &str = "notification.email";
+
+/// `notification.email`: queued by [`queue`], run by [`SendEmail`].
+pub struct EmailJob;
+
+/// What an e-mail job carries: the notification, re-read when the job runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailPayload {
+    pub notification_id: String,
+}
+
+impl JobKind for EmailJob {
+    const KIND: &'static str = SEND_EMAIL_JOB;
+    type Payload = EmailPayload;
+}
 
 /// An e-mail to queue.
 #[derive(Debug, Clone)]
@@ -67,9 +82,11 @@ pub async fn queue(state: &AppState, tx: &mut Tx, email: NewEmail) -> Result<boo
     if !db::notifications::insert(tx, &n).await? {
         return Ok(false);
     }
-    let job = NewJob::new(SEND_EMAIL_JOB, json!({ "notificationId": n.id }))
-        .tenant(n.tenant_id.clone())
-        .dedupe(format!("notification:{}", n.id));
+    let job = EmailJob::new_job(&EmailPayload {
+        notification_id: n.id.clone(),
+    })
+    .tenant(n.tenant_id.clone())
+    .dedupe(format!("notification:{}", n.id));
     state.enqueue(tx, job).await?;
     Ok(true)
 }
@@ -80,7 +97,7 @@ pub struct SendEmail;
 #[async_trait::async_trait]
 impl JobHandler<AppState> for SendEmail {
     fn kind(&self) -> &'static str {
-        SEND_EMAIL_JOB
+        EmailJob::KIND
     }
 
     /// A mail server that is down for maintenance gets most of a day: 30 s doubling to 1 h.
@@ -93,11 +110,8 @@ impl JobHandler<AppState> for SendEmail {
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let id = payload["notificationId"]
-            .as_str()
-            .ok_or_else(|| JobError::permanent("payload has no notificationId"))?;
+        let payload = EmailJob::decode(job)?;
+        let id = payload.notification_id.as_str();
         let Some(mut n) = db::notifications::get(&state.db, id)
             .await
             .map_err(store_err)?
