@@ -23,7 +23,7 @@ use crate::db::{
 };
 use crate::domain::messaging::QuietHours;
 use crate::domain::new_id;
-use crate::jobs::{Job, JobError, JobHandler, NewJob};
+use crate::jobs::{Job, JobError, JobHandler, JobKind};
 use crate::messaging::notifications;
 use crate::state::AppState;
 
@@ -139,13 +139,10 @@ pub async fn schedule(
             offset_minutes: offset,
             version: a.version,
         };
-        let job = NewJob::new(
-            REMINDER_JOB,
-            serde_json::to_value(&payload).unwrap_or_default(),
-        )
-        .tenant(a.tenant_id.clone())
-        .at(run_at)
-        .dedupe(key);
+        let job = ReminderJob::new_job(&payload)
+            .tenant(a.tenant_id.clone())
+            .at(run_at)
+            .dedupe(key);
         if state.enqueue(tx, job).await?.is_some() {
             added += 1;
         }
@@ -156,6 +153,11 @@ pub async fn schedule(
 /// Runs `appointment.reminder` jobs.
 pub struct ReminderJob;
 
+impl JobKind for ReminderJob {
+    const KIND: &'static str = REMINDER_JOB;
+    type Payload = ReminderPayload;
+}
+
 fn retryable(e: StoreError) -> JobError {
     JobError::retryable(e.to_string())
 }
@@ -163,12 +165,11 @@ fn retryable(e: StoreError) -> JobError {
 #[async_trait::async_trait]
 impl JobHandler<AppState> for ReminderJob {
     fn kind(&self) -> &'static str {
-        REMINDER_JOB
+        <Self as JobKind>::KIND
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let p: ReminderPayload = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad reminder payload: {e}")))?;
+        let p = <Self as JobKind>::decode(job)?;
         // A cheap look first, outside any transaction: most stale jobs end here. The tenant is read
         // before the transaction opens, so a run never holds two pooled connections at once.
         let Some(seen) = db::appointments::find_by_id(&state.db, &p.appointment_id)
@@ -255,7 +256,7 @@ async fn record_skipped(
         recipient: a.customer_phone.clone(),
         segments: i64::from(switchboard_twilio::segments::count(&message)),
         message,
-        status: "FAILED".into(),
+        status: crate::domain::states::NotificationStatus::Failed,
         kind: notifications::NotificationKind::AppointmentReminder
             .as_str()
             .into(),

@@ -88,7 +88,7 @@ async fn connect_call(state: &AppState, call_sid: &str) -> Result<VoiceResponse,
         let rotation = next_rotation(&mut tx, &tenant).await?;
         let p = plan::plan(&tenant, &staff, state.clock.now(), rotation);
         call.after_hours = p.after_hours;
-        call.route_targets = serde_json::to_string(&p.targets).unwrap_or_else(|_| "[]".into());
+        call.route_targets = p.targets.into();
         call.updated_at = state.clock.now_ms();
         db::calls::save(&mut tx, &call).await?;
     }

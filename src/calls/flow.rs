@@ -9,16 +9,19 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use switchboard_twilio::twiml::VoiceResponse;
 
-use super::plan::{self, parse_strategy, strategy_name};
+use super::plan;
 use super::{is_sid, reason, render, speech};
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{self, Tx, calls::Call, tenants::Tenant};
+use crate::domain::call_route::CallStrategy;
 use crate::domain::routing::{CallReason, Fallback, Strategy};
+use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id};
 use crate::events;
-use crate::jobs::NewJob;
+use crate::jobs::{JobKind, NewJob};
+use crate::messaging::text_back::{MissedCallTextBack, TextBackPayload};
 use crate::recordings::RecordingHooks;
 use crate::state::AppState;
 use crate::web::error::ApiError;
@@ -26,7 +29,7 @@ use crate::web::twilio_webhook::TwilioRequest;
 use crate::with_tx;
 
 /// Job kind of the missed-call text-back SMS (delivered by the messaging worker).
-pub const MISSED_CALL_TEXT_BACK: &str = "sms.missed_call_text_back";
+pub use crate::messaging::text_back::MISSED_CALL_TEXT_BACK;
 
 /// Internal failures on a webhook: logged, then a spoken apology with HTTP 200 so the caller hears
 /// something better than Twilio's "application error".
@@ -111,10 +114,11 @@ fn missed(call: &mut Call, outcome: &str) -> Option<(Option<NewJob>, serde_json:
     }
     call.missed = true;
     let text_back = E164::parse("From", &call.from_number).is_ok().then(|| {
-        NewJob::new(
-            MISSED_CALL_TEXT_BACK,
-            json!({ "tenantId": call.tenant_id, "callSid": call.call_sid, "to": call.from_number }),
-        )
+        MissedCallTextBack::new_job(&TextBackPayload {
+            tenant_id: call.tenant_id.clone(),
+            call_sid: call.call_sid.clone(),
+            to: call.from_number.clone(),
+        })
         .tenant(call.tenant_id.clone())
         .dedupe(format!("missed-call-text-back:{}", call.call_sid))
     });
@@ -130,7 +134,10 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         .non_empty("CallStatus")
         .unwrap_or("ringing")
         .to_ascii_lowercase();
-    if status != "ringing" && status != "in-progress" {
+    if !matches!(
+        CallStatus::parse(&status),
+        Ok(CallStatus::Ringing | CallStatus::InProgress)
+    ) {
         return VoiceResponse::new().into_response();
     }
     let Some(call_sid) = req.non_empty("CallSid").filter(|s| is_sid(s)) else {
@@ -151,7 +158,7 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
     };
     match start_call(&state, &tenant, &req, call_sid).await {
         // The hand-off may ask the provider's API, so it runs here rather than in `first_step`.
-        Ok(call) if parse_strategy(&call.strategy) == Strategy::AiAssistant => {
+        Ok(call) if call.strategy == CallStrategy::AiAssistant => {
             match super::ai::hand_off(&state, &tenant, &call).await {
                 Some(twiml) => twiml,
                 None => after_failed_hand_off(&tenant, &call, &RecordingHooks::new(&state.config))
@@ -192,7 +199,7 @@ async fn start_call(
     // Keyed by tenant: its round-robin cursor is only ever moved by one writer.
     let (call, created) = state.writer.apply(&tenant.id, unit).await?;
     if created {
-        metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.clone()).increment(1);
+        metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.as_str()).increment(1);
         tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
     }
     Ok(call)
@@ -230,10 +237,10 @@ impl StartCall {
                 .as_ref()
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
-            status: "ringing".into(),
-            strategy: strategy_name(p.strategy).into(),
+            status: CallStatus::Ringing,
+            strategy: p.strategy.into(),
             after_hours: p.after_hours,
-            route_targets: serde_json::to_string(&p.targets).unwrap_or_else(|_| "[]".into()),
+            route_targets: p.targets.into(),
             route_index: 0,
             gather_attempts: 0,
             forwarded_to: None,
@@ -305,7 +312,7 @@ pub(super) async fn next_rotation(tx: &mut Tx, tenant: &Tenant) -> Result<u64, S
 
 /// The TwiML of a call's first step, from its stored plan.
 fn first_step(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -> VoiceResponse {
-    let strategy = parse_strategy(&call.strategy);
+    let strategy = call.strategy.routing();
     let targets = call.targets();
     let ask_reason = strategy == Strategy::Gather
         || (tenant.routing_policy.gather_after_greeting && !call.after_hours);
@@ -452,7 +459,7 @@ async fn continue_after_dial(
         return Ok(VoiceResponse::new());
     };
     let now = state.clock.now_ms();
-    let targets = call.targets();
+    let targets = call.targets().to_vec();
     let current = targets.get(call.route_index as usize).cloned();
     call.updated_at = now;
     if dial_status == "completed" || dial_status == "answered" {

@@ -19,7 +19,7 @@ use crate::db::{
 };
 use crate::domain::E164;
 use crate::domain::routing::CallReason;
-use crate::domain::states::CALL_STATUSES;
+use crate::domain::states::CallStatus;
 use crate::failure::Failure;
 
 /// Call directions as the calls table stores them.
@@ -71,7 +71,7 @@ impl From<&Call> for CallLogView {
             direction: c.direction.clone(),
             from_number: c.from_number.clone(),
             to_number: c.to_number.clone(),
-            status: c.status.clone(),
+            status: c.status.to_string(),
             start_time: rfc3339(c.start_time),
             end_time: c.end_time.map(rfc3339),
             duration_seconds: c.duration_seconds,
@@ -246,7 +246,14 @@ impl CallLogQuery {
         }
         let (limit, offset) = crate::domain::paging::page(self.limit, self.offset)?;
         let status = present(&self.status)
-            .map(|s| one_of("status", s, &CALL_STATUSES))
+            .map(|s| {
+                CallStatus::parse(&s.to_ascii_lowercase()).map_err(|_| {
+                    Failure::invalid(
+                        "status",
+                        format!("must be one of {}", CallStatus::NAMES.join(", ")),
+                    )
+                })
+            })
             .transpose()?;
         let direction = present(&self.direction)
             .map(|s| one_of("direction", s, &DIRECTIONS))

@@ -79,26 +79,6 @@ pub fn plan(tenant: &Tenant, staff: &[Staff], now: Timestamp, rotation: u64) -> 
     }
 }
 
-pub fn strategy_name(s: Strategy) -> &'static str {
-    match s {
-        Strategy::Forward => "forward",
-        Strategy::ForwardExternal => "forward_external",
-        Strategy::Voicemail => "voicemail",
-        Strategy::Gather => "gather",
-        Strategy::AiAssistant => "ai_assistant",
-    }
-}
-
-pub fn parse_strategy(s: &str) -> Strategy {
-    match s {
-        "forward" => Strategy::Forward,
-        "forward_external" => Strategy::ForwardExternal,
-        "gather" => Strategy::Gather,
-        "ai_assistant" => Strategy::AiAssistant,
-        _ => Strategy::Voicemail,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use super::flow::mark_missed_in;
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
-use crate::domain::states::{call_is_terminal as is_terminal, call_rank};
+use crate::domain::states::CallStatus;
 use crate::events;
 use crate::state::AppState;
 use crate::web::twilio_webhook::TwilioRequest;
@@ -42,16 +42,17 @@ pub(in crate::calls) async fn apply_report(
     status: &str,
     call_duration: Option<i64>,
 ) -> Result<(), StoreError> {
-    let status = status.to_ascii_lowercase();
-    let Some(new_rank) = call_rank(&status) else {
-        tracing::warn!(call_sid, status, "unknown call status");
-        return Ok(());
+    let status = match CallStatus::reported(&status.to_ascii_lowercase()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(call_sid, error = %e, "unknown call status");
+            return Ok(());
+        }
     };
     let unit = StatusMove {
         state: state.clone(),
         call_sid: call_sid.to_string(),
         status,
-        new_rank,
         call_duration,
     };
     if state.writer.apply(call_sid, unit).await? {
@@ -65,8 +66,7 @@ pub(in crate::calls) async fn apply_report(
 struct StatusMove {
     state: AppState,
     call_sid: String,
-    status: String,
-    new_rank: u8,
+    status: CallStatus,
     call_duration: Option<i64>,
 }
 
@@ -79,38 +79,37 @@ impl BatchUnit for StatusMove {
     }
 
     fn apply(&self, batch: &mut Batch<'_>) -> Result<bool, StoreError> {
-        let (state, status) = (&self.state, self.status.as_str());
+        let (state, status) = (&self.state, self.status);
         let Some(mut call) = batch.call(&self.call_sid) else {
             tracing::warn!(
                 call_sid = self.call_sid,
-                status,
+                %status,
                 "status callback for an unknown call"
             );
             return Ok(false);
         };
-        let current = call_rank(&call.status).unwrap_or(0);
-        if self.new_rank <= current {
+        if !call.status.can_move_to(status) {
             // Late or repeated: nothing to move forward.
             return Ok(false);
         }
         let now = state.clock.now_ms();
-        call.status = status.to_string();
+        call.status = status;
         call.updated_at = now;
         if call.direction == "outbound" && call.answered_at.is_none() {
             // Nobody dials on an outbound call's behalf: its own callbacks say when the callee
             // picked up.
             let talked = self.call_duration.unwrap_or(0);
-            if status == "in-progress" {
+            if status == CallStatus::InProgress {
                 call.answered_at = Some(now);
-            } else if status == "completed" && talked > 0 {
+            } else if status == CallStatus::Completed && talked > 0 {
                 call.answered_at = Some(now - talked * 1000);
             }
         }
-        if is_terminal(status) {
+        if status.is_terminal() {
             call.end_time = Some(now);
             call.duration_seconds = self.call_duration.filter(|d| *d >= 0);
             if call.answered_at.is_none() {
-                mark_missed_in(state, batch, &mut call, status);
+                mark_missed_in(state, batch, &mut call, status.as_str());
             }
             events::emit_in(
                 state,

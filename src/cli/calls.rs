@@ -219,7 +219,7 @@ fn print_calls(t: &Tenant, page: &calls::CallPage) {
                 &c.direction,
                 &c.from_number,
                 &c.to_number,
-                &c.status,
+                c.status.as_str(),
                 &duration,
                 reason,
                 &flags(c)

@@ -21,6 +21,7 @@ use super::messages::MessageRow;
 use super::notifications::Notification;
 use crate::config::DbKind;
 use crate::db::StoreError;
+use crate::domain::states::MessageStatus;
 use crate::with_tx;
 
 /// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bind limits
@@ -60,7 +61,7 @@ pub struct PendingJob {
 pub struct Loaded {
     pub(super) calls: HashMap<String, Call>,
     /// Stored messages' statuses, by MessageSid.
-    pub(super) message_statuses: HashMap<String, String>,
+    pub(super) message_statuses: HashMap<String, MessageStatus>,
     /// Stored messages' tenants, by MessageSid (a status move names the tenant of the row it moves).
     pub(super) message_tenants: HashMap<String, String>,
     /// Notifications by their Twilio SID.
@@ -98,7 +99,7 @@ impl Loaded {
                 "SELECT message_sid, tenant_id, status FROM messages WHERE message_sid IN ({})",
                 placeholders(kind, 1, chunk.len())
             );
-            let rows: Vec<(String, String, String)> = with_tx!(tx, |c| {
+            let rows: Vec<(String, String, MessageStatus)> = with_tx!(tx, |c| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
                 for sid in chunk {
                     q = q.bind(*sid);
@@ -233,7 +234,7 @@ pub struct Batch<'a> {
     messages: Vec<MessageRow>,
     message_sids: HashSet<String>,
     /// Status moves of stored messages: SID → (status, error code, time, status it moves from).
-    message_moves: HashMap<String, (String, Option<i64>, i64, String)>,
+    message_moves: HashMap<String, (MessageStatus, Option<i64>, i64, MessageStatus)>,
     message_move_order: Vec<String>,
     /// Notifications changed by this batch, by id, in their latest state.
     notifications: HashMap<String, Notification>,
@@ -290,19 +291,19 @@ impl<'a> Batch<'a> {
     }
 
     /// A stored message's status as the batch has it so far (only SIDs declared in [`Keys`]).
-    pub fn message_status(&self, message_sid: &str) -> Option<String> {
+    pub fn message_status(&self, message_sid: &str) -> Option<MessageStatus> {
         if let Some(m) = self
             .messages
             .iter()
             .rev()
             .find(|m| m.message_sid.as_deref() == Some(message_sid))
         {
-            return Some(m.status.clone());
+            return Some(m.status);
         }
         if let Some((status, ..)) = self.message_moves.get(message_sid) {
-            return Some(status.clone());
+            return Some(*status);
         }
-        self.loaded.message_statuses.get(message_sid).cloned()
+        self.loaded.message_statuses.get(message_sid).copied()
     }
 
     /// Sets a stored message's status (and its error code, when one is given). The write only
@@ -310,7 +311,7 @@ impl<'a> Batch<'a> {
     pub fn move_message(
         &mut self,
         message_sid: &str,
-        status: &str,
+        status: MessageStatus,
         error_code: Option<i64>,
         now: i64,
     ) {
@@ -320,12 +321,12 @@ impl<'a> Batch<'a> {
             .rev()
             .find(|m| m.message_sid.as_deref() == Some(message_sid))
         {
-            m.status = status.to_string();
+            m.status = status;
             m.error_code = error_code.or(m.error_code);
             m.updated_at = now;
             return;
         }
-        let Some(from) = self.loaded.message_statuses.get(message_sid).cloned() else {
+        let Some(from) = self.loaded.message_statuses.get(message_sid).copied() else {
             return;
         };
         let code = match self.message_moves.get(message_sid) {
@@ -335,10 +336,8 @@ impl<'a> Batch<'a> {
                 error_code
             }
         };
-        self.message_moves.insert(
-            message_sid.to_string(),
-            (status.to_string(), code, now, from),
-        );
+        self.message_moves
+            .insert(message_sid.to_string(), (status, code, now, from));
     }
 
     /// The notification with this Twilio SID as the batch has it so far (only SIDs declared in
@@ -485,12 +484,12 @@ impl<'a> Batch<'a> {
                     placeholders(kind, 6, 1)
                 ),
                 vec![
-                    Val::Text(status.clone()),
+                    Val::Text(status.to_string()),
                     Val::OptInt(*code),
                     Val::Int(*at),
                     Val::Text(sid.clone()),
                     Val::OptText(tenant),
-                    Val::Text(from.clone()),
+                    Val::Text(from.to_string()),
                 ],
             ));
         }
@@ -501,7 +500,7 @@ impl<'a> Batch<'a> {
                 super::notifications::save_sql(|i| numbered(kind, i)),
                 vec![
                     Val::Text(n.id.clone()),
-                    Val::Text(n.status.clone()),
+                    Val::Text(n.status.to_string()),
                     Val::OptText(n.twilio_sid.clone()),
                     Val::OptInt(n.error_code),
                     Val::OptText(n.failure_reason.clone()),
@@ -733,10 +732,10 @@ fn call_rows(calls: &[&Call], on_conflict: &str) -> Option<Write> {
             Val::Text(c.direction.clone()),
             Val::Text(c.from_number.clone()),
             Val::Text(c.to_number.clone()),
-            Val::Text(c.status.clone()),
-            Val::Text(c.strategy.clone()),
+            Val::Text(c.status.to_string()),
+            Val::Text(c.strategy.to_string()),
             Val::Bool(c.after_hours),
-            Val::Text(c.route_targets.clone()),
+            Val::Text(c.route_targets.to_json()),
             Val::Int(c.route_index),
             Val::Int(c.gather_attempts),
             Val::OptText(c.forwarded_to.clone()),
@@ -793,7 +792,7 @@ fn message_rows(messages: &[MessageRow]) -> Option<Write> {
             Val::Text(m.body.clone()),
             Val::Int(m.num_media),
             Val::Text(m.media_urls.clone()),
-            Val::Text(m.status.clone()),
+            Val::Text(m.status.to_string()),
             Val::Int(m.segments),
             Val::OptInt(m.error_code),
             Val::OptText(m.notification_id.clone()),

@@ -22,6 +22,7 @@ use super::notifications::Notification;
 use super::writer::BatchIo;
 use crate::config::DbKind;
 use crate::db::StoreError;
+use crate::domain::states::MessageStatus;
 
 /// Prepared statements kept per connection: every statement a batch uses (about fifteen), with room.
 const STATEMENT_CACHE: usize = 64;
@@ -105,7 +106,7 @@ impl SqliteBatchConn {
         for sid in &keys.message_sids {
             if let Some((tenant, status)) = messages
                 .query_row([sid], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, MessageStatus>(1)?))
                 })
                 .optional()
                 .map_err(sqlite)?

@@ -2,6 +2,8 @@
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
 use crate::db::StoreError;
+use crate::domain::call_route::{CallStrategy, RouteTargets};
+use crate::domain::states::CallStatus;
 use crate::{with_conn, with_db, with_tx};
 
 use super::{Conn, Db, Tx};
@@ -17,12 +19,12 @@ pub struct Call {
     pub from_number: String,
     pub to_number: String,
     /// Twilio's call status (`ringing`, `in-progress`, `completed`, `busy`, `no-answer`, …).
-    pub status: String,
+    pub status: CallStatus,
     /// The routing strategy chosen for this call (`forward`, `forward_external`, `voicemail`, `gather`, …).
-    pub strategy: String,
+    pub strategy: CallStrategy,
     pub after_hours: bool,
-    /// JSON array of E.164 numbers to ring in order.
-    pub route_targets: String,
+    /// E.164 numbers to ring in order (a JSON array in the column).
+    pub route_targets: RouteTargets,
     /// Index in `route_targets` of the number being rung now.
     pub route_index: i64,
     pub gather_attempts: i64,
@@ -41,8 +43,8 @@ pub struct Call {
 }
 
 impl Call {
-    pub fn targets(&self) -> Vec<String> {
-        serde_json::from_str(&self.route_targets).unwrap_or_default()
+    pub fn targets(&self) -> &[String] {
+        &self.route_targets
     }
 }
 
@@ -64,8 +66,8 @@ pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
             .bind(&c.direction)
             .bind(&c.from_number)
             .bind(&c.to_number)
-            .bind(&c.status)
-            .bind(&c.strategy)
+            .bind(c.status)
+            .bind(c.strategy)
             .bind(c.after_hours)
             .bind(&c.route_targets)
             .bind(c.route_index)
@@ -98,8 +100,8 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
              answered_at = $13, end_time = $14, duration_seconds = $15, updated_at = $16 WHERE call_sid = $1 AND tenant_id = $17",
         )
         .bind(&c.call_sid)
-        .bind(&c.status)
-        .bind(&c.strategy)
+        .bind(c.status)
+        .bind(c.strategy)
         .bind(&c.route_targets)
         .bind(c.route_index)
         .bind(c.gather_attempts)
@@ -152,7 +154,7 @@ pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<Option<Call>, Sto
 pub struct CallFilter {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<CallStatus>,
     pub direction: Option<String>,
     pub reason: Option<String>,
     /// Calls where this number is the caller or the called party.
@@ -179,7 +181,7 @@ pub async fn list(
             .bind(tenant_id)
             .bind(f.from_ms)
             .bind(f.to_ms)
-            .bind(&f.status)
+            .bind(f.status)
             .bind(&f.direction)
             .bind(&f.reason)
             .bind(&f.phone_number)
@@ -193,7 +195,7 @@ pub async fn list(
             .bind(tenant_id)
             .bind(f.from_ms)
             .bind(f.to_ms)
-            .bind(&f.status)
+            .bind(f.status)
             .bind(&f.direction)
             .bind(&f.reason)
             .bind(&f.phone_number)

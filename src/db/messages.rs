@@ -3,7 +3,7 @@
 //! it is kept on the message row once that exists (see `record_status`).
 
 use crate::db::StoreError;
-use crate::domain::states::message_rank;
+use crate::domain::states::MessageStatus;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};
@@ -24,7 +24,7 @@ pub struct MessageRow {
     /// JSON array of media URLs.
     pub media_urls: String,
     /// Twilio's message status (`received`, `queued`, `sent`, `delivered`, …).
-    pub status: String,
+    pub status: MessageStatus,
     pub segments: i64,
     pub error_code: Option<i64>,
     pub notification_id: Option<String>,
@@ -53,7 +53,7 @@ pub async fn insert_if_new(tx: &mut Tx, m: &MessageRow) -> Result<bool, StoreErr
             .bind(&m.body)
             .bind(m.num_media)
             .bind(&m.media_urls)
-            .bind(&m.status)
+            .bind(m.status)
             .bind(m.segments)
             .bind(m.error_code)
             .bind(&m.notification_id)
@@ -81,14 +81,14 @@ pub async fn get_by_sid(db: &Db, sid: &str) -> Result<Option<MessageRow>, StoreE
 pub async fn record_status(
     db: &Db,
     sid: &str,
-    status: &str,
+    status: MessageStatus,
     error_code: Option<i64>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let Some(m) = get_by_sid(db, sid).await? else {
         return Ok(false);
     };
-    if message_rank(status) <= message_rank(&m.status) {
+    if !m.status.can_move_to(status) {
         return Ok(false);
     }
     let n = with_db!(db, |p| {
@@ -97,7 +97,7 @@ pub async fn record_status(
             .bind(status)
             .bind(error_code)
             .bind(now)
-            .bind(&m.status)
+            .bind(m.status)
             .bind(&m.tenant_id)
             .execute(p)
             .await

@@ -2,6 +2,7 @@
 //! Status only moves forward: QUEUED → SENDING → SENT → DELIVERED | UNDELIVERED, or FAILED.
 
 use crate::db::StoreError;
+use crate::domain::states::NotificationStatus;
 use crate::{with_db, with_tx};
 
 use super::{Db, Tx};
@@ -14,7 +15,7 @@ pub struct Notification {
     pub r#type: String,
     pub recipient: String,
     pub message: String,
-    pub status: String,
+    pub status: NotificationStatus,
     /// What produced it: `api`, `staff`, `appointment_confirmation`, `appointment_reminder`, `missed_call_text_back`, …
     pub kind: String,
     pub related_appointment_id: Option<String>,
@@ -55,7 +56,7 @@ pub async fn insert(tx: &mut Tx, n: &Notification) -> Result<bool, StoreError> {
             .bind(&n.r#type)
             .bind(&n.recipient)
             .bind(&n.message)
-            .bind(&n.status)
+            .bind(n.status)
             .bind(&n.kind)
             .bind(&n.related_appointment_id)
             .bind(&n.related_call_sid)
@@ -117,7 +118,7 @@ pub async fn save(tx: &mut Tx, n: &Notification) -> Result<(), StoreError> {
     with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&n.id)
-            .bind(&n.status)
+            .bind(n.status)
             .bind(&n.twilio_sid)
             .bind(n.error_code)
             .bind(&n.failure_reason)
@@ -187,7 +188,7 @@ pub async fn get_by_twilio_sid(db: &Db, sid: &str) -> Result<Option<Notification
 pub struct NotificationFilter {
     /// `SMS` or `EMAIL`.
     pub r#type: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<NotificationStatus>,
     pub recipient: Option<String>,
 }
 
@@ -208,7 +209,7 @@ pub async fn list(
         sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(tenant_id)
             .bind(&f.r#type)
-            .bind(&f.status)
+            .bind(f.status)
             .bind(&f.recipient)
             .bind(limit)
             .bind(offset)
@@ -219,7 +220,7 @@ pub async fn list(
         sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str()))
             .bind(tenant_id)
             .bind(&f.r#type)
-            .bind(&f.status)
+            .bind(f.status)
             .bind(&f.recipient)
             .fetch_one(p)
             .await

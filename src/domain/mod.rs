@@ -3,6 +3,7 @@
 //! Each newtype has a `parse` that is the only way in, and deserialises through it, so a request body
 //! that names a bad phone number or time zone is rejected with the field's name before any handler runs.
 
+pub mod call_route;
 pub mod hours;
 pub mod messaging;
 pub mod paging;

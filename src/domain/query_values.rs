@@ -54,7 +54,7 @@ pub fn notification_type() -> Object {
 }
 pub fn notification_status() -> Object {
     one_of_or_blank(
-        &super::states::NOTIFICATION_STATUSES,
+        super::states::NotificationStatus::NAMES,
         "Only notifications in this state; any case",
     )
 }
@@ -72,7 +72,7 @@ pub fn appointment_status() -> Object {
 }
 pub fn call_status() -> Object {
     one_of_or_blank(
-        &super::states::CALL_STATUSES,
+        super::states::CallStatus::NAMES,
         "Only calls in this Twilio status; any case",
     )
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{DELIVER_JOB, preset, signing};
+use super::{preset, signing};
 use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::{
@@ -19,8 +19,36 @@ use crate::db::{
     events::{Attempt, Delivery, Endpoint, Event},
 };
 use crate::domain::new_id;
-use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
+use crate::jobs::{Job, JobError, JobHandler, JobKind, RetryPolicy};
 use crate::state::AppState;
+
+/// Job kind that delivers one event to one relay endpoint.
+pub const DELIVER_JOB: &str = "relay.deliver";
+
+/// `relay.deliver`: one signed delivery of an event to a relay endpoint, queued when the event is
+/// emitted (`events::emit`) or replayed (`manage::replay`), run by [`Deliver`].
+pub struct DeliverJob;
+
+/// What a delivery job carries: the delivery row, re-read when the job runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliverPayload {
+    pub delivery_id: String,
+}
+
+impl JobKind for DeliverJob {
+    const KIND: &'static str = DELIVER_JOB;
+    type Payload = DeliverPayload;
+}
+
+impl DeliverJob {
+    /// The job that delivers `delivery_id`.
+    pub fn for_delivery(delivery_id: &str) -> crate::jobs::NewJob {
+        Self::new_job(&DeliverPayload {
+            delivery_id: delivery_id.to_string(),
+        })
+    }
+}
 
 pub struct Deliver;
 
@@ -31,7 +59,7 @@ fn db_err(e: StoreError) -> JobError {
 #[async_trait::async_trait]
 impl JobHandler<AppState> for Deliver {
     fn kind(&self) -> &'static str {
-        DELIVER_JOB
+        DeliverJob::KIND
     }
 
     /// 16 attempts, 5 s doubling to a 4 h cap: about a day before a delivery is dead.
@@ -44,11 +72,8 @@ impl JobHandler<AppState> for Deliver {
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let id = payload["deliveryId"]
-            .as_str()
-            .ok_or_else(|| JobError::permanent("payload has no deliveryId"))?;
+        let payload = DeliverJob::decode(job)?;
+        let id = payload.delivery_id.as_str();
         let Some(mut d) = db::events::get_delivery(&state.db, id)
             .await
             .map_err(db_err)?

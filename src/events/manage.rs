@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{DELIVER_JOB, EVENT_TYPES, signing};
+use super::{EVENT_TYPES, signing};
 use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::{
@@ -13,7 +13,6 @@ use crate::db::{
 };
 use crate::domain::{new_id, text};
 use crate::failure::Failure;
-use crate::jobs::NewJob;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -264,7 +263,7 @@ pub async fn replay(state: &AppState, id: &str) -> Result<Delivery, Failure> {
     d.delivered_at = None;
     let mut tx = state.db.begin().await?;
     with_delivery_update(&mut tx, &d).await?;
-    let job = NewJob::new(DELIVER_JOB, json!({ "deliveryId": d.id })).dedupe(format!(
+    let job = super::deliver::DeliverJob::for_delivery(&d.id).dedupe(format!(
         "delivery:{}:replay:{}",
         d.id,
         new_id()

@@ -32,7 +32,7 @@ pub const EVENT_TYPES: [&str; 11] = [
     "number.released",
 ];
 
-pub const DELIVER_JOB: &str = "relay.deliver";
+pub use deliver::DELIVER_JOB;
 
 /// Records an event for `tenant_id` and fans it out to the endpoints that want it, inside `tx`.
 /// `ordering_key` (e.g. a CallSid) keeps one call's events in order at each endpoint.
@@ -118,7 +118,7 @@ fn fan_out<'e>(
                 updated_at: now,
                 delivered_at: None,
             };
-            let job = NewJob::new(DELIVER_JOB, json!({ "deliveryId": delivery.id }))
+            let job = deliver::DeliverJob::for_delivery(&delivery.id)
                 .dedupe(format!("delivery:{}", delivery.id));
             let job = match &event.tenant_id {
                 Some(t) => job.tenant(t),

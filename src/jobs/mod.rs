@@ -5,6 +5,7 @@
 //! and record the outcome: done, retried later with backoff ([`retry`]), or dead with the last error.
 //! A job row carries ids, not snapshots: handlers re-read current state when they run.
 
+pub mod kind;
 pub mod retry;
 pub mod store;
 pub mod worker;
@@ -12,6 +13,7 @@ pub mod worker;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use kind::JobKind;
 pub use retry::{JobError, RetryPolicy};
 pub use store::{Job, NewJob};
 

@@ -91,7 +91,7 @@ async fn send(
     Ok(ok(InternalSmsQueued {
         id: q.notification.id,
         tenant_id: tenant.id,
-        status: q.notification.status,
+        status: q.notification.status.to_string(),
         created: q.created,
     }))
 }

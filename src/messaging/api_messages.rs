@@ -18,7 +18,7 @@ use crate::db::{
     notifications::NotificationFilter,
 };
 use crate::domain::E164;
-use crate::domain::states::NOTIFICATION_STATUSES;
+use crate::domain::states::NotificationStatus;
 use crate::messaging::notifications::NotificationView;
 use crate::state::AppState;
 use crate::web::TenantAuth;
@@ -96,7 +96,14 @@ async fn notifications(
             .map(|t| upper_one_of("type", t, &NOTIFICATION_TYPES))
             .transpose()?,
         status: present(&q.status)
-            .map(|s| upper_one_of("status", s, &NOTIFICATION_STATUSES))
+            .map(|s| {
+                NotificationStatus::parse(&s.to_ascii_uppercase()).map_err(|_| {
+                    ApiError::validation(
+                        "status",
+                        format!("must be one of {}", NotificationStatus::NAMES.join(", ")),
+                    )
+                })
+            })
             .transpose()?,
         recipient: None,
     };
@@ -145,7 +152,7 @@ impl From<&MessageRow> for MessageView {
             from: m.from_number.clone(),
             to: m.to_number.clone(),
             body: m.body.clone(),
-            status: m.status.clone(),
+            status: m.status.to_string(),
             num_media: m.num_media,
             media_urls: serde_json::from_str(&m.media_urls).unwrap_or_default(),
             segments: m.segments,

@@ -90,7 +90,7 @@ fn answer(message: &str, q: Queued) -> Json<SendAnswer> {
         message: message.to_string(),
         data: QueuedSms {
             id: n.id,
-            status: n.status,
+            status: n.status.to_string(),
             to: n.recipient,
             segments: n.segments,
             created: q.created,

@@ -201,7 +201,7 @@ async fn receive(
         body,
         num_media,
         media_urls: serde_json::to_string(&media).unwrap_or_else(|_| "[]".into()),
-        status: "received".into(),
+        status: crate::domain::states::MessageStatus::Received,
         segments,
         error_code: None,
         notification_id: None,
@@ -290,7 +290,7 @@ impl BatchUnit for Receive {
                 body: text.clone(),
                 num_media: 0,
                 media_urls: "[]".into(),
-                status: "queued".into(),
+                status: crate::domain::states::MessageStatus::Queued,
                 segments: i64::from(switchboard_twilio::segments::count(text)),
                 ..row.clone()
             });

@@ -9,6 +9,7 @@ pub mod inbound;
 pub mod keywords;
 pub mod notifications;
 pub mod pacing;
+pub mod send_job;
 pub mod sender;
 pub mod status;
 pub mod text_back;

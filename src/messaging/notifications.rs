@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
+use crate::domain::states::NotificationStatus;
 use crate::domain::{E164, new_id};
 use crate::failure::Failure;
-use crate::jobs::NewJob;
+use crate::jobs::JobKind;
+use crate::messaging::send_job::{SendJob, SendPayload};
 use crate::state::AppState;
 
-/// Job kind that delivers one notification.
-pub const SEND_JOB: &str = "notification.send";
+pub use super::send_job::SEND_JOB;
 
 /// What produced a notification (its `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,7 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
         recipient: sms.recipient.to_string(),
         segments: i64::from(switchboard_twilio::segments::count(&sms.message)),
         message: sms.message,
-        status: "QUEUED".into(),
+        status: NotificationStatus::Queued,
         kind: sms.kind.as_str().into(),
         related_appointment_id: sms.related_appointment_id,
         related_call_sid: sms.related_call_sid,
@@ -132,7 +133,10 @@ pub async fn queue(state: &AppState, tx: &mut Tx, sms: NewSms) -> Result<Queued,
             created: false,
         });
     }
-    let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "notificationId": n.id }))
+    let payload = SendPayload {
+        notification_id: n.id.clone(),
+    };
+    let mut job = SendJob::new_job(&payload)
         .tenant(n.tenant_id.clone())
         .dedupe(format!("notification:{}", n.id));
     if let Some(at) = n.scheduled_for {
@@ -191,7 +195,7 @@ impl From<&Notification> for NotificationView {
             r#type: n.r#type.clone(),
             recipient: n.recipient.clone(),
             message: n.message.clone(),
-            status: n.status.clone(),
+            status: n.status.to_string(),
             kind: n.kind.clone(),
             related_appointment_id: n.related_appointment_id.clone(),
             sent_at: n.sent_at.map(rfc3339),

@@ -16,8 +16,10 @@ use super::{STATUS_PATH, pacing};
 use crate::db::StoreError;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
 use crate::domain::new_id;
+use crate::domain::states::{MessageStatus, NotificationStatus};
+use crate::jobs::JobKind;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
-use crate::messaging::notifications::SEND_JOB;
+use crate::messaging::send_job::SendJob;
 use crate::state::AppState;
 
 pub struct SendNotification;
@@ -25,7 +27,7 @@ pub struct SendNotification;
 #[async_trait::async_trait]
 impl JobHandler<AppState> for SendNotification {
     fn kind(&self) -> &'static str {
-        SEND_JOB
+        SendJob::KIND
     }
 
     /// About a day of retries: 5 s doubling to a 1 h cap over 30 attempts.
@@ -38,11 +40,8 @@ impl JobHandler<AppState> for SendNotification {
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let id = payload["notificationId"]
-            .as_str()
-            .ok_or_else(|| JobError::permanent("payload has no notificationId"))?;
+        let payload = SendJob::decode(job)?;
+        let id = payload.notification_id.as_str();
         let Some(n) = db::notifications::get(&state.db, id)
             .await
             .map_err(store_err)?
@@ -87,7 +86,7 @@ async fn fail(
     code: Option<u32>,
     reason: &str,
 ) -> Result<(), JobError> {
-    n.status = "FAILED".into();
+    n.status = NotificationStatus::Failed;
     n.error_code = code.map(i64::from);
     n.failure_reason = Some(reason.chars().take(500).collect());
     n.updated_at = state.clock.now_ms();
@@ -107,7 +106,7 @@ async fn fail(
     .await
     .map_err(store_err)?;
     tx.commit().await.map_err(store_err)?;
-    metrics::counter!("switchboard_notifications_total", "status" => "FAILED").increment(1);
+    metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Failed.as_str()).increment(1);
     tracing::warn!(notification = %n.id, code, reason, "notification failed");
     Ok(())
 }
@@ -117,7 +116,7 @@ async fn deliver(
     mut n: Notification,
     last_attempt: bool,
 ) -> Result<(), JobError> {
-    if n.status != "QUEUED" && n.status != "SENDING" {
+    if !n.status.is_pending() {
         return Ok(()); // already sent or failed: a repeated job
     }
     let Some(tenant) = db::tenants::get(&state.db, &n.tenant_id)
@@ -128,7 +127,7 @@ async fn deliver(
     };
     // Queued before the subscription ended (a reminder, a text-back): not sent on the shared
     // account now. A SENDING row may already be at Twilio, so it is reconciled below as usual.
-    if n.status == "QUEUED" && tenant.subscription_status.has_ended() {
+    if n.status == NotificationStatus::Queued && tenant.subscription_status.has_ended() {
         let why = format!(
             "not sent: the business's subscription is {}",
             tenant.subscription_status.as_str()
@@ -157,7 +156,7 @@ async fn deliver(
         fail(state, &mut n, Some(21610), "The recipient has opted out (replied STOP); they must text START to receive messages again.").await?;
         return Ok(());
     }
-    if n.status == "SENDING" {
+    if n.status == NotificationStatus::Sending {
         match find_at_twilio(state, &n, &from).await {
             Ok(Some(sent)) => return record_sent(state, &mut n, &from, sent).await,
             Ok(None) => {} // never reached Twilio: send it now
@@ -179,7 +178,7 @@ async fn deliver(
             message: format!("sender {from} busy until its next slot"),
         });
     }
-    n.status = "SENDING".into();
+    n.status = NotificationStatus::Sending;
     n.sending_started_at = Some(now);
     n.attempts += 1;
     save(state, &mut n).await?;
@@ -201,7 +200,7 @@ async fn deliver(
             Err(retry(&e))
         }
         Err(e) if e.is_retryable() => {
-            n.status = "QUEUED".into();
+            n.status = NotificationStatus::Queued;
             save(state, &mut n).await?;
             Err(retry(&e))
         }
@@ -279,18 +278,23 @@ async fn record_sent(
         .sid
         .clone()
         .ok_or_else(|| JobError::retryable("Twilio accepted the message but returned no SID"))?;
-    n.status = "SENT".into();
+    n.status = NotificationStatus::Sent;
     n.twilio_sid = Some(sid.clone());
     n.sent_at = Some(now);
     if let Some(s) = sent.segments() {
         n.segments = i64::from(s);
     }
 
+    // A status Twilio does not document is kept as `queued`, which any callback moves on from.
     let twilio_status = sent
         .status
         .as_ref()
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|| "queued".into());
+        .and_then(|s| {
+            MessageStatus::parse(s.as_str())
+                .inspect_err(|e| tracing::warn!(sid, error = %e, "message created"))
+                .ok()
+        })
+        .unwrap_or(MessageStatus::Queued);
     let row = MessageRow {
         id: new_id(),
         tenant_id: n.tenant_id.clone(),
@@ -319,7 +323,7 @@ async fn record_sent(
         .await
         .map_err(store_err)?;
     tx.commit().await.map_err(store_err)?;
-    metrics::counter!("switchboard_notifications_total", "status" => "SENT").increment(1);
+    metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Sent.as_str()).increment(1);
     if !created {
         db::messages::attach_notification(&state.db, &sid, &n.id, &n.message, n.segments, now)
             .await
@@ -331,7 +335,7 @@ async fn record_sent(
         && let Some(mut fresh) = db::notifications::get(&state.db, &n.id)
             .await
             .map_err(store_err)?
-        && super::status::apply_to_notification(&mut fresh, &m.status, m.error_code, now)
+        && super::status::apply_to_notification(&mut fresh, m.status, m.error_code, now)
     {
         db::notifications::save_alone(&state.db, &fresh)
             .await

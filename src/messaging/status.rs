@@ -10,42 +10,31 @@ use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{messages::MessageRow, notifications::Notification};
-use crate::domain::states::{message_rank, notification_rank};
+use crate::domain::states::{MessageStatus, NotificationStatus};
 use crate::domain::{E164, new_id};
 use crate::state::AppState;
 use crate::web::twilio_webhook::TwilioRequest;
 
-/// The notification status a Twilio message status means, if it means one.
-pub fn notification_status(twilio_status: &str) -> Option<&'static str> {
-    match twilio_status {
-        "sent" => Some("SENT"),
-        "delivered" | "read" | "partially_delivered" => Some("DELIVERED"),
-        "undelivered" => Some("UNDELIVERED"),
-        "failed" | "canceled" => Some("FAILED"),
-        _ => None,
-    }
-}
-
 /// Applies a Twilio status to `n` if it moves it forward. Returns whether it changed.
 pub fn apply_to_notification(
     n: &mut Notification,
-    twilio_status: &str,
+    twilio_status: MessageStatus,
     error_code: Option<i64>,
     now: i64,
 ) -> bool {
-    let Some(next) = notification_status(twilio_status) else {
+    let Some(next) = NotificationStatus::from_message(twilio_status) else {
         return false;
     };
-    if notification_rank(next) <= notification_rank(&n.status) {
+    if !n.status.can_move_to(next) {
         return false;
     }
-    n.status = next.to_string();
+    n.status = next;
     n.updated_at = now;
     match next {
-        "SENT" => {
+        NotificationStatus::Sent => {
             n.sent_at.get_or_insert(now);
         }
-        "DELIVERED" => n.delivered_at = Some(now),
+        NotificationStatus::Delivered => n.delivered_at = Some(now),
         _ => {
             if let Some(code) = error_code {
                 n.error_code = Some(code);
@@ -90,6 +79,13 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
         tracing::warn!("message status callback without MessageSid or MessageStatus");
         return Ok(());
     };
+    let status = match MessageStatus::parse(&status) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(sid, error = %e, "message status callback");
+            return Ok(());
+        }
+    };
     let error_code = req
         .non_empty("ErrorCode")
         .and_then(|c| c.parse::<i64>().ok());
@@ -126,7 +122,7 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
 struct StatusReport {
     state: AppState,
     sid: String,
-    status: String,
+    status: MessageStatus,
     error_code: Option<i64>,
     to: String,
     from: String,
@@ -145,11 +141,11 @@ impl BatchUnit for StatusReport {
     }
 
     fn apply(&self, batch: &mut Batch<'_>) -> Result<bool, StoreError> {
-        let (state, sid, status) = (&self.state, self.sid.as_str(), self.status.as_str());
+        let (state, sid, status) = (&self.state, self.sid.as_str(), self.status);
         let now = state.clock.now_ms();
         match batch.message_status(sid) {
             Some(current) => {
-                if message_rank(status) > message_rank(&current) {
+                if current.can_move_to(status) {
                     batch.move_message(sid, status, self.error_code, now);
                 }
             }
@@ -171,7 +167,7 @@ impl BatchUnit for StatusReport {
                     body: String::new(),
                     num_media: 0,
                     media_urls: "[]".into(),
-                    status: status.to_string(),
+                    status,
                     segments: 1,
                     error_code: self.error_code,
                     notification_id: None,
@@ -190,7 +186,10 @@ impl BatchUnit for StatusReport {
             data["twilioStatus"] = serde_json::json!(status);
             let tenant = Some(n.tenant_id.as_str());
             crate::events::emit_in(state, batch, tenant, "message.status", None, data);
-            if n.status == "FAILED" || n.status == "UNDELIVERED" {
+            if matches!(
+                n.status,
+                NotificationStatus::Failed | NotificationStatus::Undelivered
+            ) {
                 let data = notification_data(&n);
                 crate::events::emit_in(state, batch, tenant, "notification.failed", None, data);
             }
@@ -206,14 +205,14 @@ impl BatchUnit for StatusReport {
 mod tests {
     use super::*;
 
-    fn n(status: &str) -> Notification {
+    fn n(status: NotificationStatus) -> Notification {
         Notification {
             id: "n".into(),
             tenant_id: "t".into(),
             r#type: "SMS".into(),
             recipient: "+14155550100".into(),
             message: "hi".into(),
-            status: status.into(),
+            status,
             kind: "api".into(),
             related_appointment_id: None,
             related_call_sid: None,
@@ -236,21 +235,36 @@ mod tests {
 
     #[test]
     fn only_forward() {
-        let mut x = n("SENT");
-        assert!(apply_to_notification(&mut x, "delivered", None, 5));
+        let mut x = n(NotificationStatus::Sent);
+        assert!(apply_to_notification(
+            &mut x,
+            MessageStatus::Delivered,
+            None,
+            5
+        ));
         assert_eq!((x.status.as_str(), x.delivered_at), ("DELIVERED", Some(5)));
         assert!(
-            !apply_to_notification(&mut x, "sent", None, 6),
+            !apply_to_notification(&mut x, MessageStatus::Sent, None, 6),
             "late 'sent' is ignored"
         );
         assert!(
-            !apply_to_notification(&mut x, "undelivered", Some(30003), 7),
+            !apply_to_notification(&mut x, MessageStatus::Undelivered, Some(30003), 7),
             "no terminal replaces another"
         );
-        let mut y = n("SENT");
-        assert!(apply_to_notification(&mut y, "undelivered", Some(30003), 5));
+        let mut y = n(NotificationStatus::Sent);
+        assert!(apply_to_notification(
+            &mut y,
+            MessageStatus::Undelivered,
+            Some(30003),
+            5
+        ));
         assert_eq!(y.error_code, Some(30003));
         assert!(y.failure_reason.is_some());
-        assert!(!apply_to_notification(&mut n("SENT"), "queued", None, 1));
+        assert!(!apply_to_notification(
+            &mut n(NotificationStatus::Sent),
+            MessageStatus::Queued,
+            None,
+            1
+        ));
     }
 }

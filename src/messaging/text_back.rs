@@ -2,35 +2,49 @@
 //! business. The voice flow enqueues `sms.missed_call_text_back` with the call; this handler turns it
 //! into a notification (so it is delivered, retried and tracked like every other SMS).
 
-use crate::calls::MISSED_CALL_TEXT_BACK;
+use serde::{Deserialize, Serialize};
+
 use crate::db;
 use crate::domain::E164;
-use crate::jobs::{Job, JobError, JobHandler};
+use crate::jobs::{Job, JobError, JobHandler, JobKind};
 use crate::messaging::notifications::{NewSms, NotificationKind, queue};
 use crate::state::AppState;
 
 pub const DEFAULT_TEXT: &str = "Sorry we missed your call at {name}! We'll call you back as soon as we can. You can also reply to this text.";
 
+/// Job kind of the missed-call text-back SMS (queued by the voice flow, run here).
+pub const MISSED_CALL_TEXT_BACK: &str = "sms.missed_call_text_back";
+
+/// What a text-back job carries: the tenant, the missed call and the caller to text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextBackPayload {
+    pub tenant_id: String,
+    pub call_sid: String,
+    /// The caller's number, as Twilio gave it (checked as E.164 when the job runs).
+    pub to: String,
+}
+
 pub struct MissedCallTextBack;
+
+impl JobKind for MissedCallTextBack {
+    const KIND: &'static str = MISSED_CALL_TEXT_BACK;
+    type Payload = TextBackPayload;
+}
 
 #[async_trait::async_trait]
 impl JobHandler<AppState> for MissedCallTextBack {
     fn kind(&self) -> &'static str {
-        MISSED_CALL_TEXT_BACK
+        <Self as JobKind>::KIND
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let (Some(tenant_id), Some(call_sid), Some(to)) = (
-            payload["tenantId"].as_str(),
-            payload["callSid"].as_str(),
-            payload["to"].as_str(),
-        ) else {
-            return Err(JobError::permanent(
-                "payload needs tenantId, callSid and to",
-            ));
-        };
+        let payload = <Self as JobKind>::decode(job)?;
+        let (tenant_id, call_sid, to) = (
+            payload.tenant_id.as_str(),
+            payload.call_sid.as_str(),
+            payload.to.as_str(),
+        );
         let db_err = |e: crate::db::StoreError| JobError::retryable(format!("database: {e}"));
         let Some(tenant) = db::tenants::get(&state.db, tenant_id)
             .await

@@ -3,24 +3,34 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::NumberError;
 use super::ops::{self, Released};
-use super::{PROVISION_JOB, RELEASE_JOB};
-use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
+use crate::jobs::{Job, JobError, JobHandler, JobKind, RetryPolicy};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+/// Job kind: acquire (adopt or buy) a number for a tenant.
+pub const PROVISION_JOB: &str = "numbers.provision";
+/// Job kind: release a canceled tenant's number once the grace period is over.
+pub const RELEASE_JOB: &str = "numbers.release";
+
+/// What both jobs carry: the tenant and the provisioning generation the job was queued for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Payload {
-    tenant_id: String,
-    generation: i64,
+pub struct NumberPayload {
+    pub tenant_id: String,
+    pub generation: i64,
 }
 
-fn payload(job: &Job) -> Result<Payload, JobError> {
-    serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::permanent(format!("bad {} payload: {e}", job.kind)))
+impl JobKind for ProvisionJob {
+    const KIND: &'static str = PROVISION_JOB;
+    type Payload = NumberPayload;
+}
+
+impl JobKind for ReleaseJob {
+    const KIND: &'static str = RELEASE_JOB;
+    type Payload = NumberPayload;
 }
 
 /// Provisioning keeps trying for about eight hours (1 min, 2, 4 … capped at an hour): numbers sell
@@ -40,13 +50,13 @@ pub struct ProvisionJob;
 #[async_trait::async_trait]
 impl JobHandler<AppState> for ProvisionJob {
     fn kind(&self) -> &'static str {
-        PROVISION_JOB
+        <Self as JobKind>::KIND
     }
     fn policy(&self) -> RetryPolicy {
         policy()
     }
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let p = payload(job)?;
+        let p = <Self as JobKind>::decode(job)?;
         match ops::provision(state, &p.tenant_id, Some(p.generation), None).await {
             Ok(_) | Err(NumberError::TenantGone) => Ok(()),
             Err(e) => Err(e.into_job_error()),
@@ -60,13 +70,13 @@ pub struct ReleaseJob;
 #[async_trait::async_trait]
 impl JobHandler<AppState> for ReleaseJob {
     fn kind(&self) -> &'static str {
-        RELEASE_JOB
+        <Self as JobKind>::KIND
     }
     fn policy(&self) -> RetryPolicy {
         policy()
     }
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let p = payload(job)?;
+        let p = <Self as JobKind>::decode(job)?;
         match ops::release(state, &p.tenant_id, Some(p.generation)).await {
             // The grace period was extended after the job was scheduled: come back then.
             Ok(Released::NotYet(ms)) => Err(JobError::Retryable {

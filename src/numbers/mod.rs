@@ -42,17 +42,14 @@ use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::Tx;
 use crate::domain::SubscriptionStatus;
-use crate::jobs::NewJob;
+use crate::jobs::JobKind;
 use crate::state::AppState;
 
 pub use error::NumberError;
 pub use ops::Provisioned;
 pub use store::Provisioning;
 
-/// Job kind: acquire (adopt or buy) a number for a tenant.
-pub const PROVISION_JOB: &str = "numbers.provision";
-/// Job kind: release a canceled tenant's number once the grace period is over.
-pub const RELEASE_JOB: &str = "numbers.release";
+pub use jobs::{PROVISION_JOB, RELEASE_JOB};
 
 /// Registers the provisioning and release job handlers.
 pub fn register(registry: &mut crate::state::Jobs) {
@@ -134,7 +131,7 @@ async fn start_provisioning(
     p.twilio_code = None;
     p.attempts = 0;
     p.release_after = None;
-    let job = NewJob::new(PROVISION_JOB, payload(&p.tenant_id, p.generation))
+    let job = jobs::ProvisionJob::new_job(&payload(&p.tenant_id, p.generation))
         .tenant(&p.tenant_id)
         .at(now + delay_ms)
         .dedupe(provision_key(&p.tenant_id, p.generation));
@@ -142,8 +139,11 @@ async fn start_provisioning(
     store::save(tx, p, now).await
 }
 
-fn payload(tenant_id: &str, generation: i64) -> serde_json::Value {
-    serde_json::json!({ "tenantId": tenant_id, "generation": generation })
+fn payload(tenant_id: &str, generation: i64) -> jobs::NumberPayload {
+    jobs::NumberPayload {
+        tenant_id: tenant_id.to_string(),
+        generation,
+    }
 }
 
 /// Applies a subscription change to the tenant's number, inside `tx`, the transaction that writes
@@ -228,7 +228,7 @@ pub async fn subscription_changed(
                 p.phone_number = tenant.twilio_number.clone();
                 p.phone_number_sid = tenant.twilio_number_sid.clone();
             }
-            let job = NewJob::new(RELEASE_JOB, payload(&p.tenant_id, p.generation))
+            let job = jobs::ReleaseJob::new_job(&payload(&p.tenant_id, p.generation))
                 .tenant(&p.tenant_id)
                 .at(now + grace)
                 .dedupe(release_key(&p.tenant_id, p.generation));

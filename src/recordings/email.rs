@@ -15,12 +15,28 @@ use serde_json::json;
 use crate::db::StoreError;
 use crate::db::{self, Tx, notifications::Notification};
 use crate::domain::new_id;
-use crate::jobs::{Job, JobError, JobHandler, NewJob, RetryPolicy};
+use crate::domain::states::NotificationStatus;
+use crate::jobs::{Job, JobError, JobHandler, JobKind, RetryPolicy};
 use crate::messaging::notifications::NotificationKind;
 use crate::state::AppState;
 
 /// Job kind that delivers one e-mail notification.
 pub const SEND_EMAIL_JOB: &str = "notification.email";
+
+/// `notification.email`: queued by [`queue`], run by [`SendEmail`].
+pub struct EmailJob;
+
+/// What an e-mail job carries: the notification, re-read when the job runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailPayload {
+    pub notification_id: String,
+}
+
+impl JobKind for EmailJob {
+    const KIND: &'static str = SEND_EMAIL_JOB;
+    type Payload = EmailPayload;
+}
 
 /// An e-mail to queue.
 #[derive(Debug, Clone)]
@@ -44,7 +60,7 @@ pub async fn queue(state: &AppState, tx: &mut Tx, email: NewEmail) -> Result<boo
         r#type: "EMAIL".into(),
         recipient: email.to,
         message: email.body,
-        status: "QUEUED".into(),
+        status: NotificationStatus::Queued,
         kind: NotificationKind::Staff.as_str().into(),
         related_appointment_id: None,
         related_call_sid: email.related_call_sid,
@@ -66,9 +82,11 @@ pub async fn queue(state: &AppState, tx: &mut Tx, email: NewEmail) -> Result<boo
     if !db::notifications::insert(tx, &n).await? {
         return Ok(false);
     }
-    let job = NewJob::new(SEND_EMAIL_JOB, json!({ "notificationId": n.id }))
-        .tenant(n.tenant_id.clone())
-        .dedupe(format!("notification:{}", n.id));
+    let job = EmailJob::new_job(&EmailPayload {
+        notification_id: n.id.clone(),
+    })
+    .tenant(n.tenant_id.clone())
+    .dedupe(format!("notification:{}", n.id));
     state.enqueue(tx, job).await?;
     Ok(true)
 }
@@ -79,7 +97,7 @@ pub struct SendEmail;
 #[async_trait::async_trait]
 impl JobHandler<AppState> for SendEmail {
     fn kind(&self) -> &'static str {
-        SEND_EMAIL_JOB
+        EmailJob::KIND
     }
 
     /// A mail server that is down for maintenance gets most of a day: 30 s doubling to 1 h.
@@ -92,18 +110,15 @@ impl JobHandler<AppState> for SendEmail {
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let id = payload["notificationId"]
-            .as_str()
-            .ok_or_else(|| JobError::permanent("payload has no notificationId"))?;
+        let payload = EmailJob::decode(job)?;
+        let id = payload.notification_id.as_str();
         let Some(mut n) = db::notifications::get(&state.db, id)
             .await
             .map_err(store_err)?
         else {
             return Ok(()); // deleted with its tenant
         };
-        if n.r#type != "EMAIL" || (n.status != "QUEUED" && n.status != "SENDING") {
+        if n.r#type != "EMAIL" || !n.status.is_pending() {
             return Ok(());
         }
         let last_attempt = job.attempts >= job.max_attempts;
@@ -118,17 +133,17 @@ impl JobHandler<AppState> for SendEmail {
             Ok(b) => b.timeout(Some(Duration::from_secs(30))).build(),
             Err(e) => return fail(state, &mut n, &format!("SMTP_URL is unusable: {e}")).await,
         };
-        n.status = "SENDING".into();
+        n.status = NotificationStatus::Sending;
         n.attempts += 1;
         n.sending_started_at = Some(state.clock.now_ms());
         save(state, &mut n).await?;
         match transport.send(message).await {
             Ok(_) => {
-                n.status = "SENT".into();
+                n.status = NotificationStatus::Sent;
                 n.sent_at = Some(state.clock.now_ms());
                 n.failure_reason = None;
                 save(state, &mut n).await?;
-                metrics::counter!("switchboard_notifications_total", "status" => "SENT", "type" => "EMAIL").increment(1);
+                metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Sent.as_str(), "type" => "EMAIL").increment(1);
                 Ok(())
             }
             Err(e) if e.is_permanent() => {
@@ -140,7 +155,7 @@ impl JobHandler<AppState> for SendEmail {
                 Err(JobError::permanent(e.to_string()))
             }
             Err(e) => {
-                n.status = "QUEUED".into();
+                n.status = NotificationStatus::Queued;
                 n.failure_reason = Some(truncate(&e.to_string()));
                 save(state, &mut n).await?;
                 Err(JobError::retryable(format!("SMTP: {e}")))
@@ -194,10 +209,10 @@ async fn save(state: &AppState, n: &mut Notification) -> Result<(), JobError> {
 
 /// Ends `n` FAILED with `reason`; the job itself is done (retrying cannot help).
 async fn fail(state: &AppState, n: &mut Notification, reason: &str) -> Result<(), JobError> {
-    n.status = "FAILED".into();
+    n.status = NotificationStatus::Failed;
     n.failure_reason = Some(truncate(reason));
     save(state, n).await?;
-    metrics::counter!("switchboard_notifications_total", "status" => "FAILED", "type" => "EMAIL")
+    metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Failed.as_str(), "type" => "EMAIL")
         .increment(1);
     tracing::warn!(notification = %n.id, reason, "e-mail notification failed");
     Ok(())

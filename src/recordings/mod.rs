@@ -33,8 +33,8 @@ pub const RECORDING_STATUS_PATHS: [&str; 2] = [
 ];
 /// Twilio's `transcribeCallback`.
 pub const TRANSCRIPTION_PATH: &str = "/api/webhooks/twilio/transcription";
-/// Job kind that processes one completed recording.
-pub const PROCESS_JOB: &str = "recording.process";
+
+pub use process::PROCESS_JOB;
 
 /// The processing job's dedupe key: one job per recording, however many callbacks.
 pub fn job_key(recording_sid: &str) -> String {

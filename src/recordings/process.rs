@@ -20,9 +20,9 @@ use switchboard_twilio::rest::{MediaFormat, TwilioError};
 
 use super::analyse::{self, Analysis};
 use super::email::{self, NewEmail};
+use super::media_url;
 use super::storage::{self, MediaStore};
 use super::transcribe::{self, ApiFailure, Transcript, TwilioText};
-use super::{PROCESS_JOB, media_url};
 use crate::clock::rfc3339;
 use crate::config::TranscriptionProvider;
 use crate::db::StoreError;
@@ -32,19 +32,38 @@ use crate::db::staff::Staff;
 use crate::db::tenants::Tenant;
 use crate::db::{self, Tx};
 use crate::domain::new_id;
-use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
+use crate::jobs::{Job, JobError, JobHandler, JobKind, RetryPolicy};
 use crate::messaging::notifications::{self, NewSms, NotificationKind};
 use crate::state::AppState;
 
 /// How long after completion a media 404 still counts as "not ready yet".
 pub const MEDIA_GRACE_MS: i64 = 10 * 60_000;
 
+/// Job kind that processes one completed recording.
+pub const PROCESS_JOB: &str = "recording.process";
+
+/// `recording.process`: fetch, store, transcribe and analyse one completed recording; queued by the
+/// recording and transcription callbacks, run by [`ProcessRecording`].
+pub struct ProcessJob;
+
+/// What a processing job carries: the recording row, re-read when the job runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessPayload {
+    pub recording_id: String,
+}
+
+impl JobKind for ProcessJob {
+    const KIND: &'static str = PROCESS_JOB;
+    type Payload = ProcessPayload;
+}
+
 pub struct ProcessRecording;
 
 #[async_trait::async_trait]
 impl JobHandler<AppState> for ProcessRecording {
     fn kind(&self) -> &'static str {
-        PROCESS_JOB
+        ProcessJob::KIND
     }
 
     /// 2 s doubling to 10 min over 12 attempts: quick for Twilio's brief media 404, patient with a
@@ -58,12 +77,13 @@ impl JobHandler<AppState> for ProcessRecording {
     }
 
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-        let id = payload["recordingId"]
-            .as_str()
-            .ok_or_else(|| JobError::permanent("payload has no recordingId"))?;
-        process(state, id, job.attempts >= job.max_attempts).await
+        let payload = ProcessJob::decode(job)?;
+        process(
+            state,
+            &payload.recording_id,
+            job.attempts >= job.max_attempts,
+        )
+        .await
     }
 }
 

@@ -11,14 +11,15 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
-use super::{PROCESS_JOB, job_key};
+use super::job_key;
+use super::process::{ProcessJob, ProcessPayload};
 use crate::calls::is_sid;
 use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::recordings::{self as store, Recording};
 use crate::db::{self, Tx};
 use crate::domain::new_id;
-use crate::jobs::NewJob;
+use crate::jobs::JobKind;
 use crate::state::AppState;
 use crate::web::error::ApiError;
 use crate::web::twilio_webhook::TwilioRequest;
@@ -187,9 +188,11 @@ async fn apply_status(
         return Ok(false);
     }
     if queue {
-        let job = NewJob::new(PROCESS_JOB, serde_json::json!({ "recordingId": rec.id }))
-            .tenant(rec.tenant_id.clone())
-            .dedupe(job_key(recording_sid));
+        let job = ProcessJob::new_job(&ProcessPayload {
+            recording_id: rec.id.clone(),
+        })
+        .tenant(rec.tenant_id.clone())
+        .dedupe(job_key(recording_sid));
         state.enqueue(&mut tx, job).await?;
     }
     tx.commit().await?;

@@ -23,10 +23,10 @@ fn call(tenant_id: &str, sid: &str, start: &str) -> Call {
         direction: "inbound".into(),
         from_number: "+14155550123".into(),
         to_number: "+14155550100".into(),
-        status: "completed".into(),
-        strategy: "forward".into(),
+        status: "completed".parse().unwrap(),
+        strategy: "forward".parse().unwrap(),
         after_hours: false,
-        route_targets: "[]".into(),
+        route_targets: Default::default(),
         route_index: 0,
         gather_attempts: 0,
         forwarded_to: None,
@@ -131,7 +131,7 @@ async fn a_call_log_has_every_seed_000_field() {
     let (t, token) = tenant(&app, "Bella Salon", "UTC").await;
     let mut full = call(&t, "CAfull", "2026-11-22T10:30:00Z");
     full.direction = "inbound".into();
-    full.status = "completed".into();
+    full.status = "completed".parse().unwrap();
     full.answered_at = Some(ms("2026-11-22T10:30:07Z"));
     full.end_time = Some(ms("2026-11-22T10:31:12.500Z"));
     full.duration_seconds = Some(65);
@@ -414,16 +414,16 @@ async fn filters_by_status_direction_reason_and_phone_number() {
     a.call_reason = Some("GET_HOURS".into());
     let mut b = call(&t, "CAb", "2026-11-22T10:00:00Z");
     b.direction = "outbound".into();
-    b.status = "busy".into();
+    b.status = "busy".parse().unwrap();
     b.from_number = "+14155550100".into();
     b.to_number = "+14155550111".into();
     let mut c = call(&t, "CAc", "2026-11-22T11:00:00Z");
-    c.status = "no-answer".into();
+    c.status = "no-answer".parse().unwrap();
     c.from_number = "+14155550122".into();
     c.call_reason = Some("SETUP_APPOINTMENT".into());
     c.missed = true;
     let mut d = call(&t, "CAd", "2026-11-22T12:00:00Z");
-    d.status = "in-progress".into();
+    d.status = "in-progress".parse().unwrap();
     d.from_number = "+14155550133".into();
     d.call_reason = Some("GET_HOURS".into());
     insert(&app, &[a, b, c, d]).await;
@@ -619,7 +619,7 @@ async fn cli_lists_calls_in_the_tenant_zone() {
     late.duration_seconds = Some(65);
     late.call_reason = Some("GET_HOURS".into());
     let mut midnight = call(t, "CAmidnight", "2026-11-23T08:00:00Z");
-    midnight.status = "no-answer".into();
+    midnight.status = "no-answer".parse().unwrap();
     midnight.call_reason = Some("SETUP_APPOINTMENT".into());
     midnight.missed = true;
     midnight.voicemail = true;

@@ -138,7 +138,7 @@ impl BatchUnit for Clashes {
                 body: "clash".into(),
                 num_media: 0,
                 media_urls: "[]".into(),
-                status: "received".into(),
+                status: "received".parse().unwrap(),
                 segments: 1,
                 error_code: None,
                 notification_id: None,

@@ -134,7 +134,7 @@ async fn unfinished(state: &switchboard::AppState, tenant: &str) -> i64 {
     let mut n = 0;
     for status in ["QUEUED", "SENDING"] {
         let f = db::notifications::NotificationFilter {
-            status: Some(status.into()),
+            status: Some(status.parse().unwrap()),
             ..Default::default()
         };
         n += db::notifications::list(&state.db, tenant, &f, 1, 0)
@@ -212,7 +212,7 @@ async fn sigkill_mid_run_loses_nothing_and_sends_nothing_twice() {
         &state.db,
         &tenant.id,
         &db::notifications::NotificationFilter {
-            status: Some("SENDING".into()),
+            status: Some("SENDING".parse().unwrap()),
             ..Default::default()
         },
         1,

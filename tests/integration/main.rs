@@ -15,6 +15,7 @@ mod contract;
 mod events;
 mod group_commit;
 mod http_basics;
+mod job_payloads;
 mod jobs;
 mod kill;
 mod layers;

@@ -82,7 +82,7 @@ async fn notification(
     .unwrap();
     let mut n = q.notification;
     if status != "QUEUED" {
-        n.status = status.into();
+        n.status = status.parse().unwrap();
         db::notifications::save_alone(&app.state.db, &n)
             .await
             .unwrap();
@@ -102,7 +102,7 @@ async fn email(app: &TestApp, tenant_id: &str) -> String {
     n.r#type = "EMAIL".into();
     n.recipient = "anna@example.com".into();
     n.message = "Your appointment is confirmed".into();
-    n.status = "SENT".into();
+    n.status = "SENT".parse().unwrap();
     n.idempotency_key = None;
     n.created_at = app.clock.now_ms();
     let mut tx = app.state.db.begin().await.unwrap();

@@ -414,7 +414,7 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
     // Simulate the crash window: the row was marked SENDING, Twilio accepted the message, and the
     // worker died before recording the SID.
     let mut n = notification(&app, &id).await;
-    n.status = "SENDING".into();
+    n.status = "SENDING".parse().unwrap();
     n.sending_started_at = Some(app.clock.now_ms());
     db::notifications::save_alone(&app.state.db, &n)
         .await
@@ -447,7 +447,7 @@ async fn a_send_interrupted_before_twilio_saw_it_is_sent_once() {
         .unwrap()
         .to_string();
     let mut n = notification(&app, &id).await;
-    n.status = "SENDING".into();
+    n.status = "SENDING".parse().unwrap();
     n.sending_started_at = Some(app.clock.now_ms());
     db::notifications::save_alone(&app.state.db, &n)
         .await

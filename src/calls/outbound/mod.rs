@@ -33,7 +33,9 @@ use crate::calls::logs::CallLogView;
 use crate::db::StoreError;
 use crate::db::tenants::Tenant;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
+use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::seed_extras::{Extras, with_extras};
+use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id, text};
 use crate::failure::Failure;
 use crate::messaging::pacing;
@@ -354,14 +356,15 @@ pub async fn place(
         direction: "outbound".into(),
         from_number: from,
         to_number: order.to.to_string(),
+        // A status Twilio does not document is kept as `queued`, which any callback moves on from.
         status: placed
             .status
             .as_ref()
-            .map_or("queued", |s| s.as_str())
-            .to_string(),
-        strategy: "outbound".into(),
+            .and_then(|s| CallStatus::reported(s.as_str()).ok())
+            .unwrap_or(CallStatus::Queued),
+        strategy: CallStrategy::Outbound,
         after_hours: false,
-        route_targets: "[]".into(),
+        route_targets: RouteTargets::default(),
         route_index: 0,
         gather_attempts: 0,
         forwarded_to: order.assistant.as_ref().map(|a| a.phone.to_string()),
@@ -382,7 +385,7 @@ pub async fn place(
     store::insert(&mut tx, &call, &order.request, now).await?;
     tx.commit().await?;
     reconcile(state, &sid).await;
-    metrics::counter!("switchboard_calls_total", "direction" => "outbound", "strategy" => "outbound").increment(1);
+    metrics::counter!("switchboard_calls_total", "direction" => "outbound", "strategy" => CallStrategy::Outbound.as_str()).increment(1);
     tracing::info!(call_sid = %sid, tenant = %tenant.id, record = order.record, "outbound call placed");
     // Callbacks may already have moved it on: answer with the row as it is now.
     let current = db::calls::get_by_sid(&state.db, &sid)
@@ -392,7 +395,7 @@ pub async fn place(
         success: true,
         message: "Call initiated".into(),
         call_sid: sid,
-        status: current.status.clone(),
+        status: current.status.to_string(),
         data: CallView {
             call: CallLogView::from(&current),
             request: Some(order.request),

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::db;
 use crate::domain::E164;
+use crate::domain::states::NotificationStatus;
 use crate::messaging::notifications::{NewSms, NotificationKind, queue};
 use crate::state::AppState;
 use crate::state::Jobs;
@@ -166,7 +167,7 @@ async fn bench(args: &SmsArgs, db_url: &str) -> anyhow::Result<()> {
         let wall = start.elapsed();
         shutdown.cancel();
         let _ = workers.await;
-        let failed = status_count(&state, &tenant_ids, "FAILED").await?;
+        let failed = status_count(&state, &tenant_ids, NotificationStatus::Failed).await?;
         let accepted = state
             .twilio
             .sandbox
@@ -194,11 +195,15 @@ async fn bench(args: &SmsArgs, db_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn status_count(state: &AppState, tenants: &[String], status: &str) -> anyhow::Result<usize> {
+async fn status_count(
+    state: &AppState,
+    tenants: &[String],
+    status: NotificationStatus,
+) -> anyhow::Result<usize> {
     let mut n = 0;
     for t in tenants {
         let f = db::notifications::NotificationFilter {
-            status: Some(status.into()),
+            status: Some(status),
             ..Default::default()
         };
         n += db::notifications::list(&state.db, t, &f, 1, 0).await?.1 as usize;
@@ -210,6 +215,8 @@ async fn status_count(state: &AppState, tenants: &[String], status: &str) -> any
 /// moving on between the two queries is then seen in the second or not at all once past it, so the
 /// count never reaches zero early (summing the finished statuses instead could count a row twice).
 async fn unfinished(state: &AppState, tenants: &[String]) -> anyhow::Result<usize> {
-    Ok(status_count(state, tenants, "QUEUED").await?
-        + status_count(state, tenants, "SENDING").await?)
+    Ok(
+        status_count(state, tenants, NotificationStatus::Queued).await?
+            + status_count(state, tenants, NotificationStatus::Sending).await?,
+    )
 }
