@@ -9,6 +9,7 @@ use super::flow::mark_missed_in;
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
+use crate::domain::CallSid;
 use crate::domain::states::CallStatus;
 use crate::events;
 use crate::state::AppState;
@@ -23,28 +24,28 @@ pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) 
 
 /// Applies one status report; outbound calls also feed it what Twilio's REST API says (`outbound`).
 pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
-    let (Some(call_sid), Some(status)) = (req.non_empty("CallSid"), req.non_empty("CallStatus"))
-    else {
+    let (Some(call_sid), Some(status)) = (req.call_sid(), req.non_empty("CallStatus")) else {
         tracing::warn!("call status callback without CallSid or CallStatus");
         return Ok(());
     };
     let status = match CallStatus::reported(&status.to_ascii_lowercase()) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(call_sid, error = %e, "unknown call status");
+            tracing::warn!(%call_sid, error = %e, "unknown call status");
             return Ok(());
         }
     };
     let call_duration = req
         .get("CallDuration")
         .and_then(|d| d.trim().parse::<i64>().ok());
+    let key = call_sid.to_string();
     let unit = StatusMove {
         state: state.clone(),
-        call_sid: call_sid.to_string(),
+        call_sid,
         status,
         call_duration,
     };
-    if state.writer.apply(call_sid, unit).await? {
+    if state.writer.apply(&key, unit).await? {
         state.job_wakeup.notify_waiters();
     }
     Ok(())
@@ -54,7 +55,7 @@ pub(super) async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), S
 /// call's text-back and events.
 struct StatusMove {
     state: AppState,
-    call_sid: String,
+    call_sid: CallSid,
     status: CallStatus,
     call_duration: Option<i64>,
 }
@@ -71,7 +72,7 @@ impl BatchUnit for StatusMove {
         let (state, status) = (&self.state, self.status);
         let Some(mut call) = batch.call(&self.call_sid) else {
             tracing::warn!(
-                call_sid = self.call_sid,
+                call_sid = %self.call_sid,
                 %status,
                 "status callback for an unknown call"
             );

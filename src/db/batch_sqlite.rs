@@ -89,15 +89,15 @@ impl SqliteBatchConn {
             ))
             .map_err(sqlite)?;
         for sid in &keys.call_sids {
-            if loaded.calls.contains_key(sid) {
+            if loaded.calls.contains_key(sid.as_str()) {
                 continue;
             }
             if let Some(call) = calls
-                .query_row([sid], call_row)
+                .query_row([sid.as_str()], call_row)
                 .optional()
                 .map_err(sqlite)?
             {
-                loaded.calls.insert(sid.clone(), call);
+                loaded.calls.insert(sid.to_string(), call);
             }
         }
         let mut messages = c
@@ -105,11 +105,11 @@ impl SqliteBatchConn {
             .map_err(sqlite)?;
         for sid in &keys.message_sids {
             if let Some(status) = messages
-                .query_row([sid], |r| r.get::<_, MessageStatus>(0))
+                .query_row([sid.as_str()], |r| r.get::<_, MessageStatus>(0))
                 .optional()
                 .map_err(sqlite)?
             {
-                loaded.message_statuses.insert(sid.clone(), status);
+                loaded.message_statuses.insert(sid.to_string(), status);
             }
         }
         let mut notifications = c
@@ -120,11 +120,11 @@ impl SqliteBatchConn {
             .map_err(sqlite)?;
         for sid in &keys.notification_sids {
             if let Some(n) = notifications
-                .query_row([sid], notification_row)
+                .query_row([sid.as_str()], notification_row)
                 .optional()
                 .map_err(sqlite)?
             {
-                loaded.notifications.insert(sid.clone(), n);
+                loaded.notifications.insert(sid.to_string(), n);
             }
         }
         let mut opt_outs = c

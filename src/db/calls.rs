@@ -2,6 +2,7 @@
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
 use crate::db::StoreError;
+use crate::domain::CallSid;
 use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::states::CallStatus;
 use crate::{with_db, with_tx};
@@ -123,22 +124,22 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
 }
 
 /// The call with `call_sid`, read inside `tx`.
-pub async fn get_by_sid_tx(tx: &mut Tx, call_sid: &str) -> Result<Option<Call>, StoreError> {
+pub async fn get_by_sid_tx(tx: &mut Tx, call_sid: &CallSid) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
     Ok(with_tx!(tx, |conn| sqlx::query_as::<_, Call>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
-    .bind(call_sid)
+    .bind(call_sid.as_str())
     .fetch_optional(conn)
     .await)?)
 }
 
-pub async fn get_by_sid(db: &Db, call_sid: &str) -> Result<Option<Call>, StoreError> {
+pub async fn get_by_sid(db: &Db, call_sid: &CallSid) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
     Ok(with_db!(db, |p| sqlx::query_as::<_, Call>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
-    .bind(call_sid)
+    .bind(call_sid.as_str())
     .fetch_optional(p)
     .await)?)
 }

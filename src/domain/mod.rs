@@ -9,6 +9,7 @@ pub mod messaging;
 pub mod patch;
 pub mod phone;
 pub mod routing;
+pub mod sid;
 pub mod states;
 pub mod tenant;
 pub mod text;
@@ -17,6 +18,7 @@ pub use hours::BusinessHours;
 pub use messaging::MessagingSettings;
 pub use phone::E164;
 pub use routing::RoutingPolicy;
+pub use sid::{CallSid, MessageSid};
 pub use tenant::{Slug, SubscriptionStatus, Templates, TimeZoneName};
 
 /// A rejected input value: which field, and why (in words a caller can act on).
