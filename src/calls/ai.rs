@@ -54,6 +54,7 @@ use switchboard_twilio::twiml::{
 use super::render;
 use crate::db::StoreError;
 use crate::db::{self, calls::Call, tenants::Tenant};
+use crate::domain::CallSid;
 use crate::domain::routing::{AiAssistant, AiConnector};
 use crate::state::AppState;
 use crate::with_tx;
@@ -123,7 +124,9 @@ async fn record(
     agent_dialled: bool,
 ) -> Result<(), StoreError> {
     let mut tx = state.db.begin().await?;
-    let Some(current) = db::calls::get_by_sid(&mut tx, &call.call_sid).await? else {
+    let Some(current) =
+        db::calls::get_by_sid(&mut tx, &CallSid::stored(call.call_sid.clone())).await?
+    else {
         return Ok(());
     };
     let already = current

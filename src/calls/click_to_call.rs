@@ -23,6 +23,7 @@ use super::flow::{apology, next_rotation, route_on};
 use super::plan;
 use crate::db::StoreError;
 use crate::db::{self, calls::Call};
+use crate::domain::CallSid;
 use crate::recordings::RecordingHooks;
 use crate::state::AppState;
 use crate::web::error::ApiError;
@@ -36,16 +37,16 @@ const ROW_WAIT: Duration = Duration::from_secs(3);
 
 /// `POST /api/webhooks/twilio/voice/connect`.
 pub async fn connect(State(state): State<AppState>, req: TwilioRequest) -> Response {
-    let Some(call_sid) = req.non_empty("CallSid") else {
+    let Some(call_sid) = req.call_sid() else {
         return ApiError::validation("CallSid", "is required").into_response();
     };
-    match connect_call(&state, call_sid).await {
+    match connect_call(&state, &call_sid).await {
         Ok(resp) => resp.into_response(),
         Err(e) => apology(e),
     }
 }
 
-async fn find_call(state: &AppState, call_sid: &str) -> Result<Option<Call>, StoreError> {
+async fn find_call(state: &AppState, call_sid: &CallSid) -> Result<Option<Call>, StoreError> {
     let deadline = tokio::time::Instant::now() + ROW_WAIT;
     loop {
         if let Some(call) = db::calls::get_by_sid(&state.db, call_sid).await? {
@@ -58,15 +59,15 @@ async fn find_call(state: &AppState, call_sid: &str) -> Result<Option<Call>, Sto
     }
 }
 
-async fn connect_call(state: &AppState, call_sid: &str) -> Result<VoiceResponse, StoreError> {
+async fn connect_call(state: &AppState, call_sid: &CallSid) -> Result<VoiceResponse, StoreError> {
     let Some(call) = find_call(state, call_sid).await? else {
-        tracing::warn!(call_sid, "click-to-call connect for an unknown call");
+        tracing::warn!(%call_sid, "click-to-call connect for an unknown call");
         return Ok(VoiceResponse::new().hangup());
     };
     if call.direction != "outbound" {
         // Only calls Switchboard placed are connected this way.
         tracing::warn!(
-            call_sid,
+            %call_sid,
             "click-to-call connect for an inbound call; ignored"
         );
         return Ok(VoiceResponse::new().hangup());
@@ -102,6 +103,6 @@ async fn connect_call(state: &AppState, call_sid: &str) -> Result<VoiceResponse,
     } else {
         format!("Hello, this is {}.", tenant.name)
     };
-    tracing::info!(call_sid, tenant = %tenant.id, targets = call.targets().len(), "click-to-call answered; connecting");
+    tracing::info!(%call_sid, tenant = %tenant.id, targets = call.targets().len(), "click-to-call answered; connecting");
     Ok(route_on(&tenant, &call, Some(&intro), &hooks))
 }

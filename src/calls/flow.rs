@@ -10,11 +10,12 @@ use serde_json::json;
 use switchboard_twilio::twiml::VoiceResponse;
 
 use super::plan;
-use super::{is_sid, reason, render, speech};
+use super::{reason, render, speech};
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{self, Tx, calls::Call, tenants::Tenant};
+use crate::domain::CallSid;
 use crate::domain::call_route::CallStrategy;
 use crate::domain::routing::{CallReason, Fallback, Strategy};
 use crate::domain::states::CallStatus;
@@ -140,7 +141,7 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
     ) {
         return VoiceResponse::new().into_response();
     }
-    let Some(call_sid) = req.non_empty("CallSid").filter(|s| is_sid(s)) else {
+    let Some(call_sid) = req.call_sid() else {
         return bad_request("CallSid", "is required and must be a Twilio SID");
     };
     let to = req.non_empty("To").or(req.non_empty("Called"));
@@ -149,14 +150,14 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         Ok(None) => {
             tracing::warn!(
                 to = to.unwrap_or(""),
-                call_sid,
+                %call_sid,
                 "call to a number no tenant owns"
             );
             return render::not_in_service().into_response();
         }
         Err(e) => return apology(e),
     };
-    match start_call(&state, &tenant, &req, call_sid).await {
+    match start_call(&state, &tenant, &req, &call_sid).await {
         // The hand-off may ask the provider's API, so it runs here rather than in `first_step`.
         Ok(call) if call.strategy == CallStrategy::AiAssistant => {
             match super::ai::hand_off(&state, &tenant, &call).await {
@@ -176,7 +177,7 @@ async fn start_call(
     state: &AppState,
     tenant: &Arc<Tenant>,
     req: &TwilioRequest,
-    call_sid: &str,
+    call_sid: &CallSid,
 ) -> Result<Call, StoreError> {
     let staff = state
         .routing
@@ -186,7 +187,7 @@ async fn start_call(
         state: state.clone(),
         tenant: tenant.clone(),
         staff,
-        call_sid: call_sid.to_string(),
+        call_sid: call_sid.clone(),
         // `From` is kept as Twilio sent it (Anonymous, client:…, sip:…), bounded in size.
         from: req.get("From").unwrap_or("").chars().take(128).collect(),
         planned: None,
@@ -200,7 +201,7 @@ async fn start_call(
     let (call, created) = state.writer.apply(&tenant.id, unit).await?;
     if created {
         metrics::counter!("switchboard_calls_total", "direction" => "inbound", "strategy" => call.strategy.as_str()).increment(1);
-        tracing::info!(call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
+        tracing::info!(%call_sid, tenant = %tenant.id, strategy = %call.strategy, after_hours = call.after_hours, "incoming call");
     }
     Ok(call)
 }
@@ -210,7 +211,7 @@ struct StartCall {
     state: AppState,
     tenant: Arc<Tenant>,
     staff: Arc<Vec<db::staff::Staff>>,
-    call_sid: String,
+    call_sid: CallSid,
     from: String,
     /// The call as it will be stored, when it could be planned before the batch.
     planned: Option<Call>,
@@ -229,7 +230,7 @@ impl StartCall {
         Call {
             id: new_id(),
             tenant_id: tenant.id.clone(),
-            call_sid: self.call_sid.clone(),
+            call_sid: self.call_sid.to_string(),
             direction: "inbound".into(),
             from_number: self.from.clone(),
             to_number: tenant
@@ -289,7 +290,7 @@ impl BatchUnit for StartCall {
             batch,
             Some(&tenant.id),
             "call.incoming",
-            Some(&self.call_sid),
+            Some(self.call_sid.as_str()),
             events::call_data(&call),
         );
         Ok((call, true))
@@ -397,7 +398,10 @@ fn fallback(tenant: &Tenant, resp: VoiceResponse, hooks: &RecordingHooks) -> Voi
 }
 
 /// Loads the call named in a follow-up webhook and its tenant, inside a transaction.
-async fn load(state: &AppState, call_sid: &str) -> Result<Option<(Tx, Call, Tenant)>, StoreError> {
+async fn load(
+    state: &AppState,
+    call_sid: &CallSid,
+) -> Result<Option<(Tx, Call, Tenant)>, StoreError> {
     let mut tx = state.db.begin().await?;
     let Some(call) = db::calls::get_by_sid(&mut tx, call_sid).await? else {
         return Ok(None);
@@ -410,21 +414,21 @@ async fn load(state: &AppState, call_sid: &str) -> Result<Option<(Tx, Call, Tena
 
 /// A follow-up callback acts on the call in its path only when Twilio's own `CallSid` (signed, in
 /// the body) is that call: TwiML of another call, wherever it came from, cannot steer this one.
-/// Answers the 400 to send when it is not.
-fn unbound(path_sid: &str, req: &TwilioRequest) -> Option<Response> {
-    if !super::is_call_sid(path_sid) {
-        return Some(bad_request(
+/// Answers the call's SID, or the field and reason of the 400 to send when it is not.
+fn bound(path_sid: &str, req: &TwilioRequest) -> Result<CallSid, (&'static str, &'static str)> {
+    let Ok(sid) = CallSid::parse(path_sid) else {
+        return Err((
             "CallSid",
             "must be a Twilio CallSid: CA followed by 32 hexadecimal digits",
         ));
-    }
+    };
     match req.non_empty("CallSid") {
-        Some(sid) if sid == path_sid => None,
-        Some(_) => Some(bad_request(
+        Some(signed) if sid == signed => Ok(sid),
+        Some(_) => Err((
             "CallSid",
             "does not match the call this callback belongs to",
         )),
-        None => Some(bad_request("CallSid", "is required")),
+        None => Err(("CallSid", "is required")),
     }
 }
 
@@ -435,9 +439,10 @@ pub async fn dial_action(
     Path(call_sid): Path<String>,
     req: TwilioRequest,
 ) -> Response {
-    if let Some(refusal) = unbound(&call_sid, &req) {
-        return refusal;
-    }
+    let call_sid = match bound(&call_sid, &req) {
+        Ok(sid) => sid,
+        Err((field, reason)) => return bad_request(field, reason),
+    };
     let dial_status = req
         .non_empty("DialCallStatus")
         .unwrap_or("")
@@ -450,12 +455,12 @@ pub async fn dial_action(
 
 async fn continue_after_dial(
     state: &AppState,
-    call_sid: &str,
+    call_sid: &CallSid,
     dial_status: &str,
     req: &TwilioRequest,
 ) -> Result<VoiceResponse, StoreError> {
     let Some((mut tx, mut call, tenant)) = load(state, call_sid).await? else {
-        tracing::warn!(call_sid, "dial action for an unknown call");
+        tracing::warn!(%call_sid, "dial action for an unknown call");
         return Ok(VoiceResponse::new());
     };
     let now = state.clock.now_ms();
@@ -503,7 +508,7 @@ async fn continue_after_dial(
     tx.commit().await?;
     if call.missed {
         state.job_wakeup.notify_waiters();
-        tracing::info!(call_sid, dial_status, "nobody answered");
+        tracing::info!(%call_sid, dial_status, "nobody answered");
     }
     Ok(resp)
 }
@@ -514,9 +519,10 @@ pub async fn gather_action(
     Path(call_sid): Path<String>,
     req: TwilioRequest,
 ) -> Response {
-    if let Some(refusal) = unbound(&call_sid, &req) {
-        return refusal;
-    }
+    let call_sid = match bound(&call_sid, &req) {
+        Ok(sid) => sid,
+        Err((field, reason)) => return bad_request(field, reason),
+    };
     match after_gather(&state, &call_sid, &req).await {
         Ok(resp) => resp.into_response(),
         Err(e) => apology(e),
@@ -525,11 +531,11 @@ pub async fn gather_action(
 
 async fn after_gather(
     state: &AppState,
-    call_sid: &str,
+    call_sid: &CallSid,
     req: &TwilioRequest,
 ) -> Result<VoiceResponse, StoreError> {
     let Some((mut tx, mut call, tenant)) = load(state, call_sid).await? else {
-        tracing::warn!(call_sid, "gather action for an unknown call");
+        tracing::warn!(%call_sid, "gather action for an unknown call");
         return Ok(VoiceResponse::new().hangup());
     };
     call.updated_at = state.clock.now_ms();
@@ -540,7 +546,7 @@ async fn after_gather(
         let resp = if call.gather_attempts < 2 {
             let again =
                 VoiceResponse::new().say(render::say(&tenant, "Sorry, I didn't catch that."));
-            render::gather(&tenant, call_sid, again)
+            render::gather(&tenant, call_sid.as_str(), again)
         } else {
             route_on(&tenant, &call, None, &RecordingHooks::new(&state.config))
         };
@@ -592,19 +598,19 @@ async fn after_gather(
     };
     db::calls::save(&mut tx, &call).await?;
     tx.commit().await?;
-    tracing::info!(call_sid, reason = why.as_str(), "caller's reason");
+    tracing::info!(%call_sid, reason = why.as_str(), "caller's reason");
     Ok(resp)
 }
 
 /// `<Record action>` after a voicemail: remember it, thank the caller, hang up. (The recording itself
 /// is fetched and transcribed by the recordings worker from the recording status callback.)
 pub async fn voicemail_action(State(state): State<AppState>, req: TwilioRequest) -> Response {
-    let Some(call_sid) = req.non_empty("CallSid").filter(|s| is_sid(s)) else {
+    let Some(call_sid) = req.call_sid() else {
         return bad_request("CallSid", "is required and must be a Twilio SID");
     };
     let result = async {
-        let Some((mut tx, mut call, _tenant)) = load(&state, call_sid).await? else {
-            tracing::warn!(call_sid, "voicemail for an unknown call");
+        let Some((mut tx, mut call, _tenant)) = load(&state, &call_sid).await? else {
+            tracing::warn!(%call_sid, "voicemail for an unknown call");
             return Ok::<_, StoreError>(());
         };
         call.voicemail = true;
@@ -635,7 +641,7 @@ pub async fn voicemail_action(State(state): State<AppState>, req: TwilioRequest)
     }
     .await;
     if let Err(e) = result {
-        tracing::error!(error = %e, call_sid, "could not record the voicemail");
+        tracing::error!(error = %e, %call_sid, "could not record the voicemail");
     }
     VoiceResponse::new()
         .say("Thank you for your message. Goodbye.")

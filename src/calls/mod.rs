@@ -97,8 +97,3 @@ pub fn webhook_routes() -> Router<AppState> {
 pub fn is_sid(s: &str) -> bool {
     (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
 }
-
-/// A CallSid as Twilio makes them (`CA` + 32 hex digits): what a callback path must carry.
-pub fn is_call_sid(s: &str) -> bool {
-    switchboard_twilio::sid::has_shape(s, "CA")
-}

@@ -9,6 +9,7 @@ use super::flow::mark_missed_in;
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
+use crate::domain::CallSid;
 use crate::domain::states::CallStatus;
 use crate::events;
 use crate::state::AppState;
@@ -23,8 +24,7 @@ pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) 
 
 /// Applies one status callback.
 async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
-    let (Some(call_sid), Some(status)) = (req.non_empty("CallSid"), req.non_empty("CallStatus"))
-    else {
+    let (Some(call_sid), Some(status)) = (req.call_sid(), req.non_empty("CallStatus")) else {
         tracing::warn!("call status callback without CallSid or CallStatus");
         return Ok(());
     };
@@ -38,24 +38,25 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
 /// (`outbound::reconcile`).
 pub(in crate::calls) async fn apply_report(
     state: &AppState,
-    call_sid: &str,
+    call_sid: CallSid,
     status: &str,
     call_duration: Option<i64>,
 ) -> Result<(), StoreError> {
     let status = match CallStatus::reported(&status.to_ascii_lowercase()) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(call_sid, error = %e, "unknown call status");
+            tracing::warn!(%call_sid, error = %e, "unknown call status");
             return Ok(());
         }
     };
+    let key = call_sid.to_string();
     let unit = StatusMove {
         state: state.clone(),
-        call_sid: call_sid.to_string(),
+        call_sid,
         status,
         call_duration,
     };
-    if state.writer.apply(call_sid, unit).await? {
+    if state.writer.apply(&key, unit).await? {
         state.job_wakeup.notify_waiters();
     }
     Ok(())
@@ -65,7 +66,7 @@ pub(in crate::calls) async fn apply_report(
 /// call's text-back and events.
 struct StatusMove {
     state: AppState,
-    call_sid: String,
+    call_sid: CallSid,
     status: CallStatus,
     call_duration: Option<i64>,
 }
@@ -82,7 +83,7 @@ impl BatchUnit for StatusMove {
         let (state, status) = (&self.state, self.status);
         let Some(mut call) = batch.call(&self.call_sid) else {
             tracing::warn!(
-                call_sid = self.call_sid,
+                call_sid = %self.call_sid,
                 %status,
                 "status callback for an unknown call"
             );

@@ -22,6 +22,7 @@ use super::notifications::Notification;
 use crate::config::DbKind;
 use crate::db::StoreError;
 use crate::domain::states::MessageStatus;
+use crate::domain::{CallSid, MessageSid};
 use crate::with_tx;
 
 /// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bind limits
@@ -31,10 +32,10 @@ const CHUNK: usize = 500;
 /// What a unit will read, declared before the batch loads.
 #[derive(Debug, Default)]
 pub struct Keys {
-    pub call_sids: Vec<String>,
-    pub message_sids: Vec<String>,
+    pub call_sids: Vec<CallSid>,
+    pub message_sids: Vec<MessageSid>,
     /// Twilio SIDs of the notifications the unit reads.
-    pub notification_sids: Vec<String>,
+    pub notification_sids: Vec<MessageSid>,
     /// (tenant, phone) pairs whose opt-out state the unit reads.
     pub opt_outs: Vec<(String, String)>,
     /// Tenants whose relay endpoints the unit may emit to (the tenants of loaded calls are added).
@@ -269,7 +270,8 @@ impl<'a> Batch<'a> {
     }
 
     /// The call with this SID as the batch has it so far (only SIDs declared in [`Keys`] were loaded).
-    pub fn call(&self, call_sid: &str) -> Option<Call> {
+    pub fn call(&self, call_sid: &CallSid) -> Option<Call> {
+        let call_sid = call_sid.as_str();
         self.calls
             .get(call_sid)
             .or_else(|| self.loaded.calls.get(call_sid))
@@ -285,13 +287,15 @@ impl<'a> Batch<'a> {
     }
 
     /// Whether a message with this SID is stored (or stored earlier in this batch).
-    pub fn message_stored(&self, message_sid: &str) -> bool {
+    pub fn message_stored(&self, message_sid: &MessageSid) -> bool {
+        let message_sid = message_sid.as_str();
         self.message_sids.contains(message_sid)
             || self.loaded.message_statuses.contains_key(message_sid)
     }
 
     /// A stored message's status as the batch has it so far (only SIDs declared in [`Keys`]).
-    pub fn message_status(&self, message_sid: &str) -> Option<MessageStatus> {
+    pub fn message_status(&self, message_sid: &MessageSid) -> Option<MessageStatus> {
+        let message_sid = message_sid.as_str();
         if let Some(m) = self
             .messages
             .iter()
@@ -310,11 +314,12 @@ impl<'a> Batch<'a> {
     /// lands if the row still has the status it was loaded with, as a transaction of its own would.
     pub fn move_message(
         &mut self,
-        message_sid: &str,
+        message_sid: &MessageSid,
         status: MessageStatus,
         error_code: Option<i64>,
         now: i64,
     ) {
+        let message_sid = message_sid.as_str();
         if let Some(m) = self
             .messages
             .iter_mut()
@@ -342,8 +347,8 @@ impl<'a> Batch<'a> {
 
     /// The notification with this Twilio SID as the batch has it so far (only SIDs declared in
     /// [`Keys::notification_sids`] were loaded).
-    pub fn notification_by_sid(&self, twilio_sid: &str) -> Option<Notification> {
-        let loaded = self.loaded.notifications.get(twilio_sid);
+    pub fn notification_by_sid(&self, twilio_sid: &MessageSid) -> Option<Notification> {
+        let loaded = self.loaded.notifications.get(twilio_sid.as_str());
         match loaded.and_then(|n| self.notifications.get(&n.id)) {
             Some(changed) => Some(changed.clone()),
             None => loaded.cloned(),
@@ -655,8 +660,8 @@ async fn run(tx: &mut Tx, sql: String, vals: impl Iterator<Item = Val>) -> Resul
     .map_err(StoreError::from_sqlx)
 }
 
-fn distinct(items: &[String]) -> Vec<&str> {
-    distinct_iter(items.iter().map(String::as_str))
+fn distinct<T: AsRef<str>>(items: &[T]) -> Vec<&str> {
+    distinct_iter(items.iter().map(AsRef::as_ref))
 }
 
 fn distinct_iter<'s>(items: impl Iterator<Item = &'s str>) -> Vec<&'s str> {

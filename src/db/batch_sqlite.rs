@@ -89,15 +89,15 @@ impl SqliteBatchConn {
             ))
             .map_err(sqlite)?;
         for sid in &keys.call_sids {
-            if loaded.calls.contains_key(sid) {
+            if loaded.calls.contains_key(sid.as_str()) {
                 continue;
             }
             if let Some(call) = calls
-                .query_row([sid], call_row)
+                .query_row([sid.as_str()], call_row)
                 .optional()
                 .map_err(sqlite)?
             {
-                loaded.calls.insert(sid.clone(), call);
+                loaded.calls.insert(sid.to_string(), call);
             }
         }
         let mut messages = c
@@ -105,14 +105,14 @@ impl SqliteBatchConn {
             .map_err(sqlite)?;
         for sid in &keys.message_sids {
             if let Some((tenant, status)) = messages
-                .query_row([sid], |r| {
+                .query_row([sid.as_str()], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, MessageStatus>(1)?))
                 })
                 .optional()
                 .map_err(sqlite)?
             {
-                loaded.message_tenants.insert(sid.clone(), tenant);
-                loaded.message_statuses.insert(sid.clone(), status);
+                loaded.message_tenants.insert(sid.to_string(), tenant);
+                loaded.message_statuses.insert(sid.to_string(), status);
             }
         }
         let mut notifications = c
@@ -123,11 +123,11 @@ impl SqliteBatchConn {
             .map_err(sqlite)?;
         for sid in &keys.notification_sids {
             if let Some(n) = notifications
-                .query_row([sid], notification_row)
+                .query_row([sid.as_str()], notification_row)
                 .optional()
                 .map_err(sqlite)?
             {
-                loaded.notifications.insert(sid.clone(), n);
+                loaded.notifications.insert(sid.to_string(), n);
             }
         }
         let mut opt_outs = c

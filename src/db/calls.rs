@@ -2,6 +2,7 @@
 //! existing row), carrying the routing plan so every later webhook of the call continues it.
 
 use crate::db::StoreError;
+use crate::domain::CallSid;
 use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::states::CallStatus;
 use crate::{with_conn, with_db, with_tx};
@@ -126,13 +127,13 @@ pub async fn save(tx: &mut Tx, c: &Call) -> Result<(), StoreError> {
 /// The call with `call_sid`, on the pool or inside the caller's transaction.
 pub async fn get_by_sid<'a>(
     conn: impl Into<Conn<'a>>,
-    call_sid: &str,
+    call_sid: &CallSid,
 ) -> Result<Option<Call>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM calls WHERE call_sid = $1");
     Ok(with_conn!(conn.into(), |c| sqlx::query_as::<_, Call>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
-    .bind(call_sid)
+    .bind(call_sid.as_str())
     .fetch_optional(c)
     .await)?)
 }

@@ -3,6 +3,7 @@
 //! it is kept on the message row once that exists (see `record_status`).
 
 use crate::db::StoreError;
+use crate::domain::MessageSid;
 use crate::domain::states::MessageStatus;
 use crate::{with_db, with_tx};
 
@@ -66,12 +67,12 @@ pub async fn insert_if_new(tx: &mut Tx, m: &MessageRow) -> Result<bool, StoreErr
     Ok(n > 0)
 }
 
-pub async fn get_by_sid(db: &Db, sid: &str) -> Result<Option<MessageRow>, StoreError> {
+pub async fn get_by_sid(db: &Db, sid: &MessageSid) -> Result<Option<MessageRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM messages WHERE message_sid = $1");
     Ok(with_db!(db, |p| sqlx::query_as::<_, MessageRow>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
-    .bind(sid)
+    .bind(sid.as_str())
     .fetch_optional(p)
     .await)?)
 }
@@ -80,7 +81,7 @@ pub async fn get_by_sid(db: &Db, sid: &str) -> Result<Option<MessageRow>, StoreE
 /// Returns false when there is no such message or the status would not move forward.
 pub async fn record_status(
     db: &Db,
-    sid: &str,
+    sid: &MessageSid,
     status: MessageStatus,
     error_code: Option<i64>,
     now: i64,
@@ -93,7 +94,7 @@ pub async fn record_status(
     }
     let n = with_db!(db, |p| {
         sqlx::query("UPDATE messages SET status = $2, error_code = COALESCE($3, error_code), updated_at = $4 WHERE message_sid = $1 AND tenant_id = $6 AND status = $5")
-            .bind(sid)
+            .bind(sid.as_str())
             .bind(status)
             .bind(error_code)
             .bind(now)
@@ -110,7 +111,7 @@ pub async fn record_status(
 /// its notification, filling in what the callback could not know.
 pub async fn attach_notification(
     db: &Db,
-    sid: &str,
+    sid: &MessageSid,
     notification_id: &str,
     body: &str,
     segments: i64,
@@ -119,7 +120,7 @@ pub async fn attach_notification(
     with_db!(db, |p| {
         sqlx::query("UPDATE messages SET notification_id = $2, body = $3, segments = $4, updated_at = $5 \
              WHERE message_sid = $1 AND tenant_id = (SELECT tenant_id FROM notifications WHERE id = $2)")
-            .bind(sid)
+            .bind(sid.as_str())
             .bind(notification_id)
             .bind(body)
             .bind(segments)

@@ -2,6 +2,7 @@
 //! Status only moves forward: QUEUED → SENDING → SENT → DELIVERED | UNDELIVERED, or FAILED.
 
 use crate::db::StoreError;
+use crate::domain::MessageSid;
 use crate::domain::states::NotificationStatus;
 use crate::{with_db, with_tx};
 
@@ -173,12 +174,15 @@ pub async fn get_by_key(
     })?)
 }
 
-pub async fn get_by_twilio_sid(db: &Db, sid: &str) -> Result<Option<Notification>, StoreError> {
+pub async fn get_by_twilio_sid(
+    db: &Db,
+    sid: &MessageSid,
+) -> Result<Option<Notification>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM notifications WHERE twilio_sid = $1");
     Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(
         sqlx::AssertSqlSafe(sql.as_str())
     )
-    .bind(sid)
+    .bind(sid.as_str())
     .fetch_optional(p)
     .await)?)
 }

@@ -12,6 +12,7 @@ pub mod phone;
 pub mod query_values;
 pub mod routing;
 pub mod seed_extras;
+pub mod sid;
 pub mod states;
 pub mod template;
 pub mod tenant;
@@ -21,6 +22,7 @@ pub use hours::BusinessHours;
 pub use messaging::MessagingSettings;
 pub use phone::E164;
 pub use routing::RoutingPolicy;
+pub use sid::{CallSid, MessageSid};
 pub use tenant::{Slug, SubscriptionStatus, Templates, TimeZoneName};
 
 /// A rejected input value: which field, and why (in words a caller can act on).

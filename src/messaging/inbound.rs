@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::MessagingResponse;
 
 use super::keywords::{self, Keyword};
-use crate::calls::{is_sid, render::fill};
+use crate::calls::render::fill;
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{messages::MessageRow, tenants::Tenant};
-use crate::domain::{E164, new_id};
+use crate::domain::{E164, MessageSid, new_id};
 use crate::state::AppState;
 use crate::web::error::ApiError;
 use crate::web::twilio_webhook::TwilioRequest;
@@ -108,12 +108,7 @@ fn media_urls(req: &TwilioRequest) -> Vec<String> {
 
 /// The inbound message webhook.
 pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Response {
-    let Some(sid) = req
-        .non_empty("MessageSid")
-        .or(req.non_empty("SmsMessageSid"))
-        .or(req.non_empty("SmsSid"))
-        .filter(|s| is_sid(s))
-    else {
+    let Some(sid) = req.message_sid() else {
         return ApiError::validation("MessageSid", "is required and must be a Twilio SID")
             .into_response();
     };
@@ -142,7 +137,7 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         Ok(None) => {
             tracing::warn!(
                 to = to.unwrap_or(""),
-                message_sid = sid,
+                message_sid = %sid,
                 "text to a number no tenant owns"
             );
             return MessagingResponse::new()
@@ -151,7 +146,7 @@ pub async fn incoming(State(state): State<AppState>, req: TwilioRequest) -> Resp
         }
         Err(e) => return ApiError::internal(e).into_response(),
     };
-    match receive(&state, &tenant, &req, sid).await {
+    match receive(&state, &tenant, &req, &sid).await {
         Ok(decision) => twiml(&decision),
         // A 500 lets Twilio's fallback URL (or a retry) deliver it again; storage is idempotent.
         Err(e) => ApiError::internal(e).into_response(),
@@ -163,7 +158,7 @@ async fn receive(
     state: &AppState,
     tenant: &Arc<Tenant>,
     req: &TwilioRequest,
-    sid: &str,
+    sid: &MessageSid,
 ) -> Result<Decision, StoreError> {
     let from = bounded(req.get("From").unwrap_or("").trim(), MAX_ADDRESS_CHARS);
     // Opt-outs are keyed by the E.164 form the sender checks recipients against.
@@ -210,6 +205,7 @@ async fn receive(
     };
 
     let unit = Receive {
+        sid: sid.clone(),
         state: state.clone(),
         tenant: tenant.clone(),
         phone,
@@ -219,12 +215,12 @@ async fn receive(
     // Keyed by tenant: a sender's STOP and their next text are ordered on one writer.
     let (decision, stored) = state.writer.apply(&tenant.id, unit).await?;
     if !stored {
-        tracing::info!(message_sid = sid, "duplicate inbound message");
+        tracing::info!(message_sid = %sid, "duplicate inbound message");
         return Ok(decision);
     }
     metrics::counter!("switchboard_messages_total", "direction" => "inbound").increment(1);
     tracing::info!(
-        message_sid = sid,
+        message_sid = %sid,
         tenant = %tenant.id,
         keyword = ?decision.keyword,
         replied = decision.reply.is_some(),
@@ -236,6 +232,7 @@ async fn receive(
 /// An inbound text's writes: the message (once per MessageSid), its keyword's opt-out change, the
 /// TwiML reply as an outbound message, and `sms.received`.
 struct Receive {
+    sid: MessageSid,
     state: AppState,
     tenant: Arc<Tenant>,
     /// The sender in the E.164 form opt-outs are keyed by.
@@ -249,9 +246,7 @@ impl BatchUnit for Receive {
     type Output = (Decision, bool);
 
     fn keys(&self, keys: &mut Keys) {
-        if let Some(sid) = &self.row.message_sid {
-            keys.message_sids.push(sid.clone());
-        }
+        keys.message_sids.push(self.sid.clone());
         keys.opt_outs
             .push((self.tenant.id.clone(), self.phone.clone()));
         keys.tenants.push(self.tenant.id.clone());
@@ -262,11 +257,7 @@ impl BatchUnit for Receive {
         // Read inside the batch, so a STOP earlier in it already counts.
         let opted_out = batch.opted_out(&tenant.id, phone);
         let decision = decide(tenant, &row.body, self.opt_out_type.as_deref(), opted_out);
-        if row
-            .message_sid
-            .as_deref()
-            .is_some_and(|sid| batch.message_stored(sid))
-        {
+        if batch.message_stored(&self.sid) {
             // A redelivery: the first delivery already recorded everything; answer the same.
             return Ok((decision, false));
         }

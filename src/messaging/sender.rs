@@ -15,8 +15,8 @@ use switchboard_twilio::rest::{ListMessages, SendMessage, TwilioError};
 use super::{STATUS_PATH, pacing};
 use crate::db::StoreError;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
-use crate::domain::new_id;
 use crate::domain::states::{MessageStatus, NotificationStatus};
+use crate::domain::{MessageSid, new_id};
 use crate::jobs::JobKind;
 use crate::jobs::{Job, JobError, JobHandler, RetryPolicy};
 use crate::messaging::send_job::SendJob;
@@ -274,12 +274,13 @@ async fn record_sent(
     sent: switchboard_twilio::rest::Message,
 ) -> Result<(), JobError> {
     let now = state.clock.now_ms();
-    let sid = sent
-        .sid
-        .clone()
-        .ok_or_else(|| JobError::retryable("Twilio accepted the message but returned no SID"))?;
+    // Twilio's own (authenticated) answer names the message: taken as it is.
+    let sid =
+        sent.sid.clone().map(MessageSid::stored).ok_or_else(|| {
+            JobError::retryable("Twilio accepted the message but returned no SID")
+        })?;
     n.status = NotificationStatus::Sent;
-    n.twilio_sid = Some(sid.clone());
+    n.twilio_sid = Some(sid.to_string());
     n.sent_at = Some(now);
     if let Some(s) = sent.segments() {
         n.segments = i64::from(s);
@@ -291,14 +292,14 @@ async fn record_sent(
         .as_ref()
         .and_then(|s| {
             MessageStatus::parse(s.as_str())
-                .inspect_err(|e| tracing::warn!(sid, error = %e, "message created"))
+                .inspect_err(|e| tracing::warn!(%sid, error = %e, "message created"))
                 .ok()
         })
         .unwrap_or(MessageStatus::Queued);
     let row = MessageRow {
         id: new_id(),
         tenant_id: n.tenant_id.clone(),
-        message_sid: Some(sid.clone()),
+        message_sid: Some(sid.to_string()),
         direction: "outbound".into(),
         customer: n.recipient.clone(),
         from_number: from.to_string(),

@@ -11,7 +11,7 @@ use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
 use crate::db::{messages::MessageRow, notifications::Notification};
 use crate::domain::states::{MessageStatus, NotificationStatus};
-use crate::domain::{E164, new_id};
+use crate::domain::{E164, MessageSid, new_id};
 use crate::state::AppState;
 use crate::web::twilio_webhook::TwilioRequest;
 
@@ -70,7 +70,7 @@ pub async fn status_callback(State(state): State<AppState>, req: TwilioRequest) 
 }
 
 async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> {
-    let sid = req.non_empty("MessageSid").or(req.non_empty("SmsSid"));
+    let sid = req.message_sid();
     let status = req
         .non_empty("MessageStatus")
         .or(req.non_empty("SmsStatus"))
@@ -82,7 +82,7 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
     let status = match MessageStatus::parse(&status) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(sid, error = %e, "message status callback");
+            tracing::warn!(%sid, error = %e, "message status callback");
             return Ok(());
         }
     };
@@ -100,9 +100,10 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
             .map(|t| t.id.clone()),
         Err(_) => None,
     };
+    let key = sid.to_string();
     let unit = StatusReport {
         state: state.clone(),
-        sid: sid.to_string(),
+        sid,
         status,
         error_code,
         to: req.non_empty("To").unwrap_or("").to_string(),
@@ -110,7 +111,7 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
         sender,
     };
     // Keyed by MessageSid: one message's callbacks meet on one writer, in order.
-    if state.writer.apply(sid, unit).await? {
+    if state.writer.apply(&key, unit).await? {
         // Relay deliveries of its events may be waiting.
         state.job_wakeup.notify_waiters();
     }
@@ -121,7 +122,7 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
 /// first), its notification moved forward with its events, and the opt-out a 21610 or 30004 means.
 struct StatusReport {
     state: AppState,
-    sid: String,
+    sid: MessageSid,
     status: MessageStatus,
     error_code: Option<i64>,
     to: String,
@@ -141,7 +142,7 @@ impl BatchUnit for StatusReport {
     }
 
     fn apply(&self, batch: &mut Batch<'_>) -> Result<bool, StoreError> {
-        let (state, sid, status) = (&self.state, self.sid.as_str(), self.status);
+        let (state, sid, status) = (&self.state, &self.sid, self.status);
         let now = state.clock.now_ms();
         match batch.message_status(sid) {
             Some(current) => {
@@ -153,7 +154,7 @@ impl BatchUnit for StatusReport {
                 // The callback beat the sender's own write: keep the status on a message row the
                 // sender adopts.
                 let Some(tenant_id) = self.sender.clone() else {
-                    tracing::warn!(sid, "status callback for a message of no known sender");
+                    tracing::warn!(%sid, "status callback for a message of no known sender");
                     return Ok(false);
                 };
                 batch.add_message(MessageRow {

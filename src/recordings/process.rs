@@ -31,7 +31,7 @@ use crate::db::recordings::{self as store, Recording, Transcription};
 use crate::db::staff::Staff;
 use crate::db::tenants::Tenant;
 use crate::db::{self, Tx};
-use crate::domain::new_id;
+use crate::domain::{CallSid, new_id};
 use crate::jobs::{Job, JobError, JobHandler, JobKind, RetryPolicy};
 use crate::messaging::notifications::{self, NewSms, NotificationKind};
 use crate::state::AppState;
@@ -111,7 +111,7 @@ async fn process(state: &AppState, id: &str, last_attempt: bool) -> Result<(), J
     let media = storage::from_config(&state.config);
     let (audio, media_error) = fetch_media(state, &mut rec, media.as_ref(), last_attempt).await?;
     let transcript = transcribe(state, &rec, media.as_ref(), audio, last_attempt).await?;
-    let Some(call) = db::calls::get_by_sid(&state.db, &rec.call_sid)
+    let Some(call) = db::calls::get_by_sid(&state.db, &CallSid::stored(rec.call_sid.clone()))
         .await
         .map_err(store_err)?
     else {
@@ -256,7 +256,7 @@ async fn finish(
 ) -> Result<(), JobError> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await.map_err(store_err)?;
-    let Some(mut call) = db::calls::get_by_sid(&mut tx, &rec.call_sid)
+    let Some(mut call) = db::calls::get_by_sid(&mut tx, &CallSid::stored(rec.call_sid.clone()))
         .await
         .map_err(store_err)?
     else {

@@ -18,6 +18,7 @@ use crate::db::StoreError;
 use crate::db::calls::Call;
 use crate::db::recordings::{self as store, Recording};
 use crate::db::{self, Tx};
+use crate::domain::CallSid;
 use crate::domain::new_id;
 use crate::jobs::JobKind;
 use crate::state::AppState;
@@ -96,14 +97,14 @@ fn required_sid<'a>(req: &'a TwilioRequest, key: &str) -> Result<&'a str, ApiErr
 
 /// `POST /api/webhooks/twilio/recording-status` (and seed 003's `/api/twilio/recording-status`).
 pub async fn recording_status(State(state): State<AppState>, req: TwilioRequest) -> Response {
-    let (recording_sid, call_sid) = match (
-        required_sid(&req, "RecordingSid"),
-        required_sid(&req, "CallSid"),
-    ) {
+    let call_sid = req
+        .call_sid()
+        .ok_or_else(|| ApiError::validation("CallSid", "is required and must be a Twilio SID"));
+    let (recording_sid, call_sid) = match (required_sid(&req, "RecordingSid"), call_sid) {
         (Ok(r), Ok(c)) => (r, c),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
-    match apply_status(&state, &req, recording_sid, call_sid).await {
+    match apply_status(&state, &req, recording_sid, &call_sid).await {
         Ok(queued) => {
             if queued {
                 state.job_wakeup.notify_waiters();
@@ -119,7 +120,7 @@ async fn apply_status(
     state: &AppState,
     req: &TwilioRequest,
     recording_sid: &str,
-    call_sid: &str,
+    call_sid: &CallSid,
 ) -> Result<bool, StoreError> {
     // Twilio's default (and only mandatory) event is `completed`.
     let status = req
@@ -132,7 +133,7 @@ async fn apply_status(
     let Some(call) = db::calls::get_by_sid(&mut tx, call_sid).await? else {
         tracing::warn!(
             recording_sid,
-            call_sid,
+            %call_sid,
             "recording of a call Switchboard never logged; ignored"
         );
         return Ok(false);
@@ -143,7 +144,7 @@ async fn apply_status(
     if rec.tenant_id != call.tenant_id {
         tracing::warn!(
             recording_sid,
-            call_sid,
+            %call_sid,
             "recording callback names another tenant's call; ignored"
         );
         return Ok(false);
@@ -196,7 +197,7 @@ async fn apply_status(
         state.enqueue(&mut tx, job).await?;
     }
     tx.commit().await?;
-    tracing::info!(recording_sid, call_sid, status, kind = %rec.kind, "recording status");
+    tracing::info!(recording_sid, %call_sid, status, kind = %rec.kind, "recording status");
     Ok(queue)
 }
 
@@ -233,8 +234,8 @@ async fn apply_transcription(
         Some(r) => (r, false),
         None => {
             // The transcription overtook the recording status callback: file it under the call now.
-            let call = match req.non_empty("CallSid").filter(|s| is_sid(s)) {
-                Some(sid) => db::calls::get_by_sid(&mut tx, sid).await?,
+            let call = match req.call_sid() {
+                Some(sid) => db::calls::get_by_sid(&mut tx, &sid).await?,
                 None => None,
             };
             let Some(call) = call else {

@@ -28,6 +28,7 @@ use axum::http::{Method, StatusCode, header, request::Parts};
 use switchboard_twilio::signature;
 
 use super::client_ip::is_trusted;
+use crate::domain::{CallSid, MessageSid};
 use crate::state::AppState;
 use crate::web::error::ApiError;
 
@@ -53,6 +54,19 @@ impl TwilioRequest {
     /// A trimmed, non-empty value of `key`.
     pub fn non_empty(&self, key: &str) -> Option<&str> {
         self.get(key).map(str::trim).filter(|v| !v.is_empty())
+    }
+    /// `CallSid`, when present (its shape was checked when the request was read).
+    pub fn call_sid(&self) -> Option<CallSid> {
+        self.non_empty("CallSid")
+            .and_then(|s| CallSid::parse(s).ok())
+    }
+    /// `MessageSid` (or the older `SmsMessageSid`, `SmsSid`), when present (its shape was checked
+    /// when the request was read).
+    pub fn message_sid(&self) -> Option<MessageSid> {
+        self.non_empty("MessageSid")
+            .or(self.non_empty("SmsMessageSid"))
+            .or(self.non_empty("SmsSid"))
+            .and_then(|s| MessageSid::parse(s).ok())
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use switchboard::domain::CallSid;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -133,7 +134,7 @@ async fn ring(app: &TestApp, call_sid: &str) -> String {
 }
 
 async fn call(app: &TestApp, call_sid: &str) -> db::calls::Call {
-    db::calls::get_by_sid(&app.state.db, call_sid)
+    db::calls::get_by_sid(&app.state.db, &CallSid::stored(call_sid))
         .await
         .unwrap()
         .expect("call logged")

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchboard::domain::{CallSid, MessageSid};
 
 use serde_json::json;
 use switchboard::clock::Clock;
@@ -123,7 +124,8 @@ struct Clashes {
 impl BatchUnit for Clashes {
     type Output = ();
     fn keys(&self, keys: &mut Keys) {
-        keys.message_sids.push(format!("SM{}a", self.id));
+        keys.message_sids
+            .push(MessageSid::stored(format!("SM{}a", self.id)));
     }
     fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
         for n in ["a", "b"] {
@@ -156,10 +158,10 @@ struct PanicsMidway(String);
 impl BatchUnit for PanicsMidway {
     type Output = ();
     fn keys(&self, keys: &mut Keys) {
-        keys.call_sids.push(self.0.clone());
+        keys.call_sids.push(CallSid::stored(&self.0));
     }
     fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
-        let mut call = batch.call(&self.0).expect("loaded");
+        let mut call = batch.call(&CallSid::stored(&self.0)).expect("loaded");
         call.notes = Some("written by a unit that then panicked".into());
         batch.put_call(call);
         panic!("a batched unit that panics after changing a call");
@@ -211,7 +213,7 @@ async fn a_failing_unit_does_not_fail_its_batch_mates() {
         matches!(batched_panic, Err(StoreError::NotCommitted(_))),
         "{batched_panic:?}"
     );
-    let stored = db::calls::get_by_sid(&app.state.db, &earlier)
+    let stored = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&earlier))
         .await
         .unwrap()
         .unwrap();
@@ -341,7 +343,9 @@ async fn sigkill_under_webhook_load_keeps_everything_that_was_answered() {
     let voice_ok = answered_voice.lock().await.clone();
     let missed_ok = answered_missed.lock().await.clone();
     for sid in &voice_ok {
-        let call = db::calls::get_by_sid(&db, sid).await.unwrap();
+        let call = db::calls::get_by_sid(&db, &CallSid::stored(sid))
+            .await
+            .unwrap();
         let call = call.unwrap_or_else(|| panic!("answered call {sid} has no row"));
         assert_eq!(call.tenant_id, tenant.id);
         assert_eq!(
@@ -356,7 +360,10 @@ async fn sigkill_under_webhook_load_keeps_everything_that_was_answered() {
         );
     }
     for sid in &missed_ok {
-        let call = db::calls::get_by_sid(&db, sid).await.unwrap().unwrap();
+        let call = db::calls::get_by_sid(&db, &CallSid::stored(sid))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(call.missed && call.status == "no-answer", "{sid}: {call:?}");
         assert_eq!(
             count(

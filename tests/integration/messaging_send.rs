@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchboard::db;
+use switchboard::domain::MessageSid;
 use switchboard::jobs::worker::run_pending_jobs;
 use switchboard_twilio::rest::SendMessage;
 use switchboard_twilio::simulator::{CallScript, DialOutcome};
@@ -110,7 +111,7 @@ async fn queued_sms_is_sent_once_and_delivery_is_tracked() {
         "the sandbox's signed callbacks moved it on"
     );
     assert!(n.delivered_at.is_some());
-    let m = db::messages::get_by_sid(&app.state.db, &sid)
+    let m = db::messages::get_by_sid(&app.state.db, &MessageSid::stored(&sid))
         .await
         .unwrap()
         .unwrap();

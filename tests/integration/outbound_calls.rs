@@ -2,6 +2,7 @@
 //! and posts its status and recording callbacks back to the app; seed 003's call history.
 
 use std::time::{Duration, Instant};
+use switchboard::domain::CallSid;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -235,7 +236,7 @@ async fn a_recorded_outbound_call_is_logged_from_its_callbacks_and_its_recording
 
     // The sandbox plays it out: queued → initiated → ringing → answered → completed, then the recording.
     sandbox(&app).wait_idle().await;
-    let call = db::calls::get_by_sid(&app.state.db, &sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&sid))
         .await
         .unwrap()
         .unwrap();
@@ -285,7 +286,7 @@ async fn a_recorded_outbound_call_is_logged_from_its_callbacks_and_its_recording
         .unwrap();
     assert_eq!(rec.processing, "done");
     assert_eq!(rec.duration_seconds, Some(5));
-    let call = db::calls::get_by_sid(&app.state.db, &sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&sid))
         .await
         .unwrap()
         .unwrap();
@@ -325,7 +326,7 @@ async fn busy_unanswered_and_failed_outbound_calls_are_not_missed_calls() {
     }
     sandbox(&app).wait_idle().await;
     for (sid, want) in sids.iter().zip(["busy", "no-answer", "failed"]) {
-        let call = db::calls::get_by_sid(&app.state.db, sid)
+        let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(sid))
             .await
             .unwrap()
             .unwrap();
@@ -690,7 +691,7 @@ async fn click_to_call_connects_the_callee_through_the_tenants_routing() {
         assert!(last.contains("<Dial"), "{last}");
     }
     assert!(last.contains("<Record"), "voicemail at the end: {last}");
-    let call = db::calls::get_by_sid(&app.state.db, &sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&sid))
         .await
         .unwrap()
         .unwrap();

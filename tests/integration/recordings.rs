@@ -4,6 +4,7 @@
 //! jobs are drained deterministically.
 
 use std::time::Duration;
+use switchboard::domain::CallSid;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -242,7 +243,7 @@ async fn voicemail_end_to_end_with_twilio_transcription_staff_sms_and_email() {
     assert_eq!(r.json["data"]["from"], CALLER);
 
     // The call: Switchboard's media URL, the summary in the notes, the reason.
-    let call = db::calls::get_by_sid(&app.state.db, &rec.call_sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&rec.call_sid))
         .await
         .unwrap()
         .unwrap();
@@ -809,7 +810,7 @@ async fn duplicate_recording_callbacks_store_and_process_once() {
         2,
         "one text per staff member"
     );
-    let call = db::calls::get_by_sid(&app.state.db, &call_sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&call_sid))
         .await
         .unwrap()
         .unwrap();
@@ -1241,7 +1242,7 @@ async fn cli_lists_and_fetches_recordings_and_places_a_call() {
         "{out}"
     );
     let sid = out.split_whitespace().nth(1).unwrap();
-    let call = db::calls::get_by_sid(&app.state.db, sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(sid))
         .await
         .unwrap()
         .expect("logged by the server");

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use switchboard::db::{self, messages::MessageRow, tenants::Tenant};
 use switchboard::domain::E164;
+use switchboard::domain::MessageSid;
 use switchboard::messaging::INBOUND_PATHS;
 use switchboard::messaging::inbound::{DEFAULT_AUTO_REPLY, NOT_IN_SERVICE};
 use switchboard_twilio::signature::sign_form;
@@ -80,7 +81,7 @@ async fn auto_reply_uses_the_seed_wording_and_the_text_is_stored() {
     );
 
     let sid = tr.message_sid.as_deref().unwrap();
-    let m = db::messages::get_by_sid(&app.state.db, sid)
+    let m = db::messages::get_by_sid(&app.state.db, &MessageSid::stored(sid))
         .await
         .unwrap()
         .expect("inbound message stored");
@@ -194,10 +195,13 @@ async fn an_unknown_number_is_politely_not_in_service() {
     );
     assert!(stored(&app, &t.id).await.is_empty());
     assert!(
-        db::messages::get_by_sid(&app.state.db, "SM00000000000000000000000000000003")
-            .await
-            .unwrap()
-            .is_none()
+        db::messages::get_by_sid(
+            &app.state.db,
+            &MessageSid::stored("SM00000000000000000000000000000003")
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
 }
 
@@ -353,10 +357,13 @@ async fn an_mms_with_two_media_and_no_body_is_stored() {
     let tr = simulator(&app).run_sms(&script).await;
     assert!(tr.http_errors.is_empty(), "{tr}");
     assert_eq!(replies(&tr), vec![DEFAULT_AUTO_REPLY]);
-    let m = db::messages::get_by_sid(&app.state.db, tr.message_sid.as_deref().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let m = db::messages::get_by_sid(
+        &app.state.db,
+        &MessageSid::stored(tr.message_sid.as_deref().unwrap()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(m.tenant_id, t.id);
     assert_eq!(m.body, "");
     assert_eq!(m.num_media, 2);
@@ -380,7 +387,12 @@ async fn segments_are_counted_when_twilio_does_not_say() {
     signed_post(&app, "/api/webhooks/twilio/sms", &p).await;
     let get = |sid: &'static str| {
         let db = app.state.db.clone();
-        async move { db::messages::get_by_sid(&db, sid).await.unwrap().unwrap() }
+        async move {
+            db::messages::get_by_sid(&db, &MessageSid::stored(sid))
+                .await
+                .unwrap()
+                .unwrap()
+        }
     };
     assert_eq!(get("SM00000000000000000000000000000008").await.segments, 2);
     assert_eq!(
@@ -408,7 +420,7 @@ async fn every_alias_and_a_get_configured_number_work() {
         assert_eq!(status, 200, "{path}");
         assert!(xml.contains(DEFAULT_AUTO_REPLY), "{path}: {xml}");
         assert!(
-            db::messages::get_by_sid(&app.state.db, &sid)
+            db::messages::get_by_sid(&app.state.db, &MessageSid::stored(&sid))
                 .await
                 .unwrap()
                 .is_some(),
@@ -430,10 +442,13 @@ async fn every_alias_and_a_get_configured_number_work() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains(DEFAULT_AUTO_REPLY));
-    let m = db::messages::get_by_sid(&app.state.db, "SM00000000000000000000000000000200")
-        .await
-        .unwrap()
-        .expect("GET webhook stored");
+    let m = db::messages::get_by_sid(
+        &app.state.db,
+        &MessageSid::stored("SM00000000000000000000000000000200"),
+    )
+    .await
+    .unwrap()
+    .expect("GET webhook stored");
     assert_eq!(
         (m.body.as_str(), m.tenant_id.as_str()),
         ("hi there", t.id.as_str())
@@ -470,7 +485,7 @@ async fn invalid_signature_is_403_on_every_alias_and_writes_nothing() {
         assert_eq!(res.status(), 403, "{path} without a signature");
     }
     assert!(
-        db::messages::get_by_sid(&app.state.db, sid)
+        db::messages::get_by_sid(&app.state.db, &MessageSid::stored(sid))
             .await
             .unwrap()
             .is_none()

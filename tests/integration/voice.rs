@@ -3,6 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchboard::db;
+use switchboard::domain::CallSid;
 use switchboard::jobs::store;
 use switchboard_twilio::signature::sign_form;
 use switchboard_twilio::simulator::{
@@ -65,10 +66,13 @@ pub async fn salon(app: &TestApp, policy: Value) -> String {
 }
 
 async fn call_row(app: &TestApp, t: &Transcript) -> db::calls::Call {
-    db::calls::get_by_sid(&app.state.db, t.call_sid.as_deref().unwrap())
-        .await
-        .unwrap()
-        .expect("call logged")
+    db::calls::get_by_sid(
+        &app.state.db,
+        &CallSid::stored(t.call_sid.as_deref().unwrap()),
+    )
+    .await
+    .unwrap()
+    .expect("call logged")
 }
 
 async fn text_backs(app: &TestApp) -> Vec<store::Job> {
@@ -470,7 +474,7 @@ async fn status_callbacks_only_move_forward() {
         ],
     )
     .await;
-    let call = db::calls::get_by_sid(&app.state.db, sid)
+    let call = db::calls::get_by_sid(&app.state.db, &CallSid::stored(sid))
         .await
         .unwrap()
         .unwrap();
@@ -601,7 +605,7 @@ async fn follow_up_callbacks_are_bound_to_their_call() {
         .await;
         assert_eq!(status, 200);
     }
-    let before = db::calls::get_by_sid(&app.state.db, victim)
+    let before = db::calls::get_by_sid(&app.state.db, &CallSid::stored(victim))
         .await
         .unwrap()
         .unwrap();
@@ -622,7 +626,7 @@ async fn follow_up_callbacks_are_bound_to_their_call() {
             assert!(body.contains("CallSid"), "{body}");
         }
     }
-    let after = db::calls::get_by_sid(&app.state.db, victim)
+    let after = db::calls::get_by_sid(&app.state.db, &CallSid::stored(victim))
         .await
         .unwrap()
         .unwrap();
@@ -704,7 +708,9 @@ async fn misshapen_sids_are_refused_on_every_webhook() {
             assert!(body.contains(key), "{path}: {body}");
         }
     }
-    let calls = db::calls::get_by_sid(&app.state.db, "CA123").await.unwrap();
+    let calls = db::calls::get_by_sid(&app.state.db, &CallSid::stored("CA123"))
+        .await
+        .unwrap();
     assert!(calls.is_none(), "nothing logged");
     // A dial action whose path names no real CallSid is refused the same way.
     let (status, _) = signed_post(
@@ -775,7 +781,7 @@ async fn invalid_signature_is_403_on_every_alias() {
         assert_eq!(res.status(), 403, "{path} without a signature");
     }
     assert!(
-        db::calls::get_by_sid(&app.state.db, sid)
+        db::calls::get_by_sid(&app.state.db, &CallSid::stored(sid))
             .await
             .unwrap()
             .is_none(),

@@ -33,6 +33,7 @@ use crate::calls::logs::CallLogView;
 use crate::db::StoreError;
 use crate::db::tenants::Tenant;
 use crate::db::{self, Tx, calls::Call, calls::CallFilter};
+use crate::domain::CallSid;
 use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::seed_extras::{Extras, with_extras};
 use crate::domain::states::CallStatus;
@@ -340,7 +341,8 @@ pub async fn place(
         .create_call(&create)
         .await
         .map_err(twilio_error)?;
-    let Some(sid) = placed.sid.clone() else {
+    // Twilio's own (authenticated) answer names the call: taken as it is.
+    let Some(sid) = placed.sid.clone().map(CallSid::stored) else {
         tracing::error!("Twilio accepted a call without a CallSid");
         return Err(Failure::refused(
             StatusCode::BAD_GATEWAY,
@@ -352,7 +354,7 @@ pub async fn place(
     let call = Call {
         id: new_id(),
         tenant_id: tenant.id.clone(),
-        call_sid: sid.clone(),
+        call_sid: sid.to_string(),
         direction: "outbound".into(),
         from_number: from,
         to_number: order.to.to_string(),
@@ -384,7 +386,7 @@ pub async fn place(
     db::calls::insert_if_new(&mut tx, &call).await?;
     store::insert(&mut tx, &call, &order.request, now).await?;
     tx.commit().await?;
-    reconcile(state, &sid).await;
+    reconcile(state, sid.as_str()).await;
     metrics::counter!("switchboard_calls_total", "direction" => "outbound", "strategy" => CallStrategy::Outbound.as_str()).increment(1);
     tracing::info!(call_sid = %sid, tenant = %tenant.id, record = order.record, "outbound call placed");
     // Callbacks may already have moved it on: answer with the row as it is now.
@@ -394,7 +396,7 @@ pub async fn place(
     Ok(MakeCallAnswer {
         success: true,
         message: "Call initiated".into(),
-        call_sid: sid,
+        call_sid: sid.into_string(),
         status: current.status.to_string(),
         data: CallView {
             call: CallLogView::from(&current),

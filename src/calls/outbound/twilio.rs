@@ -95,7 +95,8 @@ pub(super) async fn reconcile(state: &AppState, sid: &str) {
         return;
     };
     let duration = call.duration_secs().map(i64::from);
-    if let Err(e) = crate::calls::status::apply_report(state, sid, &status, duration).await {
+    let typed = crate::domain::sid::CallSid::stored(sid);
+    if let Err(e) = crate::calls::status::apply_report(state, typed, &status, duration).await {
         tracing::warn!(call_sid = sid, error = %e, "could not apply a new outbound call's status");
     }
 }
