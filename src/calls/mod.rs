@@ -8,6 +8,7 @@
 //! conditions (unknown number, unknown call) are answered with polite TwiML and HTTP 200, never an
 //! error status, because Twilio turns those into "an application error has occurred".
 
+mod actions;
 mod ai;
 mod api_logs;
 mod api_outbound;
@@ -74,22 +75,22 @@ pub fn webhook_routes() -> Router<AppState> {
         r = r.route(p, method);
     }
     for p in DIAL_ACTION_PATHS {
-        r = r.route(p, post(flow::dial_action).get(flow::dial_action));
+        r = r.route(p, post(actions::dial_action).get(actions::dial_action));
     }
     r.route(click_to_call::CONNECT_PATH, post(click_to_call::connect))
         .route(
             "/api/webhooks/twilio/voice/gather/{call_sid}",
-            post(flow::gather_action).get(flow::gather_action),
+            post(actions::gather_action).get(actions::gather_action),
         )
         .route(
             render::VOICEMAIL_ACTION,
-            post(flow::voicemail_action).get(flow::voicemail_action),
+            post(actions::voicemail_action).get(actions::voicemail_action),
         )
         .route(
             "/api/twilio/voicemail-complete",
-            post(flow::voicemail_action),
+            post(actions::voicemail_action),
         )
-        .route("/api/twilio/recording", post(flow::voicemail_action))
+        .route("/api/twilio/recording", post(actions::voicemail_action))
 }
 
 /// Twilio's SIDs are letters and digits; anything else in a path or parameter is not a SID. (The
