@@ -47,10 +47,7 @@ pub(super) fn bad_request(field: &str, msg: &str) -> Response {
 }
 
 /// Resolves the tenant that owns the called number.
-async fn tenant_for(
-    state: &AppState,
-    to: Option<&str>,
-) -> Result<Option<Arc<Tenant>>, StoreError> {
+async fn tenant_for(state: &AppState, to: Option<&str>) -> Result<Option<Arc<Tenant>>, StoreError> {
     let now = state.clock.now_ms();
     if let Some(raw) = to
         && let Some(Some(tenant)) = state.routing.cached_tenant(&state.db, now, raw).await?
@@ -112,10 +109,7 @@ pub(crate) fn mark_missed_in(
 
 /// Sets `call.missed` unless it was already, or the call is not inbound; then answers the text-back
 /// job (when the caller can receive a text) and the `call.missed` event data.
-fn missed(
-    call: &mut Call,
-    outcome: &str,
-) -> Option<(Option<NewJob>, serde_json::Value)> {
+fn missed(call: &mut Call, outcome: &str) -> Option<(Option<NewJob>, serde_json::Value)> {
     if call.missed || call.direction != "inbound" {
         return None;
     }
@@ -359,11 +353,7 @@ fn first_step(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -> VoiceResp
 
 /// The tenant's normal route when an AI hand-off failed: the greeting, then the plan's targets in
 /// order (staff, else the external number; not after hours), else the policy's fallback.
-fn after_failed_hand_off(
-    tenant: &Tenant,
-    call: &Call,
-    hooks: &RecordingHooks,
-) -> VoiceResponse {
+fn after_failed_hand_off(tenant: &Tenant, call: &Call, hooks: &RecordingHooks) -> VoiceResponse {
     let ringing = !call.after_hours && !call.targets().is_empty();
     let hold = if ringing {
         "Please hold while we connect you."

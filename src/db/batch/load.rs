@@ -1,0 +1,178 @@
+//! What a batch's units read, loaded at its start with one query per table for all of them, the
+//! rows they may change locked.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::db::StoreError;
+use crate::db::Tx;
+use crate::db::calls::Call;
+use crate::db::events::Endpoint;
+use crate::db::notifications::Notification;
+use crate::domain::states::MessageStatus;
+use crate::with_tx;
+
+use super::*;
+
+/// The rows loaded for a batch, before any unit ran.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub(in crate::db) calls: HashMap<String, Call>,
+    /// Stored messages' statuses, by MessageSid.
+    pub(in crate::db) message_statuses: HashMap<String, MessageStatus>,
+    /// Stored messages' tenants, by MessageSid (a status move names the tenant of the row it moves).
+    pub(in crate::db) message_tenants: HashMap<String, String>,
+    /// Notifications by their Twilio SID.
+    pub(in crate::db) notifications: HashMap<String, Notification>,
+    pub(in crate::db) opt_outs: HashSet<(String, String)>,
+    pub(in crate::db) endpoints: Vec<Endpoint>,
+    pub(in crate::db) cursors: HashMap<String, i64>,
+}
+
+impl Loaded {
+    /// Loads everything `keys` name, in `tx`, locking the rows that units may change.
+    pub async fn load(tx: &mut Tx, keys: &Keys) -> Result<Loaded, StoreError> {
+        let mut loaded = Loaded::default();
+        let (lock, kind) = (tx.row_lock(), tx.kind());
+        for chunk in distinct(&keys.call_sids).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM calls WHERE call_sid IN ({}) {lock}",
+                crate::db::calls::COLUMNS,
+                placeholders(kind, 1, chunk.len())
+            );
+            let rows: Vec<Call> = with_tx!(tx, |c| {
+                let mut q =
+                    sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                for sid in chunk {
+                    q = q.bind(*sid);
+                }
+                q.fetch_all(c).await
+            })?;
+            for call in rows {
+                loaded.calls.insert(call.call_sid.clone(), call);
+            }
+        }
+        for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT message_sid, tenant_id, status FROM messages WHERE message_sid IN ({})",
+                placeholders(kind, 1, chunk.len())
+            );
+            let rows: Vec<(String, String, MessageStatus)> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                for sid in chunk {
+                    q = q.bind(*sid);
+                }
+                q.fetch_all(c).await
+            })?;
+            for (sid, tenant, status) in rows {
+                loaded.message_tenants.insert(sid.clone(), tenant);
+                loaded.message_statuses.insert(sid, status);
+            }
+        }
+        for chunk in distinct(&keys.notification_sids).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM notifications WHERE twilio_sid IN ({}) {lock}",
+                crate::db::notifications::COLUMNS,
+                placeholders(kind, 1, chunk.len())
+            );
+            let rows: Vec<Notification> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))
+                    .persistent(false);
+                for sid in chunk {
+                    q = q.bind(*sid);
+                }
+                q.fetch_all(c).await
+            })?;
+            for n in rows {
+                if let Some(sid) = n.twilio_sid.clone() {
+                    loaded.notifications.insert(sid, n);
+                }
+            }
+        }
+        if !keys.opt_outs.is_empty() {
+            // By tenant and phone separately (the primary key's prefix serves it), exact pairs kept.
+            let wanted: HashSet<(String, String)> = keys.opt_outs.iter().cloned().collect();
+            let tenants = distinct_iter(keys.opt_outs.iter().map(|(t, _)| t.as_str()));
+            let phones = distinct_iter(keys.opt_outs.iter().map(|(_, p)| p.as_str()));
+            for tenants in tenants.chunks(CHUNK) {
+                for phones in phones.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
+                        placeholders(kind, 1, tenants.len()),
+                        placeholders(kind, tenants.len() + 1, phones.len())
+                    );
+                    let rows: Vec<(String, String)> = with_tx!(tx, |c| {
+                        let mut q =
+                            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                        for t in tenants {
+                            q = q.bind(*t);
+                        }
+                        for p in phones {
+                            q = q.bind(*p);
+                        }
+                        q.fetch_all(c).await
+                    })?;
+                    loaded
+                        .opt_outs
+                        .extend(rows.into_iter().filter(|r| wanted.contains(r)));
+                }
+            }
+        }
+        let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
+        tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
+        tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
+        let tenants = distinct_iter(tenants.into_iter());
+        loaded.endpoints = load_endpoints(tx, &tenants).await?;
+        for chunk in distinct(&keys.cursors).chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, round_robin_cursor FROM tenants WHERE id IN ({}) {lock}",
+                placeholders(kind, 1, chunk.len())
+            );
+            let rows: Vec<(String, i64)> = with_tx!(tx, |c| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(c).await
+            })?;
+            loaded.cursors.extend(rows);
+        }
+        Ok(loaded)
+    }
+}
+
+/// Enabled endpoints that are global or belong to one of `tenants`.
+pub(super) async fn load_endpoints(
+    tx: &mut Tx,
+    tenants: &[&str],
+) -> Result<Vec<Endpoint>, StoreError> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    let mut seen = HashSet::new();
+    let kind = tx.kind();
+    // At least one query, for the global endpoints, even when no tenant is named.
+    let chunks: Vec<&[&str]> = if tenants.is_empty() {
+        vec![&[]]
+    } else {
+        tenants.chunks(CHUNK).collect()
+    };
+    for chunk in chunks {
+        let tenant_clause = if chunk.is_empty() {
+            String::new()
+        } else {
+            format!(" OR tenant_id IN ({})", placeholders(kind, 1, chunk.len()))
+        };
+        let sql = format!(
+            "SELECT {} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL{tenant_clause})",
+            crate::db::events::ENDPOINT_COLUMNS
+        );
+        let rows: Vec<Endpoint> = with_tx!(tx, |c| {
+            let mut q =
+                sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+            for t in chunk {
+                q = q.bind(*t);
+            }
+            q.fetch_all(c).await
+        })?;
+        out.extend(rows.into_iter().filter(|e| seen.insert(e.id.clone())));
+    }
+    Ok(out)
+}

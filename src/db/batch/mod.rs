@@ -1,0 +1,395 @@
+//! One group-commit batch of webhook writes, held in memory: what the batch's units read, loaded
+//! with one query per table for all of them, and what they write, sent with one multi-row statement
+//! per table when the batch ends.
+//!
+//! Why: a statement costs a round trip (to SQLite's connection thread or to PostgreSQL) that is far
+//! dearer than the work it does. A webhook used to make four to six of them; in a batch it makes
+//! none of its own, and a batch of hundreds makes about ten.
+//!
+//! How a unit sees the data: [`Batch`] answers from the rows loaded at the start of the batch
+//! overlaid with what earlier units of the same batch wrote, so a unit sees its predecessors exactly
+//! as it would in the next transaction (a retried webhook finds its original's call). The loaded
+//! rows are locked (PostgreSQL `FOR UPDATE`; SQLite holds its write lock for the whole batch), so
+//! nothing else changes them between the load and the commit.
+
+mod load;
+mod rows;
+
+pub use load::Loaded;
+use rows::*;
+pub(super) use rows::{Val, Write};
+
+use std::collections::{HashMap, HashSet};
+
+use super::Tx;
+use super::calls::Call;
+use super::events::{Delivery, Endpoint, Event};
+use super::messages::MessageRow;
+use super::notifications::Notification;
+use crate::config::DbKind;
+use crate::db::StoreError;
+use crate::domain::states::MessageStatus;
+use crate::domain::{CallSid, MessageSid};
+
+/// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bind limits
+/// for the widest table (calls, 24 columns).
+const CHUNK: usize = 500;
+
+/// What a unit will read, declared before the batch loads.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub call_sids: Vec<CallSid>,
+    pub message_sids: Vec<MessageSid>,
+    /// Twilio SIDs of the notifications the unit reads.
+    pub notification_sids: Vec<MessageSid>,
+    /// (tenant, phone) pairs whose opt-out state the unit reads.
+    pub opt_outs: Vec<(String, String)>,
+    /// Tenants whose relay endpoints the unit may emit to (the tenants of loaded calls are added).
+    pub tenants: Vec<String>,
+    /// Tenants whose round-robin cursor the unit advances.
+    pub cursors: Vec<String>,
+}
+
+/// An outbox job ready to insert (built by `jobs::store::pending`).
+#[derive(Debug, Clone)]
+pub struct PendingJob {
+    pub id: String,
+    pub kind: String,
+    pub payload: String,
+    pub tenant_id: Option<String>,
+    pub max_attempts: i64,
+    pub run_at: i64,
+    pub dedupe_key: Option<String>,
+    pub created_at: i64,
+}
+
+/// Opt-out changes: add (with its source) or remove.
+#[derive(Debug, Clone)]
+enum OptOutChange {
+    Add { source: String, at: i64 },
+    Remove,
+}
+
+/// The batch as its units see and change it.
+pub struct Batch<'a> {
+    loaded: &'a Loaded,
+    /// Calls created or changed by this batch, in their latest state.
+    calls: HashMap<String, Call>,
+    /// In the order first written, so the statements are deterministic.
+    call_order: Vec<String>,
+    messages: Vec<MessageRow>,
+    message_sids: HashSet<String>,
+    /// Status moves of stored messages: SID → (status, error code, time, status it moves from).
+    message_moves: HashMap<String, (MessageStatus, Option<i64>, i64, MessageStatus)>,
+    message_move_order: Vec<String>,
+    /// Notifications changed by this batch, by id, in their latest state.
+    notifications: HashMap<String, Notification>,
+    notification_order: Vec<String>,
+    opt_outs: HashMap<(String, String), OptOutChange>,
+    opt_out_order: Vec<(String, String)>,
+    events: Vec<Event>,
+    deliveries: Vec<Delivery>,
+    jobs: Vec<PendingJob>,
+    cursors: HashMap<String, i64>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(loaded: &'a Loaded) -> Self {
+        Batch {
+            loaded,
+            calls: HashMap::new(),
+            call_order: Vec::new(),
+            messages: Vec::new(),
+            message_sids: HashSet::new(),
+            message_moves: HashMap::new(),
+            message_move_order: Vec::new(),
+            notifications: HashMap::new(),
+            notification_order: Vec::new(),
+            opt_outs: HashMap::new(),
+            opt_out_order: Vec::new(),
+            events: Vec::new(),
+            deliveries: Vec::new(),
+            jobs: Vec::new(),
+            cursors: HashMap::new(),
+        }
+    }
+
+    /// The call with this SID as the batch has it so far (only SIDs declared in [`Keys`] were loaded).
+    pub fn call(&self, call_sid: &CallSid) -> Option<Call> {
+        let call_sid = call_sid.as_str();
+        self.calls
+            .get(call_sid)
+            .or_else(|| self.loaded.calls.get(call_sid))
+            .cloned()
+    }
+
+    /// Creates or replaces the call (by its SID).
+    pub fn put_call(&mut self, call: Call) {
+        if !self.calls.contains_key(&call.call_sid) {
+            self.call_order.push(call.call_sid.clone());
+        }
+        self.calls.insert(call.call_sid.clone(), call);
+    }
+
+    /// Whether a message with this SID is stored (or stored earlier in this batch).
+    pub fn message_stored(&self, message_sid: &MessageSid) -> bool {
+        let message_sid = message_sid.as_str();
+        self.message_sids.contains(message_sid)
+            || self.loaded.message_statuses.contains_key(message_sid)
+    }
+
+    /// A stored message's status as the batch has it so far (only SIDs declared in [`Keys`]).
+    pub fn message_status(&self, message_sid: &MessageSid) -> Option<MessageStatus> {
+        let message_sid = message_sid.as_str();
+        if let Some(m) = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(message_sid))
+        {
+            return Some(m.status);
+        }
+        if let Some((status, ..)) = self.message_moves.get(message_sid) {
+            return Some(*status);
+        }
+        self.loaded.message_statuses.get(message_sid).copied()
+    }
+
+    /// Sets a stored message's status (and its error code, when one is given). The write only
+    /// lands if the row still has the status it was loaded with, as a transaction of its own would.
+    pub fn move_message(
+        &mut self,
+        message_sid: &MessageSid,
+        status: MessageStatus,
+        error_code: Option<i64>,
+        now: i64,
+    ) {
+        let message_sid = message_sid.as_str();
+        if let Some(m) = self
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(message_sid))
+        {
+            m.status = status;
+            m.error_code = error_code.or(m.error_code);
+            m.updated_at = now;
+            return;
+        }
+        let Some(from) = self.loaded.message_statuses.get(message_sid).copied() else {
+            return;
+        };
+        let code = match self.message_moves.get(message_sid) {
+            Some((_, earlier, ..)) => error_code.or(*earlier),
+            None => {
+                self.message_move_order.push(message_sid.to_string());
+                error_code
+            }
+        };
+        self.message_moves
+            .insert(message_sid.to_string(), (status, code, now, from));
+    }
+
+    /// The notification with this Twilio SID as the batch has it so far (only SIDs declared in
+    /// [`Keys::notification_sids`] were loaded).
+    pub fn notification_by_sid(&self, twilio_sid: &MessageSid) -> Option<Notification> {
+        let loaded = self.loaded.notifications.get(twilio_sid.as_str());
+        match loaded.and_then(|n| self.notifications.get(&n.id)) {
+            Some(changed) => Some(changed.clone()),
+            None => loaded.cloned(),
+        }
+    }
+
+    /// Saves the notification's state (by its id).
+    pub fn put_notification(&mut self, n: Notification) {
+        if !self.notifications.contains_key(&n.id) {
+            self.notification_order.push(n.id.clone());
+        }
+        self.notifications.insert(n.id.clone(), n);
+    }
+
+    pub fn add_message(&mut self, row: MessageRow) {
+        if let Some(sid) = &row.message_sid {
+            self.message_sids.insert(sid.clone());
+        }
+        self.messages.push(row);
+    }
+
+    pub fn opted_out(&self, tenant_id: &str, phone: &str) -> bool {
+        let key = (tenant_id.to_string(), phone.to_string());
+        match self.opt_outs.get(&key) {
+            Some(OptOutChange::Add { .. }) => true,
+            Some(OptOutChange::Remove) => false,
+            None => self.loaded.opt_outs.contains(&key),
+        }
+    }
+
+    /// Records an opt-out; an existing one keeps its original source and time.
+    pub fn add_opt_out(&mut self, tenant_id: &str, phone: &str, source: &str, at: i64) {
+        if self.opted_out(tenant_id, phone) {
+            return;
+        }
+        self.change_opt_out(
+            tenant_id,
+            phone,
+            OptOutChange::Add {
+                source: source.into(),
+                at,
+            },
+        );
+    }
+
+    pub fn remove_opt_out(&mut self, tenant_id: &str, phone: &str) {
+        self.change_opt_out(tenant_id, phone, OptOutChange::Remove);
+    }
+
+    fn change_opt_out(&mut self, tenant_id: &str, phone: &str, change: OptOutChange) {
+        let key = (tenant_id.to_string(), phone.to_string());
+        if !self.opt_outs.contains_key(&key) {
+            self.opt_out_order.push(key.clone());
+        }
+        self.opt_outs.insert(key, change);
+    }
+
+    /// Enabled relay endpoints that are global or the tenant's.
+    pub fn endpoints_for<'s>(
+        &'s self,
+        tenant_id: Option<&'s str>,
+    ) -> impl Iterator<Item = &'s Endpoint> + 's {
+        self.loaded
+            .endpoints
+            .iter()
+            .filter(move |e| e.tenant_id.is_none() || e.tenant_id.as_deref() == tenant_id)
+    }
+
+    pub fn add_event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    pub fn add_delivery(&mut self, delivery: Delivery) {
+        self.deliveries.push(delivery);
+    }
+
+    /// Adds a job to the outbox; a job whose dedupe key exists already is dropped when written.
+    pub fn enqueue(&mut self, job: PendingJob) {
+        self.jobs.push(job);
+    }
+
+    /// Advances the tenant's round-robin cursor and returns its value before (the tenant must be
+    /// in [`Keys::cursors`]).
+    pub fn next_rotation(&mut self, tenant_id: &str) -> u64 {
+        let current = self
+            .cursors
+            .get(tenant_id)
+            .or_else(|| self.loaded.cursors.get(tenant_id))
+            .copied()
+            .unwrap_or(0);
+        self.cursors.insert(tenant_id.to_string(), current + 1);
+        current.max(0) as u64
+    }
+
+    /// Writes everything the units changed, in `tx`, parents before children.
+    pub async fn flush(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        Statements::multi_row(self.writes(tx.kind()), tx.kind())
+            .execute(tx)
+            .await
+    }
+
+    /// What the units changed, as the writes that store it, parents before children.
+    pub(super) fn writes(&self, kind: DbKind) -> Vec<Write> {
+        let mut out = Vec::new();
+        for (id, cursor) in &self.cursors {
+            out.push(Write::One(
+                format!(
+                    "UPDATE tenants SET round_robin_cursor = {} WHERE id = {}",
+                    placeholders(kind, 1, 1),
+                    placeholders(kind, 2, 1)
+                ),
+                vec![Val::Int(*cursor), Val::Text(id.clone())],
+            ));
+        }
+        // New calls never overwrite a row another writer stored meanwhile; loaded ones (locked
+        // since the load) take their new state.
+        let (changed, created): (Vec<&Call>, Vec<&Call>) = self
+            .call_order
+            .iter()
+            .map(|s| &self.calls[s])
+            .partition(|c| self.loaded.calls.contains_key(&c.call_sid));
+        out.extend(call_rows(&created, "DO NOTHING"));
+        out.extend(call_rows(&changed, CALL_UPDATE));
+        out.extend(message_rows(&self.messages));
+        for sid in &self.message_move_order {
+            let (status, code, at, from) = &self.message_moves[sid];
+            // Only loaded messages move, and every loaded message has its tenant.
+            let tenant = self.loaded.message_tenants.get(sid).cloned();
+            out.push(Write::One(
+                format!(
+                    "UPDATE messages SET status = {}, error_code = COALESCE({}, error_code), updated_at = {} \
+                     WHERE message_sid = {} AND tenant_id = {} AND status = {}",
+                    placeholders(kind, 1, 1),
+                    placeholders(kind, 2, 1),
+                    placeholders(kind, 3, 1),
+                    placeholders(kind, 4, 1),
+                    placeholders(kind, 5, 1),
+                    placeholders(kind, 6, 1)
+                ),
+                vec![
+                    Val::Text(status.to_string()),
+                    Val::OptInt(*code),
+                    Val::Int(*at),
+                    Val::Text(sid.clone()),
+                    Val::OptText(tenant),
+                    Val::Text(from.to_string()),
+                ],
+            ));
+        }
+        for id in &self.notification_order {
+            let n = &self.notifications[id];
+            // What `notifications::save` writes, in the order of `save_sql`.
+            out.push(Write::One(
+                super::notifications::save_sql(|i| numbered(kind, i)),
+                vec![
+                    Val::Text(n.id.clone()),
+                    Val::Text(n.status.to_string()),
+                    Val::OptText(n.twilio_sid.clone()),
+                    Val::OptInt(n.error_code),
+                    Val::OptText(n.failure_reason.clone()),
+                    Val::Int(n.segments),
+                    Val::Int(n.attempts),
+                    Val::OptInt(n.sending_started_at),
+                    Val::OptInt(n.sent_at),
+                    Val::OptInt(n.delivered_at),
+                    Val::Int(n.updated_at),
+                    Val::Text(n.tenant_id.clone()),
+                ],
+            ));
+        }
+        for key in &self.opt_out_order {
+            let (tenant, phone) = key;
+            let (sql, mut vals) = match &self.opt_outs[key] {
+                OptOutChange::Add { source, at } => (
+                    format!(
+                        "INSERT INTO opt_outs (tenant_id, phone, source, created_at) VALUES ({}) \
+                         ON CONFLICT (tenant_id, phone) DO NOTHING",
+                        placeholders(kind, 1, 4)
+                    ),
+                    vec![Val::Text(source.clone()), Val::Int(*at)],
+                ),
+                OptOutChange::Remove => (
+                    format!(
+                        "DELETE FROM opt_outs WHERE tenant_id = {} AND phone = {}",
+                        placeholders(kind, 1, 1),
+                        placeholders(kind, 2, 1)
+                    ),
+                    Vec::new(),
+                ),
+            };
+            vals.splice(0..0, [Val::Text(tenant.clone()), Val::Text(phone.clone())]);
+            out.push(Write::One(sql, vals));
+        }
+        out.extend(event_rows(&self.events));
+        out.extend(delivery_rows(&self.deliveries));
+        out.extend(job_rows(&self.jobs));
+        out
+    }
+}
