@@ -49,42 +49,45 @@ impl Call {
     }
 }
 
-pub const COLUMNS: &str = "id, tenant_id, call_sid, direction, from_number, to_number, status, strategy, after_hours, \
-    route_targets, route_index, gather_attempts, forwarded_to, call_reason, notes, recording_url, voicemail, missed, \
-    start_time, answered_at, end_time, duration_seconds, created_at, updated_at";
+crate::stored_row! {
+    $ bind_call, COLUMNS, WIDTH for c: Call {
+        id: &c.id,
+        tenant_id: &c.tenant_id,
+        call_sid: &c.call_sid,
+        direction: &c.direction,
+        from_number: &c.from_number,
+        to_number: &c.to_number,
+        status: c.status,
+        strategy: c.strategy,
+        after_hours: c.after_hours,
+        route_targets: &c.route_targets,
+        route_index: c.route_index,
+        gather_attempts: c.gather_attempts,
+        forwarded_to: &c.forwarded_to,
+        call_reason: &c.call_reason,
+        notes: &c.notes,
+        recording_url: &c.recording_url,
+        voicemail: c.voicemail,
+        missed: c.missed,
+        start_time: c.start_time,
+        answered_at: c.answered_at,
+        end_time: c.end_time,
+        duration_seconds: c.duration_seconds,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
 
 /// Inserts `c` unless a call with its CallSid exists. Returns true when this insert created it.
 pub async fn insert_if_new(tx: &mut Tx, c: &Call) -> Result<bool, StoreError> {
-    let sql = format!(
-        "INSERT INTO calls ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (call_sid, tenant_id) DO NOTHING"
+    let sql = super::row::insert_sql(
+        "calls",
+        COLUMNS,
+        WIDTH,
+        "ON CONFLICT (call_sid, tenant_id) DO NOTHING",
     );
     let n = with_tx!(tx, |conn| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&c.id)
-            .bind(&c.tenant_id)
-            .bind(&c.call_sid)
-            .bind(&c.direction)
-            .bind(&c.from_number)
-            .bind(&c.to_number)
-            .bind(c.status)
-            .bind(c.strategy)
-            .bind(c.after_hours)
-            .bind(&c.route_targets)
-            .bind(c.route_index)
-            .bind(c.gather_attempts)
-            .bind(&c.forwarded_to)
-            .bind(&c.call_reason)
-            .bind(&c.notes)
-            .bind(&c.recording_url)
-            .bind(c.voicemail)
-            .bind(c.missed)
-            .bind(c.start_time)
-            .bind(c.answered_at)
-            .bind(c.end_time)
-            .bind(c.duration_seconds)
-            .bind(c.created_at)
-            .bind(c.updated_at)
+        bind_call!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), c)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())

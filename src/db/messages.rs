@@ -33,33 +33,37 @@ pub struct MessageRow {
     pub updated_at: i64,
 }
 
-pub const COLUMNS: &str = "id, tenant_id, message_sid, direction, customer, from_number, to_number, body, num_media, \
-    media_urls, status, segments, error_code, notification_id, created_at, updated_at";
+crate::stored_row! {
+    $ bind_message, COLUMNS, WIDTH for m: MessageRow {
+        id: &m.id,
+        tenant_id: &m.tenant_id,
+        message_sid: &m.message_sid,
+        direction: &m.direction,
+        customer: &m.customer,
+        from_number: &m.from_number,
+        to_number: &m.to_number,
+        body: &m.body,
+        num_media: m.num_media,
+        media_urls: &m.media_urls,
+        status: m.status,
+        segments: m.segments,
+        error_code: m.error_code,
+        notification_id: &m.notification_id,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
 
 /// Inserts `m` unless its MessageSid is already stored. Returns true when this insert created it.
 pub async fn insert_if_new(tx: &mut Tx, m: &MessageRow) -> Result<bool, StoreError> {
-    let sql = format!(
-        "INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT (message_sid, tenant_id) DO NOTHING"
+    let sql = super::row::insert_sql(
+        "messages",
+        COLUMNS,
+        WIDTH,
+        "ON CONFLICT (message_sid, tenant_id) DO NOTHING",
     );
     let n = with_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&m.id)
-            .bind(&m.tenant_id)
-            .bind(&m.message_sid)
-            .bind(&m.direction)
-            .bind(&m.customer)
-            .bind(&m.from_number)
-            .bind(&m.to_number)
-            .bind(&m.body)
-            .bind(m.num_media)
-            .bind(&m.media_urls)
-            .bind(m.status)
-            .bind(m.segments)
-            .bind(m.error_code)
-            .bind(&m.notification_id)
-            .bind(m.created_at)
-            .bind(m.updated_at)
+        bind_message!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), m)
             .execute(c)
             .await
             .map(|r| r.rows_affected())

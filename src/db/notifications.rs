@@ -39,42 +39,45 @@ pub struct Notification {
     pub updated_at: i64,
 }
 
-pub const COLUMNS: &str = "id, tenant_id, type, recipient, message, status, kind, related_appointment_id, related_call_sid, \
-    staff_id, idempotency_key, twilio_sid, error_code, failure_reason, segments, attempts, sending_started_at, sent_at, \
-    delivered_at, scheduled_for, metadata, created_at, updated_at";
+crate::stored_row! {
+    $ bind_notification, COLUMNS, WIDTH for n: Notification {
+        id: &n.id,
+        tenant_id: &n.tenant_id,
+        type: &n.r#type,
+        recipient: &n.recipient,
+        message: &n.message,
+        status: n.status,
+        kind: &n.kind,
+        related_appointment_id: &n.related_appointment_id,
+        related_call_sid: &n.related_call_sid,
+        staff_id: &n.staff_id,
+        idempotency_key: &n.idempotency_key,
+        twilio_sid: &n.twilio_sid,
+        error_code: n.error_code,
+        failure_reason: &n.failure_reason,
+        segments: n.segments,
+        attempts: n.attempts,
+        sending_started_at: n.sending_started_at,
+        sent_at: n.sent_at,
+        delivered_at: n.delivered_at,
+        scheduled_for: n.scheduled_for,
+        metadata: &n.metadata,
+        created_at: n.created_at,
+        updated_at: n.updated_at,
+    }
+}
 
 /// Inserts `n` unless the tenant already has a notification with its idempotency key.
 /// Returns true when this insert created it.
 pub async fn insert(tx: &mut Tx, n: &Notification) -> Result<bool, StoreError> {
-    let sql = format!(
-        "INSERT INTO notifications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+    let sql = super::row::insert_sql(
+        "notifications",
+        COLUMNS,
+        WIDTH,
+        "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
     );
     let rows = with_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&n.id)
-            .bind(&n.tenant_id)
-            .bind(&n.r#type)
-            .bind(&n.recipient)
-            .bind(&n.message)
-            .bind(n.status)
-            .bind(&n.kind)
-            .bind(&n.related_appointment_id)
-            .bind(&n.related_call_sid)
-            .bind(&n.staff_id)
-            .bind(&n.idempotency_key)
-            .bind(&n.twilio_sid)
-            .bind(n.error_code)
-            .bind(&n.failure_reason)
-            .bind(n.segments)
-            .bind(n.attempts)
-            .bind(n.sending_started_at)
-            .bind(n.sent_at)
-            .bind(n.delivered_at)
-            .bind(n.scheduled_for)
-            .bind(&n.metadata)
-            .bind(n.created_at)
-            .bind(n.updated_at)
+        bind_notification!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), n)
             .execute(c)
             .await
             .map(|r| r.rows_affected())

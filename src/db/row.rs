@@ -23,7 +23,7 @@
 #[macro_export]
 macro_rules! stored_row {
     ($d:tt $binder:ident, $columns:ident, $width:ident for $r:ident : $ty:ty {
-        $first:ident : $first_val:expr $(, $col:ident : $val:expr)* $(,)?
+        $first:tt : $first_val:expr $(, $col:tt : $val:expr)* $(,)?
     }) => {
         /// The stored columns, in binding order.
         pub const $columns: &str = concat!(stringify!($first) $(, ", ", stringify!($col))*);

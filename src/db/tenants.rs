@@ -46,8 +46,24 @@ struct TenantRow {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, name, slug, time_zone, twilio_number, twilio_number_sid, subscription_status, \
-    stripe_customer_id, business_hours, routing_policy, templates, messaging, created_at, updated_at";
+crate::stored_row! {
+    $ bind_tenant, COLUMNS, WIDTH for t: Tenant {
+        id: &t.id,
+        name: &t.name,
+        slug: t.slug.as_str(),
+        time_zone: t.time_zone.as_str(),
+        twilio_number: t.twilio_number.as_ref().map(E164::as_str),
+        twilio_number_sid: &t.twilio_number_sid,
+        subscription_status: t.subscription_status.as_str(),
+        stripe_customer_id: &t.stripe_customer_id,
+        business_hours: json(&t.business_hours),
+        routing_policy: json(&t.routing_policy),
+        templates: json(&t.templates),
+        messaging: json(&t.messaging),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
 
 impl TryFrom<TenantRow> for Tenant {
     type Error = StoreError;
@@ -91,25 +107,9 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 pub async fn insert(db: &Db, t: &Tenant) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO tenants ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    );
+    let sql = super::row::insert_sql("tenants", COLUMNS, WIDTH, "");
     with_db!(db, |p| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&t.id)
-            .bind(&t.name)
-            .bind(t.slug.as_str())
-            .bind(t.time_zone.as_str())
-            .bind(t.twilio_number.as_ref().map(E164::as_str))
-            .bind(&t.twilio_number_sid)
-            .bind(t.subscription_status.as_str())
-            .bind(&t.stripe_customer_id)
-            .bind(json(&t.business_hours))
-            .bind(json(&t.routing_policy))
-            .bind(json(&t.templates))
-            .bind(json(&t.messaging))
-            .bind(t.created_at)
-            .bind(t.updated_at)
+        bind_tenant!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), t)
             .execute(p)
             .await
             .map(|r| r.rows_affected())
