@@ -504,8 +504,9 @@ async fn seed_004_preset_posts_incoming_and_missed_with_the_service_key() {
     assert_eq!(got.len(), 2, "the preset carries nothing else");
 }
 
-#[tokio::test]
-async fn unknown_numbers_are_resolved_through_the_provisioning_service() {
+/// An app that resolves unknown numbers at a mock provisioning service, and the id of a tenant
+/// that owns no number of its own (the one the service will name).
+async fn with_provisioning_service() -> (MockServer, TestApp, String) {
     let pns = MockServer::start().await;
     let app_uri = pns.uri();
     let app = quick()
@@ -518,7 +519,14 @@ async fn unknown_numbers_are_resolved_through_the_provisioning_service() {
     let t = app
         .create_tenant(json!({"name": "Elsewhere", "timeZone": "America/New_York"}))
         .await;
-    let id = t["id"].as_str().unwrap();
+    let id = t["id"].as_str().unwrap().to_string();
+    (pns, app, id)
+}
+
+#[tokio::test]
+async fn unknown_numbers_are_resolved_through_the_provisioning_service() {
+    let (pns, app, id) = with_provisioning_service().await;
+    let id = id.as_str();
     Mock::given(method("GET"))
         .and(path("/phone-numbers/lookup/%2B15005550006"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tenantId": id})))
@@ -579,19 +587,8 @@ async fn unknown_numbers_are_resolved_through_the_provisioning_service() {
 /// again, so a number that moved to another tenant is followed.
 #[tokio::test]
 async fn lookup_answers_are_reused_for_a_minute_of_app_time() {
-    let pns = MockServer::start().await;
-    let app_uri = pns.uri();
-    let app = quick()
-        .config(move |c| {
-            c.pns_provisioning_service_url = Some(app_uri);
-            c.internal_service_key = Some("shared-secret-key-for-phase-1".into());
-        })
-        .start()
-        .await;
-    let t = app
-        .create_tenant(json!({"name": "Elsewhere", "timeZone": "America/New_York"}))
-        .await;
-    let id = t["id"].as_str().unwrap();
+    let (pns, app, id) = with_provisioning_service().await;
+    let id = id.as_str();
     Mock::given(method("GET"))
         .and(path("/phone-numbers/lookup/%2B14155550120"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tenantId": id})))
