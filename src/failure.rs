@@ -61,10 +61,6 @@ impl Failure {
             retry_after_secs: None,
         }
     }
-    /// A 403 with its own code, e.g. `ADMIN_API_DISABLED`.
-    pub fn forbidden(code: &'static str, reason: impl Into<String>) -> Self {
-        Self::refused(StatusCode::FORBIDDEN, code, reason)
-    }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Failure::Internal {
             cause: cause.to_string(),
