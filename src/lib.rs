@@ -2,7 +2,7 @@
 //!
 //! Layers, top to bottom; a module only uses its own layer and those below (the integration test
 //! `layers` enforces it, `docs/architecture.md` draws it):
-//! entry (`main`, `cli`, `start`) → HTTP composition (`http`) → features (`tenants`, `calls`,
+//! entry (`main`, `cli`, `start`) → HTTP composition (`http`) → the web console (`console`) → features (`tenants`, `calls`,
 //! `messaging`, `appointments`, `numbers`, `recordings`, `events`, `analytics`, `outbox`) → web kit (`web`) → state (`state`)
 //! → infrastructure (`db`, `jobs`, `twilio`, `config`, `telemetry`, `auth`, `http_clients`) → domain values
 //! (`domain`, `clock`, `secret`).
@@ -14,6 +14,7 @@ pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod events;

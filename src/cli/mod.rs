@@ -65,6 +65,12 @@ pub enum Command {
     /// Manage tenant API keys.
     #[command(subcommand)]
     Apikey(ops::ApiKeyCmd),
+    /// Print a single-use link that signs a tenant into the web console.
+    ConsoleLink {
+        /// The tenant's id or slug.
+        #[arg(long)]
+        tenant: String,
+    },
     /// Inspect and retry background jobs.
     #[command(subcommand)]
     Jobs(ops::JobsCmd),
@@ -202,6 +208,7 @@ async fn run(command: Command, config: Config, port_given: bool) -> anyhow::Resu
         Command::Tenant(cmd) => ops::tenant(config, cmd).await,
         Command::Staff(cmd) => ops::staff(config, cmd).await,
         Command::Token(cmd) => ops::token(config, cmd).await,
+        Command::ConsoleLink { tenant } => ops::console_link(config, &tenant).await,
         Command::Apikey(cmd) => ops::apikey(config, cmd).await,
         Command::Jobs(cmd) => ops::jobs(config, cmd).await,
         Command::Calls(cmd) => calls::calls(config, cmd).await,

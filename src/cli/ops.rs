@@ -339,6 +339,24 @@ pub async fn token(config: Config, cmd: TokenCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `console-link --tenant T`: prints a sign-in link for the tenant's console (single-use, valid
+/// for `CONSOLE_LINK_TTL_SECS`).
+pub async fn console_link(config: Config, tenant: &str) -> anyhow::Result<()> {
+    let state = open(config).await?;
+    let t = find_tenant(&state, tenant).await?;
+    let link = crate::console::session::issue_link(&state, &t.id)
+        .await
+        .map_err(fail)?;
+    eprintln!(
+        "console sign-in link for tenant {} ({}), single-use, expires {}",
+        t.slug.as_str(),
+        t.id,
+        crate::console::api_link::rfc3339(link.expires_at_ms)
+    );
+    println!("{}", link.url);
+    Ok(())
+}
+
 pub async fn apikey(config: Config, cmd: ApiKeyCmd) -> anyhow::Result<()> {
     let state = open(config).await?;
     match cmd {

@@ -12,6 +12,10 @@ pub struct AuthConfig {
     pub admin_token: Option<Secret>,
     pub internal_service_key: Option<Secret>,
     pub stripe_webhook_secret: Option<Secret>,
+    /// How long a console sign-in link stays usable (it is single-use as well).
+    pub console_link_ttl: std::time::Duration,
+    /// How long a console session lasts from sign-in.
+    pub console_session_ttl: std::time::Duration,
 }
 
 /// This concern's settings, handed to `$cb` (see [`super::declare`]).
@@ -48,6 +52,13 @@ macro_rules! declare {
         #[default = "Stripe webhook disabled"]
         #[redact(value)]
         stripe_webhook_secret: Option<Secret> = |v| Ok(v.secret());
+
+        /// seconds a console sign-in link (`POST /api/admin/tenants/{id}/console-link`) stays
+        /// usable; each link signs in once
+        console_link_ttl_secs: u64 = |v| v.number(900, 30, 86_400);
+
+        /// seconds a console session lasts from sign-in
+        console_session_ttl_secs: u64 = |v| v.number(43_200, 300, 2_592_000);
     ] [
         => AuthConfig = AuthConfig {
             jwt_secret,
@@ -56,6 +67,8 @@ macro_rules! declare {
             admin_token,
             internal_service_key,
             stripe_webhook_secret,
+            console_link_ttl: std::time::Duration::from_secs(console_link_ttl_secs),
+            console_session_ttl: std::time::Duration::from_secs(console_session_ttl_secs),
         }
     ] $($args)* } };
 }

@@ -12,6 +12,7 @@ pub mod appointments;
 pub mod batch;
 pub mod batch_sqlite;
 pub mod calls;
+pub mod console;
 pub mod error;
 pub mod events;
 pub mod messages;

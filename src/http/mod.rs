@@ -91,7 +91,8 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::recordings::routes())
         .merge(crate::events::routes())
         .merge(crate::analytics::routes())
-        .merge(crate::outbox::routes());
+        .merge(crate::outbox::routes())
+        .merge(crate::console::api_routes());
     // Authenticated by the service key: a generous bucket of their own per client address.
     let internal = OpenApiRouter::new()
         .merge(crate::tenants::internal_routes())
@@ -114,10 +115,12 @@ pub fn router(state: AppState) -> Router {
     let doc = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let config = state.config.clone();
     // Twilio webhooks answer TwiML, not JSON: outside the OpenAPI document and the IP rate limit.
-    let mut api_router = api_router
+    let api_router = api_router
         .merge(crate::calls::webhook_routes())
         .merge(crate::recordings::webhook_routes())
         .merge(crate::messaging::webhook_routes());
+    // The web console: HTML pages, outside the OpenAPI document.
+    let mut api_router = api_router.merge(crate::console::routes());
     if let Some(sandbox) = &state.twilio.sandbox {
         // Twilio's own REST dialect (described by Twilio's OpenAPI file, not ours).
         api_router = api_router.nest_service(crate::twilio::SANDBOX_PREFIX, sandbox.router());

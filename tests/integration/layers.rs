@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("entry", &["main", "lib", "cli", "start"]),
     ("HTTP composition", &["http"]),
+    ("web console", &["console"]),
     (
         "features",
         &[

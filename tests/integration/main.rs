@@ -11,6 +11,8 @@ mod auth;
 mod bench;
 mod call_logs;
 mod cli;
+mod console_client;
+mod console_sign_in;
 mod contract;
 mod events;
 mod group_commit;

@@ -40,6 +40,14 @@ const GLOBAL: &[(&str, &str)] = &[
         "the directory of API key prefixes: unique across tenants, read before the tenant is known",
     ),
     (
+        "console_links",
+        "console sign-in links, found by the digest of their token before the tenant is known",
+    ),
+    (
+        "console_sessions",
+        "console sessions, found by the digest of their cookie; an operator's has no tenant",
+    ),
+    (
         "sender_pacing",
         "pacing per Twilio sender number, whose throughput limit is Twilio's whichever tenant holds it",
     ),
