@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use crate::support::{JWT_SECRET, app};
 
-fn switchboard(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn switchboard(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.args(args)
         .env_clear()
@@ -21,10 +21,10 @@ fn switchboard(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("run switchboard")
 }
 
-fn stdout(o: &Output) -> String {
+pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
-fn stderr(o: &Output) -> String {
+pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

@@ -246,3 +246,33 @@ async fn the_assets_are_served_from_the_binary() {
             .starts_with("text/css")
     );
 }
+
+#[tokio::test]
+async fn the_cli_prints_a_link_that_signs_the_business_in() {
+    let app = app().start().await;
+    let t = app
+        .create_tenant(json!({"name": "Bella Salon", "slug": "bella"}))
+        .await;
+    let o = crate::cli::switchboard(
+        &app.db_url,
+        &["console-link", "--tenant", "bella"],
+        &[("APP_URL", app.base.as_str())],
+    );
+    assert!(o.status.success(), "{}", crate::cli::stderr(&o));
+    let url = crate::cli::stdout(&o).trim().to_string();
+    assert!(crate::cli::stderr(&o).contains("single-use"));
+    let path = url
+        .strip_prefix(&app.base)
+        .expect("link on APP_URL")
+        .to_string();
+    let mut b = Browser::new(&app);
+    let p = b.post_raw(&path, &[]).await;
+    assert_eq!(p.status, 303, "{}", p.html);
+    assert_eq!(
+        p.location.as_deref(),
+        Some(format!("/console/t/{}", t["id"].as_str().unwrap()).as_str())
+    );
+    // An unknown tenant is one line on stderr and a failure exit.
+    let o = crate::cli::switchboard(&app.db_url, &["console-link", "--tenant", "nope"], &[]);
+    assert!(!o.status.success());
+}
