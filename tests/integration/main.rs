@@ -12,6 +12,7 @@ mod bench;
 mod call_logs;
 mod cli;
 mod console_client;
+mod console_operator;
 mod console_sign_in;
 mod contract;
 mod events;
