@@ -303,11 +303,9 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Job>, i64), StoreError> {
-    let filter = "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2)";
     let sql = format!(
-        "SELECT {COLUMNS} FROM jobs WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        "SELECT {COLUMNS} FROM jobs WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM jobs WHERE {filter}");
     let jobs = with_db!(db, |p| {
         sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(status)
@@ -317,14 +315,81 @@ pub async fn list(
             .fetch_all(p)
             .await
     })?;
-    let total: (i64,) = with_db!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(
-        count_sql.as_str()
-    ))
-    .bind(status)
-    .bind(kind)
-    .fetch_one(p)
-    .await)?;
-    Ok((jobs, total.0))
+    Ok((jobs, count(db, status, kind).await?))
+}
+
+/// The optional status (`$1`) and kind (`$2`) filter of [`list`] and [`count`].
+const FILTER: &str = "($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2)";
+
+/// How many jobs have `status` and `kind` (either or both may be left open).
+pub async fn count(db: &Db, status: Option<&str>, kind: Option<&str>) -> Result<i64, StoreError> {
+    let sql = format!("SELECT COUNT(*) FROM jobs WHERE {FILTER}");
+    let total: (i64,) = with_db!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(status)
+        .bind(kind)
+        .fetch_one(p)
+        .await)?;
+    Ok(total.0)
+}
+
+/// Where a keyset page of jobs starts: after the row with this `run_at` and `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub run_at: i64,
+    pub id: String,
+}
+
+/// Up to `limit` jobs in `status` (of `kind` and of `tenant_id` when given), after `after`:
+/// pending and running jobs by when they run (soonest first), done and dead ones by when they
+/// last ran (latest first). Served by the `(status, run_at)` index, so a page costs the same on
+/// the millionth job as on the first.
+pub async fn page(
+    db: &Db,
+    status: &JobStatus,
+    kind: Option<&str>,
+    tenant_id: Option<&str>,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<Job>, StoreError> {
+    let (cmp, dir) = match status {
+        JobStatus::Pending | JobStatus::Running => (">", "ASC"),
+        JobStatus::Done | JobStatus::Dead => ("<", "DESC"),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE status = $1 AND ($2 IS NULL OR kind = $2) \
+         AND ($3 IS NULL OR tenant_id = $3) \
+         AND ($4 IS NULL OR run_at {cmp} $4 OR (run_at = $4 AND id {cmp} $5)) \
+         ORDER BY run_at {dir}, id {dir} LIMIT $6"
+    );
+    Ok(with_db!(db, |p| {
+        sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(status.as_str())
+            .bind(kind)
+            .bind(tenant_id)
+            .bind(after.map(|a| a.run_at))
+            .bind(after.map(|a| a.id.as_str()))
+            .bind(limit)
+            .fetch_all(p)
+            .await
+    })?)
+}
+
+/// Gives up to `limit` dead jobs of `kind` (those that died first) a fresh set of attempts, due
+/// now, as [`revive`] does for one. Returns how many.
+pub async fn revive_kind(db: &Db, kind: &str, now: i64, limit: i64) -> Result<u64, StoreError> {
+    Ok(with_db!(db, |p| {
+        sqlx::query(
+            "UPDATE jobs SET status = 'pending', attempts = 0, run_at = $2, finished_at = NULL, updated_at = $2 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'dead' AND kind = $1 ORDER BY run_at, id LIMIT $3) \
+               AND status = 'dead'",
+        )
+        .bind(kind)
+        .bind(now)
+        .bind(limit)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+    })?)
 }
 
 /// Counts by status, for metrics and the CLI.

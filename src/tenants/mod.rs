@@ -2,7 +2,7 @@
 //! credentials (`keys`), the sandbox demo tenant (`demo`), and their API: the operator's tenant,
 //! staff and key routes (`api_admin`, `api_staff`, `api_keys`), the tenant's own profile
 //! (`api_profile`), Stripe subscription changes (`api_stripe`) and the number → tenant lookup for
-//! other services (`api_internal`).
+//! other services (`api_internal`), and every tenant's health for the operator (`health`).
 
 mod api_admin;
 mod api_internal;
@@ -11,6 +11,7 @@ mod api_profile;
 mod api_staff;
 mod api_stripe;
 pub mod demo;
+pub mod health;
 pub mod keys;
 pub mod manage;
 pub mod staff;

@@ -13,6 +13,7 @@ mod browser;
 mod call_logs;
 mod cli;
 mod console_client;
+mod console_operator;
 mod console_sign_in;
 mod contract;
 mod events;
