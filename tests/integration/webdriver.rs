@@ -56,6 +56,7 @@ impl Driver {
             );
             return None;
         };
+        crate::support::init();
         let turn = TURN.lock().await;
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
