@@ -159,6 +159,44 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Notification>, StoreError> 
     .await)?)
 }
 
+/// One of the tenant's notifications by id (another tenant's is as unknown as a made-up one).
+pub async fn get_for_tenant(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<Notification>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM notifications WHERE tenant_id = $1 AND id = $2");
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// The tenant's SMS to `recipient` that have no Twilio SID (queued, being sent, or failed before
+/// Twilio accepted them), newest first, at most `limit`.
+pub async fn unsent_to(
+    db: &Db,
+    tenant_id: &str,
+    recipient: &str,
+    limit: i64,
+) -> Result<Vec<Notification>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM notifications WHERE tenant_id = $1 AND recipient = $2 AND type = 'SMS' \
+         AND twilio_sid IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+    );
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Notification>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(tenant_id)
+    .bind(recipient)
+    .bind(limit)
+    .fetch_all(p)
+    .await)?)
+}
+
 /// The tenant's notification with `idempotency_key`, inside `tx`.
 pub async fn get_by_key(
     tx: &mut Tx,

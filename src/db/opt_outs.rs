@@ -61,3 +61,26 @@ pub async fn count(db: &Db, tenant_id: &str) -> Result<i64, StoreError> {
     .await)?;
     Ok(row.0)
 }
+
+/// Which of `phones` have opted out of the tenant's texts.
+pub async fn among(
+    db: &Db,
+    tenant_id: &str,
+    phones: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if phones.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT phone FROM opt_outs WHERE tenant_id = $1 AND phone IN ({})",
+        super::row::placeholders(2, phones.len())
+    );
+    let rows: Vec<(String,)> = with_db!(db, |p| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant_id);
+        for phone in phones {
+            q = q.bind(phone);
+        }
+        q.fetch_all(p).await
+    })?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}

@@ -49,6 +49,8 @@ pub struct Recording {
     pub completed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When someone at the business marked the voicemail handled (epoch ms); `None`: new.
+    pub handled_at: Option<i64>,
 }
 
 crate::stored_row! {
@@ -75,6 +77,7 @@ crate::stored_row! {
         completed_at: r.completed_at,
         created_at: r.created_at,
         updated_at: r.updated_at,
+        handled_at: r.handled_at,
     }
 }
 
@@ -186,9 +189,19 @@ pub struct RecordingFilter {
     pub call_sid: Option<String>,
     /// Only recordings Twilio completed (not absent, failed or in progress).
     pub completed_only: bool,
+    /// Only handled (`Some(true)`) or only new (`Some(false)`) recordings.
+    pub handled: Option<bool>,
+    /// Keyset paging: only recordings listed after this one (`created_at`, `id`) in newest-first
+    /// order. Used with offset 0.
+    pub before: Option<(i64, String)>,
 }
 
-/// A page of the tenant's recordings, newest first, and the total matching.
+const LIST_FILTER: &str = "tenant_id = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR call_sid = $3) \
+    AND ($4 = FALSE OR status = 'completed') \
+    AND ($5 IS NULL OR ($5 = TRUE AND handled_at IS NOT NULL) OR ($5 = FALSE AND handled_at IS NULL))";
+
+/// A page of the tenant's recordings, newest first, and the total matching (the total ignores
+/// `before`: it counts every page).
 pub async fn list(
     db: &Db,
     tenant_id: &str,
@@ -196,18 +209,25 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Recording>, i64), StoreError> {
-    let filter = "tenant_id = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR call_sid = $3) \
-        AND ($4 = FALSE OR status = 'completed')";
     let sql = format!(
-        "SELECT {COLUMNS} FROM recordings WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+        "SELECT {COLUMNS} FROM recordings WHERE {LIST_FILTER} \
+         AND ($6 IS NULL OR created_at < $6 OR (created_at = $6 AND id < $7)) \
+         ORDER BY created_at DESC, id DESC LIMIT $8 OFFSET $9"
     );
-    let count_sql = format!("SELECT COUNT(*) FROM recordings WHERE {filter}");
+    let count_sql = format!("SELECT COUNT(*) FROM recordings WHERE {LIST_FILTER}");
+    let (before_at, before_id) = match &f.before {
+        Some((at, id)) => (Some(*at), Some(id.as_str())),
+        None => (None, None),
+    };
     let rows = with_db!(db, |p| {
         sqlx::query_as::<_, Recording>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(tenant_id)
             .bind(&f.kind)
             .bind(&f.call_sid)
             .bind(f.completed_only)
+            .bind(f.handled)
+            .bind(before_at)
+            .bind(before_id)
             .bind(limit)
             .bind(offset)
             .fetch_all(p)
@@ -219,10 +239,39 @@ pub async fn list(
             .bind(&f.kind)
             .bind(&f.call_sid)
             .bind(f.completed_only)
+            .bind(f.handled)
             .fetch_one(p)
             .await
     })?;
     Ok((rows, total.0))
+}
+
+/// Marks the tenant's voicemail `id` handled at `handled_at`, or new again (`None`). False when the
+/// tenant has no such voicemail.
+pub async fn set_handled(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+    handled_at: Option<i64>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    // A repeat keeps the first time it was marked handled.
+    let n = with_tx!(&mut tx, |c| {
+        sqlx::query(
+            "UPDATE recordings SET handled_at = CASE WHEN $3 IS NULL THEN NULL ELSE COALESCE(handled_at, $3) END, \
+             updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND kind = 'voicemail'",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(handled_at)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    tx.commit().await?;
+    Ok(n > 0)
 }
 
 /// Brings the pending job with `dedupe_key` forward to `now`, when it is waiting for later: the

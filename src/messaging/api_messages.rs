@@ -3,7 +3,8 @@
 //! (one per customer number) with their threads.
 //!
 //! Every query is scoped by the authenticated tenant; another tenant's conversation is as unknown as
-//! a made-up one (404). Pages clamp `limit` to 100 rather than refuse it, as seed 000 does.
+//! a made-up one (404). Pages clamp `limit` to 100 rather than refuse it, as seed 000 does. The
+//! queries and filters are `messaging::history`'s, shared with the web console.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,13 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::clock::rfc3339;
-use crate::db::{
-    self,
-    messages::{ConversationRow, MessageRow},
-    notifications::NotificationFilter,
-};
+use crate::db::{self, messages::MessageRow};
 use crate::domain::E164;
-use crate::domain::states::NotificationStatus;
+use crate::messaging::history;
 use crate::messaging::notifications::NotificationView;
 use crate::state::AppState;
 use crate::web::TenantAuth;
@@ -27,28 +24,9 @@ use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
 use crate::web::extract::ValidQuery;
 
-/// Notification types a listing may filter on (stored upper case).
-pub const NOTIFICATION_TYPES: [&str; 2] = ["SMS", "EMAIL"];
-/// `None` for an absent or blank query value (web forms send every filter, empty ones included).
-fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// A phone number from a query string or path, in E.164 (see [`E164::from_query`]).
 fn phone(field: &str, raw: &str) -> Result<String, ApiError> {
     Ok(E164::from_query(field, raw)?.to_string())
-}
-
-fn upper_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<String, ApiError> {
-    let v = value.to_ascii_uppercase();
-    if allowed.contains(&v.as_str()) {
-        Ok(v)
-    } else {
-        Err(ApiError::validation(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        ))
-    }
 }
 
 /// Query of the notification listing.
@@ -91,30 +69,13 @@ async fn notifications(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<NotificationQuery>,
 ) -> Result<Json<Envelope<NotificationList>>, ApiError> {
-    let filter = NotificationFilter {
-        r#type: present(&q.r#type)
-            .map(|t| upper_one_of("type", t, &NOTIFICATION_TYPES))
-            .transpose()?,
-        status: present(&q.status)
-            .map(|s| {
-                NotificationStatus::parse(&s.to_ascii_uppercase()).map_err(|_| {
-                    ApiError::validation(
-                        "status",
-                        format!("must be one of {}", NotificationStatus::NAMES.join(", ")),
-                    )
-                })
-            })
-            .transpose()?,
-        recipient: None,
-    };
-    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
-    let (rows, total) =
-        db::notifications::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
+    let filter = history::notification_filter(q.r#type.as_deref(), q.status.as_deref())?;
+    let page = history::notifications(&state, &auth.tenant.id, &filter, q.limit, q.offset).await?;
     Ok(ok(NotificationList {
-        notifications: rows.iter().map(NotificationView::from).collect(),
-        total,
-        limit,
-        offset,
+        notifications: page.rows.iter().map(NotificationView::from).collect(),
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
     }))
 }
 
@@ -230,18 +191,21 @@ pub struct ConversationView {
     pub inbound_count: i64,
     pub outbound_count: i64,
     pub total_count: i64,
+    /// The customer texted STOP (and not START since): texts to them are refused.
+    pub opted_out: bool,
 }
 
-impl From<&ConversationRow> for ConversationView {
-    fn from(c: &ConversationRow) -> Self {
+impl ConversationView {
+    fn of(c: &history::Conversations, row: &db::messages::ConversationRow) -> Self {
         ConversationView {
-            phone: c.last.customer.clone(),
-            last_message: MessageView::from(&c.last),
-            last_message_at: rfc3339(c.last.created_at),
-            last_direction: c.last.direction.clone(),
-            inbound_count: c.inbound_count,
-            outbound_count: c.total_count - c.inbound_count,
-            total_count: c.total_count,
+            phone: row.last.customer.clone(),
+            last_message: MessageView::from(&row.last),
+            last_message_at: rfc3339(row.last.created_at),
+            last_direction: row.last.direction.clone(),
+            inbound_count: row.inbound_count,
+            outbound_count: row.total_count - row.inbound_count,
+            total_count: row.total_count,
+            opted_out: c.opted_out.contains(&row.last.customer),
         }
     }
 }
@@ -267,14 +231,16 @@ async fn conversations(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Json<Envelope<ConversationList>>, ApiError> {
-    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
-    let (rows, total) =
-        db::messages::conversations(&state.db, &auth.tenant.id, limit, offset).await?;
+    let page = history::conversations(&state, &auth.tenant.id, q.limit, q.offset).await?;
     Ok(ok(ConversationList {
-        conversations: rows.iter().map(ConversationView::from).collect(),
-        total,
-        limit,
-        offset,
+        conversations: page
+            .rows
+            .iter()
+            .map(|row| ConversationView::of(&page, row))
+            .collect(),
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
     }))
 }
 
@@ -289,6 +255,8 @@ pub struct Thread {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+    /// The customer texted STOP (and not START since): texts to them are refused.
+    pub opted_out: bool,
 }
 
 /// The thread with one customer number, inbound and outbound, newest first.
@@ -304,19 +272,14 @@ async fn thread(
     Path(raw): Path<String>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Json<Envelope<Thread>>, ApiError> {
-    let phone = phone("phone", &raw)?;
-    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
-    let (rows, total) =
-        db::messages::thread(&state.db, &auth.tenant.id, &phone, limit, offset).await?;
-    if total == 0 {
-        return Err(ApiError::not_found("conversation"));
-    }
+    let t = history::thread(&state, &auth.tenant.id, "phone", &raw, q.limit, q.offset).await?;
     Ok(ok(Thread {
-        phone,
-        messages: rows.iter().map(MessageView::from).collect(),
-        total,
-        limit,
-        offset,
+        messages: t.messages.iter().map(MessageView::from).collect(),
+        phone: t.phone,
+        total: t.total,
+        limit: t.limit,
+        offset: t.offset,
+        opted_out: t.opted_out,
     }))
 }
 

@@ -1,6 +1,7 @@
-//! Send APIs: seed 000's `POST /api/telephony/sms`, seeds 002/003's `POST /api/twilio/send-sms`, and
-//! staff notifications. Each answers once the SMS is durably QUEUED (row + job committed); delivery
-//! happens in the worker. An `Idempotency-Key` header makes a retried request queue nothing new.
+//! Send APIs: seed 000's `POST /api/telephony/sms`, seeds 002/003's `POST /api/twilio/send-sms`,
+//! staff notifications, and the retry of a failed notification. Each answers once the SMS is durably
+//! QUEUED (row + job committed); delivery happens in the worker. An `Idempotency-Key` header makes a
+//! retried request queue nothing new. The rules (text, opt-outs, retries) are `messaging::outgoing`'s.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,7 +13,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::db;
 use crate::domain::seed_extras::{Extras, with_extras};
 use crate::domain::{E164, text};
-use crate::messaging::notifications::{NewSms, NotificationKind, Queued, queue_now};
+use crate::messaging::notifications::{NewSms, NotificationKind, Queued};
+use crate::messaging::outgoing::{self, sms_text};
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::{JsonBodyErrors, SubscriptionEnded, TenantAuthErrors};
@@ -116,26 +118,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(s.to_string()))
 }
 
-fn sms_text(field: &str, v: &str) -> Result<String, ApiError> {
-    if v.trim().is_empty() {
-        return Err(ApiError::validation(field, "must not be empty"));
-    }
-    if v.chars().count() > 1600 {
-        return Err(ApiError::validation(
-            field,
-            "must be at most 1600 characters",
-        ));
-    }
-    // Control characters a phone cannot show are rejected; the caller's own spacing is kept.
-    text::required(field, v, 1600)?;
-    Ok(v.trim().to_string())
-}
-
 /// Send an SMS to a customer (seed 000). Answers once it is durably queued.
 #[utoipa::path(post, path = "/api/telephony/sms", operation_id = "sms_send", tag = "telephony", security(("tenant" = [])), request_body = SendSms,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
     responses((status = 200, description = "Success", body = SendAnswer),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 409, description = "`RECIPIENT_OPTED_OUT`: the recipient texted STOP; nothing was queued", body = ErrorEnvelope),
         TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send(
     auth: TenantAuth,
@@ -154,7 +142,7 @@ async fn send(
     sms.metadata = with_extras(None, req.extras);
     Ok(answer(
         "SMS sent successfully",
-        queue_now(&state, sms).await?,
+        outgoing::send(&state, sms, "phoneNumber").await?,
     ))
 }
 
@@ -163,6 +151,7 @@ async fn send(
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key queues once")),
     responses((status = 200, description = "Success", body = SendAnswer),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 409, description = "`RECIPIENT_OPTED_OUT`: the recipient texted STOP; nothing was queued", body = ErrorEnvelope),
         TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn send_twilio(
     auth: TenantAuth,
@@ -200,7 +189,7 @@ async fn send_twilio(
     }
     Ok(answer(
         "SMS queued for delivery",
-        queue_now(&state, sms).await?,
+        outgoing::send(&state, sms, "to").await?,
     ))
 }
 
@@ -210,6 +199,7 @@ async fn send_twilio(
     responses((status = 200, description = "Success", body = SendAnswer),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
         (status = 404, description = "No such staff member for this tenant", body = ErrorEnvelope),
+        (status = 409, description = "`RECIPIENT_OPTED_OUT`: the staff member's phone texted STOP; nothing was queued", body = ErrorEnvelope),
         TenantAuthErrors, JsonBodyErrors, SubscriptionEnded))]
 async fn notify_staff(
     auth: TenantAuth,
@@ -232,8 +222,26 @@ async fn notify_staff(
     sms.idempotency_key = idempotency_key(&headers)?;
     Ok(answer(
         "Employee notification sent successfully",
-        queue_now(&state, sms).await?,
+        outgoing::send(&state, sms, "id").await?,
     ))
+}
+
+/// Queue a failed (or undelivered) SMS notification again: a new notification with the same
+/// recipient and text (its metadata names the original as `retryOf`). Asking twice queues once: the
+/// second answer shows the first retry with `created: false`.
+#[utoipa::path(post, path = "/api/telephony/notifications/{id}/retry", operation_id = "notifications_retry", tag = "telephony", security(("tenant" = [])),
+    params(("id" = String, Path, description = "The failed notification's id")),
+    responses((status = 200, description = "The retry, queued (or the earlier retry of this notification)", body = SendAnswer),
+        (status = 404, description = "No such notification for this tenant", body = ErrorEnvelope),
+        (status = 409, description = "`NOT_RETRYABLE` (not a failed SMS) or `RECIPIENT_OPTED_OUT`", body = ErrorEnvelope),
+        TenantAuthErrors, SubscriptionEnded))]
+async fn retry(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SendAnswer>, ApiError> {
+    let r = outgoing::retry(&state, &auth.tenant.id, &id).await?;
+    Ok(answer("Notification queued again", r.retry))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -241,4 +249,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(send))
         .routes(routes!(send_twilio))
         .routes(routes!(notify_staff))
+        .routes(routes!(retry))
 }

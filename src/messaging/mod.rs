@@ -1,13 +1,17 @@
-//! Messaging: queueing notifications (`notifications`), the sender, delivery status callbacks,
-//! inbound SMS and its keywords, the missed-call text-back, and their API: sending a text
-//! (`api_sms`), the message history (`api_messages`), seed 004's internal send (`api_internal_sms`).
+//! Messaging: queueing notifications (`notifications`), the business's own texts and the retry of
+//! failed ones (`outgoing`), the sender, delivery status callbacks, inbound SMS and its keywords, the
+//! missed-call text-back, the history (`history`: conversations with their opt-out state, threads,
+//! notifications), and their API: sending a text (`api_sms`), the message history (`api_messages`),
+//! seed 004's internal send (`api_internal_sms`).
 
 mod api_internal_sms;
 mod api_messages;
 mod api_sms;
+pub mod history;
 pub mod inbound;
 pub mod keywords;
 pub mod notifications;
+pub mod outgoing;
 pub mod pacing;
 pub mod send_job;
 pub mod sender;

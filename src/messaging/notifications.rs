@@ -44,6 +44,20 @@ impl NotificationKind {
             NotificationKind::Internal => "internal",
         }
     }
+
+    /// The kind stored as `s` (its `kind` column).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            NotificationKind::Api,
+            NotificationKind::Staff,
+            NotificationKind::AppointmentConfirmation,
+            NotificationKind::AppointmentReminder,
+            NotificationKind::MissedCallTextBack,
+            NotificationKind::Internal,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// An SMS to queue.

@@ -5,8 +5,6 @@
 //! Every query is scoped by the authenticated tenant: another tenant's recording (and its media) is a
 //! 404, exactly like one that does not exist.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
@@ -18,12 +16,14 @@ use crate::db::recordings::{
     self as store, CallParties, Recording, RecordingFilter, Transcription,
 };
 use crate::recordings::media_url;
+use crate::recordings::voicemail::{self, Detailed, InboxQuery};
 use crate::state::AppState;
 use crate::web::TenantAuth;
+use crate::web::doc::JsonBodyErrors;
 use crate::web::doc::TenantAuthErrors;
 use crate::web::envelope::{Envelope, ok};
 use crate::web::error::{ApiError, ErrorEnvelope};
-use crate::web::extract::ValidQuery;
+use crate::web::extract::{ValidJson, ValidQuery};
 
 /// A recording's text and analysis.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -134,26 +134,22 @@ fn view(
 async fn views(
     state: &AppState,
     tenant_id: &str,
-    rows: &[Recording],
+    rows: Vec<Recording>,
 ) -> Result<Vec<RecordingView>, ApiError> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut call_ids: Vec<String> = rows.iter().map(|r| r.call_id.clone()).collect();
-    call_ids.sort();
-    call_ids.dedup();
-    let ts: HashMap<String, Transcription> = store::transcriptions_for(&state.db, tenant_id, &ids)
+    Ok(voicemail::details(state, tenant_id, rows)
         .await?
-        .into_iter()
-        .map(|t| (t.recording_id.clone(), t))
-        .collect();
-    let parties: HashMap<String, CallParties> = store::parties_for(&state.db, tenant_id, &call_ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
-    Ok(rows
         .iter()
-        .map(|r| view(state, r, parties.get(&r.call_id), ts.get(&r.id)))
+        .map(|d| detailed_view(state, d))
         .collect())
+}
+
+fn detailed_view(state: &AppState, d: &Detailed) -> RecordingView {
+    view(
+        state,
+        &d.recording,
+        d.parties.as_ref(),
+        d.transcription.as_ref(),
+    )
 }
 
 /// Query of the recordings listing.
@@ -209,11 +205,12 @@ async fn list(
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         completed_only: false,
+        ..Default::default()
     };
     let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
     let (rows, total) = store::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
     Ok(ok(RecordingList {
-        recordings: views(&state, &auth.tenant.id, &rows).await?,
+        recordings: views(&state, &auth.tenant.id, rows).await?,
         total,
         limit,
         offset,
@@ -224,9 +221,7 @@ async fn one(state: &AppState, auth: &TenantAuth, id: &str) -> Result<RecordingV
     let rec = store::find(&state.db, &auth.tenant.id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("recording"))?;
-    Ok(views(state, &auth.tenant.id, std::slice::from_ref(&rec))
-        .await?
-        .remove(0))
+    Ok(views(state, &auth.tenant.id, vec![rec]).await?.remove(0))
 }
 
 /// One of the tenant's recordings, by id or RecordingSid, with its transcription.
@@ -257,11 +252,15 @@ async fn show_by_sid(
     Ok(ok(one(&state, &auth, &sid).await?))
 }
 
-/// Page of the voicemail listing.
-#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+/// Filter and page of the voicemail listing.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct VoicemailQuery {
+    /// `false`: only new voicemails (the inbox); `true`: only handled ones. Absent: all.
+    pub handled: Option<bool>,
+    /// Keyset paging: the `nextCursor` of the previous page (instead of `offset`).
+    pub before: Option<String>,
     /// Page size, default 50; values above 100 are treated as 100.
     #[param(minimum = 1)]
     pub limit: Option<i64>,
@@ -294,9 +293,13 @@ pub struct VoicemailView {
     pub call_reason: Option<String>,
     pub sentiment: Option<String>,
     pub media_url: Option<String>,
+    /// Whether someone at the business marked it handled (`PATCH /api/telephony/voicemails/{id}`).
+    pub handled: bool,
+    /// RFC 3339, when it was first marked handled; null while new.
+    pub handled_at: Option<String>,
 }
 
-/// `{"voicemails": [...], "total", "limit", "offset"}`.
+/// `{"voicemails": [...], "total", "limit", "offset", "nextCursor"}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VoicemailList {
@@ -304,6 +307,8 @@ pub struct VoicemailList {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 impl From<RecordingView> for VoicemailView {
@@ -324,11 +329,21 @@ impl From<RecordingView> for VoicemailView {
             call_reason: t.as_ref().map(|t| t.call_reason.clone()),
             sentiment: t.map(|t| t.sentiment),
             media_url: r.media_url,
+            handled: false,
+            handled_at: None,
         }
     }
 }
 
-/// The tenant's voicemails (completed recordings left after the beep), newest first, with transcripts.
+fn voicemail_view(state: &AppState, d: &Detailed) -> VoicemailView {
+    let mut v = VoicemailView::from(detailed_view(state, d));
+    v.handled = d.recording.handled_at.is_some();
+    v.handled_at = d.recording.handled_at.map(rfc3339);
+    v
+}
+
+/// The tenant's voicemails (completed recordings left after the beep), newest first, with
+/// transcripts; `handled=false` is the inbox of new ones.
 #[utoipa::path(get, path = "/api/telephony/voicemails", tag = "telephony", security(("tenant" = [])), params(VoicemailQuery),
     responses((status = 200, description = "Success", body = Envelope<VoicemailList>),
         (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
@@ -338,23 +353,59 @@ async fn voicemails(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<VoicemailQuery>,
 ) -> Result<Json<Envelope<VoicemailList>>, ApiError> {
-    let (limit, offset) = crate::domain::paging::page(q.limit, q.offset)?;
-    let filter = RecordingFilter {
-        kind: Some(store::VOICEMAIL.into()),
-        call_sid: None,
-        completed_only: true,
-    };
-    let (rows, total) = store::list(&state.db, &auth.tenant.id, &filter, limit, offset).await?;
+    let before = q
+        .before
+        .as_deref()
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| voicemail::Cursor::parse("before", b))
+        .transpose()?;
+    let page = voicemail::inbox(
+        &state,
+        &auth.tenant.id,
+        &InboxQuery {
+            handled: q.handled,
+            limit: q.limit,
+            offset: q.offset,
+            before,
+        },
+    )
+    .await?;
     Ok(ok(VoicemailList {
-        voicemails: views(&state, &auth.tenant.id, &rows)
-            .await?
-            .into_iter()
-            .map(VoicemailView::from)
+        voicemails: page
+            .voicemails
+            .iter()
+            .map(|d| voicemail_view(&state, d))
             .collect(),
-        total,
-        limit,
-        offset,
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+        next_cursor: page.next.map(|c| c.encode()),
     }))
+}
+
+/// `{"handled": true}` marks a voicemail handled, `false` new again.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VoicemailPatch {
+    pub handled: bool,
+}
+
+/// Mark one of the tenant's voicemails handled (or new again). Repeating it keeps the first time it
+/// was marked handled.
+#[utoipa::path(patch, path = "/api/telephony/voicemails/{id}", tag = "telephony", security(("tenant" = [])), request_body = VoicemailPatch,
+    params(("id" = String, Path, description = "The voicemail's recording id or RecordingSid")),
+    responses((status = 200, description = "The voicemail as it is now", body = Envelope<VoicemailView>),
+        (status = 400, description = "Invalid input; `error.field` names the field", body = ErrorEnvelope),
+        (status = 404, description = "No such voicemail for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors, JsonBodyErrors))]
+async fn patch_voicemail(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ValidJson(req): ValidJson<VoicemailPatch>,
+) -> Result<Json<Envelope<VoicemailView>>, ApiError> {
+    let d = voicemail::set_handled(&state, &auth.tenant.id, &id, req.handled).await?;
+    Ok(ok(voicemail_view(&state, &d)))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -363,4 +414,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show))
         .routes(routes!(show_by_sid))
         .routes(routes!(voicemails))
+        .routes(routes!(patch_voicemail))
 }

@@ -6,15 +6,18 @@
 //! ([`transcribe`]: Twilio's own transcription or an OpenAI-compatible API), analyses the text
 //! ([`analyse`]: rules or an OpenAI-compatible chat model), files a transcription, updates the call,
 //! and notifies staff by SMS (the notifications pipeline) and by e-mail ([`email`]) when SMTP is
-//! configured. The tenant API serves the recordings (`api`).
+//! configured. The tenant API serves the recordings (`api`), their audio ([`media`], which the web
+//! console's player uses too) and the voicemail inbox with its handled state ([`voicemail`]).
 
 pub mod analyse;
 mod api;
 mod api_media;
 pub mod email;
+pub mod media;
 pub mod process;
 pub mod storage;
 pub mod transcribe;
+pub mod voicemail;
 mod webhooks;
 
 use std::sync::Arc;

@@ -217,6 +217,7 @@ mod tests {
             completed_at: Some(1_000),
             created_at: 1_000,
             updated_at: 1_000,
+            handled_at: None,
         }
     }
 

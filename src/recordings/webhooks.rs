@@ -76,6 +76,7 @@ fn new_row(call: &Call, recording_sid: &str, source: Option<&str>, now: i64) -> 
         completed_at: None,
         created_at: now,
         updated_at: now,
+        handled_at: None,
     }
 }
 

@@ -305,15 +305,16 @@ async fn twilio_magic_numbers_end_failed_with_their_codes() {
 async fn opted_out_recipients_are_never_sent_to() {
     let app = fast().start().await;
     let (tenant, token) = tenant_token(&app, NUMBER).await;
+    // Queued before the recipient texted STOP: the sender still does not send it.
+    let id = send(&app, &token, "+14155550123", "promo").await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut tx = app.state.db.begin().await.unwrap();
     db::opt_outs::add(&mut tx, &tenant, "+14155550123", "keyword", 0)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let id = send(&app, &token, "+14155550123", "promo").await["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     run_pending_jobs(&app.state).await.unwrap();
     let n = notification(&app, &id).await;
     assert_eq!((n.status.as_str(), n.error_code), ("FAILED", Some(21610)));
@@ -321,6 +322,38 @@ async fn opted_out_recipients_are_never_sent_to() {
         posts_to_twilio(&app).is_empty(),
         "no Twilio call for an opted-out recipient"
     );
+
+    // Asked for after the STOP: refused up front on every send route, and nothing is queued.
+    for (path, body, field) in [
+        (
+            "/api/telephony/sms",
+            json!({"phoneNumber": "+14155550123", "message": "again"}),
+            "phoneNumber",
+        ),
+        (
+            "/api/twilio/send-sms",
+            json!({"to": "+14155550123", "body": "again"}),
+            "to",
+        ),
+    ] {
+        let r = app
+            .send(Method::POST, path, Some(&token), Some(body), &[])
+            .await;
+        assert_eq!(
+            (r.status, r.code(), r.field()),
+            (409, "RECIPIENT_OPTED_OUT", field),
+            "{path}: {}",
+            r.text
+        );
+        assert!(
+            r.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("START")
+        );
+    }
+    let r = app.tenant_get("/api/telephony/notifications", &token).await;
+    assert_eq!(r.json["data"]["total"], 1, "{}", r.text);
 }
 
 #[tokio::test]

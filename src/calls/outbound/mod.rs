@@ -13,6 +13,7 @@
 //! `sender_pacing` table, so the pace holds across instances: a request waits up to
 //! [`MAX_PACE_WAIT_MS`] for its slot, and beyond that is refused with 429 and `Retry-After`.
 
+pub mod call_back;
 mod store;
 mod twilio;
 
