@@ -186,6 +186,23 @@ pub async fn get_endpoint(db: &Db, id: &str) -> Result<Option<Endpoint>, StoreEr
     .await)?)
 }
 
+/// Endpoint `id` when it is `tenant_id`'s own (a global endpoint is no tenant's).
+pub async fn get_tenant_endpoint(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<Endpoint>, StoreError> {
+    let sql =
+        format!("SELECT {ENDPOINT_COLUMNS} FROM relay_endpoints WHERE tenant_id = $1 AND id = $2");
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Endpoint>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(p)
+    .await)?)
+}
+
 /// All endpoints, or one tenant's (global ones have no tenant).
 pub async fn list_endpoints(db: &Db, tenant_id: Option<&str>) -> Result<Vec<Endpoint>, StoreError> {
     let sql = format!(
@@ -257,6 +274,25 @@ pub async fn get_delivery(db: &Db, id: &str) -> Result<Option<Delivery>, StoreEr
         sqlx::AssertSqlSafe(sql.as_str())
     )
     .bind(id)
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// Delivery `id` when it goes to one of `tenant_id`'s own endpoints.
+pub async fn get_tenant_delivery(
+    db: &Db,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<Delivery>, StoreError> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 \
+         AND endpoint_id IN (SELECT id FROM relay_endpoints WHERE tenant_id = $2)"
+    );
+    Ok(with_db!(db, |p| sqlx::query_as::<_, Delivery>(
+        sqlx::AssertSqlSafe(sql.as_str())
+    )
+    .bind(id)
+    .bind(tenant_id)
     .fetch_optional(p)
     .await)?)
 }
@@ -344,5 +380,24 @@ pub async fn list_attempts(db: &Db, delivery_id: &str) -> Result<Vec<Attempt>, S
             .bind(delivery_id)
             .fetch_all(p)
             .await
+    })?)
+}
+
+/// The attempts of the deliveries `delivery_ids`, oldest first.
+pub async fn attempts_for(db: &Db, delivery_ids: &[String]) -> Result<Vec<Attempt>, StoreError> {
+    if delivery_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, delivery_id, at, status_code, latency_ms, error FROM delivery_attempts \
+         WHERE delivery_id IN ({}) ORDER BY at, id",
+        super::row::placeholders(1, delivery_ids.len())
+    );
+    Ok(with_db!(db, |p| {
+        let mut q = sqlx::query_as::<_, Attempt>(sqlx::AssertSqlSafe(sql.as_str()));
+        for id in delivery_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(p).await
     })?)
 }

@@ -139,9 +139,7 @@ async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    db::events::delete_endpoint(&state.db, &id)
-        .await
-        .map_err(|_| ApiError::not_found("relay endpoint"))?;
+    manage::delete(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,4 +1,5 @@
-//! Managing relay endpoints and deliveries: shared by the admin API and the CLI.
+//! Managing relay endpoints and deliveries: shared by the admin API, the CLI and the console
+//! (which reaches a tenant's own endpoints and deliveries through the tenant-scoped lookups here).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -247,6 +248,62 @@ pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<E
     e.updated_at = state.clock.now_ms();
     db::events::save_endpoint(&state.db, &e).await?;
     Ok(e)
+}
+
+/// Removes a relay endpoint and its delivery history.
+pub async fn delete(state: &AppState, id: &str) -> Result<(), Failure> {
+    db::events::delete_endpoint(&state.db, id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => Failure::not_found("relay endpoint"),
+            other => other.into(),
+        })
+}
+
+/// A tenant's own endpoint: another tenant's, or a global one (the operator's), is not found.
+pub async fn tenant_endpoint(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Endpoint, Failure> {
+    db::events::get_tenant_endpoint(&state.db, tenant_id, id)
+        .await?
+        .ok_or_else(|| Failure::not_found("relay endpoint"))
+}
+
+/// A delivery to one of the tenant's own endpoints; any other is not found.
+pub async fn tenant_delivery(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Delivery, Failure> {
+    db::events::get_tenant_delivery(&state.db, tenant_id, id)
+        .await?
+        .ok_or_else(|| Failure::not_found("delivery"))
+}
+
+/// The `limit` newest deliveries to endpoint `endpoint_id`, each with its attempts (oldest first).
+pub async fn recent_deliveries(
+    state: &AppState,
+    endpoint_id: &str,
+    limit: i64,
+) -> Result<Vec<(Delivery, Vec<Attempt>)>, Failure> {
+    let deliveries = db::events::list_deliveries(&state.db, endpoint_id, None, limit, 0).await?;
+    let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
+    let mut by_delivery: std::collections::HashMap<String, Vec<Attempt>> = Default::default();
+    for a in db::events::attempts_for(&state.db, &ids).await? {
+        by_delivery
+            .entry(a.delivery_id.clone())
+            .or_default()
+            .push(a);
+    }
+    Ok(deliveries
+        .into_iter()
+        .map(|d| {
+            let attempts = by_delivery.remove(&d.id).unwrap_or_default();
+            (d, attempts)
+        })
+        .collect())
 }
 
 /// Sends a dead (or delivered) delivery again, with a fresh set of attempts.

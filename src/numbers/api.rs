@@ -206,9 +206,7 @@ async fn available_numbers(
     ValidQuery(q): ValidQuery<AvailableNumbersQuery>,
 ) -> Result<Json<Envelope<AvailableNumberList>>, ApiError> {
     let q = q.to_search()?;
-    let found = crate::numbers::search::search(&state, &q)
-        .await
-        .map_err(|e| numbers::error::twilio_api_error(&e))?;
+    let found = crate::numbers::search::available(&state, &q).await?;
     let numbers: Vec<AvailableNumber> = found
         .into_iter()
         .filter_map(|n| {
@@ -267,23 +265,7 @@ async fn purchase_number(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<PurchaseNumber>,
 ) -> Result<(StatusCode, Json<Envelope<PurchasedNumber>>), ApiError> {
-    let out = ops::provision(&state, &auth.tenant.id, None, Some(&req.phone_number))
-        .await
-        .map_err(|e| {
-            let mut err = ApiError::from(e);
-            if err.code == "TWILIO_REJECTED" {
-                err.field = Some("phoneNumber".into());
-            }
-            err
-        })?;
-    let (phone_number, sid) = match out {
-        Provisioned::Acquired {
-            phone_number, sid, ..
-        } => (phone_number, sid),
-        Provisioned::Existing(_) | Provisioned::Skipped => {
-            return Err(NumberError::AlreadyProvisioned.into());
-        }
-    };
+    let (phone_number, sid) = ops::purchase(&state, &auth.tenant.id, &req.phone_number).await?;
     let want = crate::numbers::setup::desired_config(&state, &auth.tenant);
     Ok((
         StatusCode::CREATED,

@@ -55,6 +55,33 @@ pub async fn provision(
     out
 }
 
+/// Buys exactly `number` for a tenant that has none (seed 002's purchase, and the console's):
+/// the number and its SID. Twilio refusing it (not available, code 21422) names `phoneNumber`.
+pub async fn purchase(
+    state: &AppState,
+    tenant_id: &str,
+    number: &E164,
+) -> Result<(String, String), crate::failure::Failure> {
+    let out = provision(state, tenant_id, None, Some(number))
+        .await
+        .map_err(|e| {
+            let f = crate::failure::Failure::from(e);
+            if f.code() == "TWILIO_REJECTED" {
+                f.with_field("phoneNumber")
+            } else {
+                f
+            }
+        })?;
+    match out {
+        Provisioned::Acquired {
+            phone_number, sid, ..
+        } => Ok((phone_number, sid)),
+        Provisioned::Existing(_) | Provisioned::Skipped => {
+            Err(NumberError::AlreadyProvisioned.into())
+        }
+    }
+}
+
 /// Takes the tenant's lease (creating its row if needed), or says how long until it is free.
 async fn lease(state: &AppState, tenant_id: &str) -> Result<String, NumberError> {
     let now = state.clock.now_ms();
@@ -331,6 +358,14 @@ pub async fn release(
     let out = release_leased(state, tenant_id, generation).await;
     give_back(state, tenant_id, &lease).await;
     out
+}
+
+/// A tenant's own release from the console, now (no grace period): refused when it has no number.
+pub async fn release_own(state: &AppState, tenant: &Tenant) -> Result<Released, NumberError> {
+    if tenant.twilio_number.is_none() {
+        return Err(NumberError::NoNumber);
+    }
+    release(state, &tenant.id, None).await
 }
 
 async fn release_leased(

@@ -1,4 +1,5 @@
-//! Searching Twilio for numbers to buy: the query, read the same way from the API and the CLI.
+//! Searching Twilio for numbers to buy: the query, read the same way from the API, the CLI and
+//! the console.
 
 use switchboard_twilio::rest::{
     AvailableNumberSearch, AvailablePhoneNumber, NumberKind, TwilioError,
@@ -107,6 +108,17 @@ pub async fn search(
         .client
         .search_available_numbers(&q.country, q.kind, &search)
         .await
+}
+
+/// [`search`] for a caller: Twilio refusing the query is the caller's 400, Twilio failing a 502
+/// (the API's `available-numbers` and the console's number search).
+pub async fn available(
+    state: &AppState,
+    q: &SearchQuery,
+) -> Result<Vec<AvailablePhoneNumber>, Failure> {
+    search(state, q)
+        .await
+        .map_err(|e| super::error::twilio_api_error(&e))
 }
 
 #[cfg(test)]

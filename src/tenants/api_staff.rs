@@ -74,10 +74,7 @@ async fn remove(
     State(state): State<AppState>,
     Path((id, staff_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    db::staff::delete(&state.db, &id, &staff_id)
-        .await
-        .map_err(|_| ApiError::not_found("staff member"))?;
-    state.routing.invalidate();
+    staff::delete(&state, &id, &staff_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -165,3 +165,15 @@ pub async fn update(
     state.routing.invalidate();
     Ok(s)
 }
+
+/// Removes a staff member of `tenant_id` (another tenant's id is not found).
+pub async fn delete(state: &AppState, tenant_id: &str, id: &str) -> Result<(), Failure> {
+    db::staff::delete(&state.db, tenant_id, id)
+        .await
+        .map_err(|e| match e {
+            crate::db::StoreError::NotFound => Failure::not_found("staff member"),
+            other => other.into(),
+        })?;
+    state.routing.invalidate();
+    Ok(())
+}

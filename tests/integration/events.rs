@@ -24,7 +24,7 @@ async fn endpoint(app: &TestApp, url: &str, body: Value) -> Value {
     r.json["data"].clone()
 }
 
-async fn ring(app: &TestApp, sid: &str) {
+pub async fn ring(app: &TestApp, sid: &str) {
     let (s, _) = signed_post(
         app,
         "/api/webhooks/twilio/voice",
@@ -39,7 +39,7 @@ async fn ring(app: &TestApp, sid: &str) {
     assert_eq!(s, 200);
 }
 
-fn quick() -> crate::support::Builder {
+pub fn quick() -> crate::support::Builder {
     app().config(|c| c.relay_timeout_ms = Some("300".into()))
 }
 

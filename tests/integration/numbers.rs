@@ -63,7 +63,7 @@ async fn create(app: &TestApp, body: Value) -> String {
 
 /// Puts the tenant on a live (TRIALING) subscription without the auto-provisioning job a
 /// subscription change queues, so the test can provision by hand.
-async fn live_without_auto_provisioning(app: &TestApp, id: &str) {
+pub async fn live_without_auto_provisioning(app: &TestApp, id: &str) {
     let mut t = switchboard::db::tenants::get(&app.state.db, id)
         .await
         .unwrap()
@@ -83,7 +83,7 @@ async fn set_subscription(app: &TestApp, id: &str, status: &str) -> Resp {
     .await
 }
 
-async fn provisioning(app: &TestApp, id: &str) -> Value {
+pub async fn provisioning(app: &TestApp, id: &str) -> Value {
     let r = app
         .admin(
             Method::GET,
