@@ -135,6 +135,34 @@ pub fn reminder_text(tenant: &Tenant, a: &Appointment, now_ms: i64) -> String {
     ))
 }
 
+/// The placeholders of the appointment texts, as the console lists them.
+pub const PLACEHOLDERS: &str =
+    "{customerName}, {service}, {staffName}, {businessName}, {date}, {time}, {when}";
+
+/// `template` filled as an appointment text fills it, for a sample appointment: customer Alex, a
+/// haircut with `staff_name`, tomorrow at 14:30 on the tenant's clock (the console's preview).
+pub fn preview(tenant: &Tenant, template: &str, staff_name: &str, now_ms: i64) -> String {
+    let tz = tenant.time_zone.time_zone();
+    let start = local(now_ms, &tz)
+        .date()
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.at(14, 30, 0, 0).to_zoned(tz.clone()).ok())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(now_ms + 86_400_000);
+    let at = local(start, &tz);
+    let f = Fields {
+        customer_name: "Alex".into(),
+        service: Some("Haircut".into()),
+        staff_name: Some(staff_name.into()),
+        business_name: tenant.name.clone(),
+        date: format_date(&at),
+        time: format_time(&at),
+        when: when_phrase(now_ms, start, &tz),
+    };
+    fill(template, &f)
+}
+
 /// Fills a tenant template. Placeholders: {customerName}, {service}, {staffName}, {businessName}
 /// (also {name}, as in greetings), {date}, {time}, {when}. An unknown service or staff name leaves
 /// its placeholder empty, and the doubled spaces that leaves are closed up.

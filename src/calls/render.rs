@@ -26,7 +26,7 @@ pub const NOT_IN_SERVICE: &str =
 
 /// `text` with `{name}` replaced by the business name.
 pub fn fill(text: &str, tenant: &Tenant) -> String {
-    crate::domain::template::fill(text, &[("{name}", Some(&tenant.name))])
+    crate::domain::template::fill_business_name(text, &tenant.name)
 }
 
 /// A `<Say>` in the tenant's voice and language.

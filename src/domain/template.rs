@@ -23,6 +23,15 @@ pub fn fill(template: &str, values: &[(&str, Option<&str>)]) -> String {
     out
 }
 
+/// `text` with `{name}` replaced by the business name: the one placeholder of greetings, the
+/// auto-reply, the HELP reply and the missed-call text-back.
+pub fn fill_business_name(text: &str, business_name: &str) -> String {
+    fill(text, &[("{name}", Some(business_name))])
+}
+
+/// The placeholders [`fill_business_name`] fills, as the console lists them.
+pub const BUSINESS_PLACEHOLDERS: &str = "{name} (the business name)";
+
 #[cfg(test)]
 mod tests {
     use super::fill;

@@ -63,7 +63,7 @@ impl JobHandler<AppState> for MissedCallTextBack {
             .missed_call_text_back
             .as_deref()
             .unwrap_or(DEFAULT_TEXT);
-        let text = crate::domain::template::fill(template, &[("{name}", Some(&tenant.name))]);
+        let text = crate::domain::template::fill_business_name(template, &tenant.name);
         let mut sms = NewSms::new(
             &tenant.id,
             NotificationKind::MissedCallTextBack,

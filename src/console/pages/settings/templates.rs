@@ -124,18 +124,14 @@ fn kind(key: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.key == key)
 }
 
-/// The values the placeholders take in previews.
+/// What previews are filled for: the business, its first staff member, and now.
 struct Samples {
-    business: String,
+    tenant: Tenant,
     staff: String,
-    date: String,
-    time: String,
-    when: String,
+    now_ms: i64,
 }
 
 impl Samples {
-    /// The business's name, its first staff member, and an appointment tomorrow at 14:30 on the
-    /// business's clock, worded as the appointment texts word it.
     async fn of(state: &AppState, t: &Tenant) -> Result<Samples, Failure> {
         let staff = db::staff::list(&state.db, &t.id)
             .await?
@@ -143,50 +139,27 @@ impl Samples {
             .next()
             .map(|s| s.name)
             .unwrap_or_else(|| "Sam".into());
-        let tz = t.time_zone.time_zone();
-        let now = state.clock.now_ms();
-        let start = texts::local(now, &tz)
-            .date()
-            .tomorrow()
-            .ok()
-            .and_then(|d| d.at(14, 30, 0, 0).to_zoned(tz.clone()).ok())
-            .map(|z| z.timestamp().as_millisecond())
-            .unwrap_or(now + 86_400_000);
-        let at = texts::local(start, &tz);
         Ok(Samples {
-            business: t.name.clone(),
+            tenant: t.clone(),
             staff,
-            date: texts::format_date(&at),
-            time: texts::format_time(&at),
-            when: texts::when_phrase(now, start, &tz),
+            now_ms: state.clock.now_ms(),
         })
     }
 
+    /// `text` filled by the same code its sender fills it with.
     fn fill(&self, k: &Kind, text: &str) -> String {
         if k.appointment {
-            template::fill(
-                text,
-                &[
-                    ("{customerName}", Some("Alex")),
-                    ("{service}", Some("Haircut")),
-                    ("{staffName}", Some(&self.staff)),
-                    ("{businessName}", Some(&self.business)),
-                    ("{name}", Some(&self.business)),
-                    ("{date}", Some(&self.date)),
-                    ("{time}", Some(&self.time)),
-                    ("{when}", Some(&self.when)),
-                ],
-            )
+            texts::preview(&self.tenant, text, &self.staff, self.now_ms)
         } else {
-            template::fill(text, &[("{name}", Some(&self.business))])
+            template::fill_business_name(text, &self.tenant.name)
         }
     }
 
     fn placeholders(k: &Kind) -> &'static str {
         if k.appointment {
-            "{customerName}, {service}, {staffName}, {businessName}, {date}, {time}, {when}"
+            texts::PLACEHOLDERS
         } else {
-            "{name} (the business name)"
+            template::BUSINESS_PLACEHOLDERS
         }
     }
 }
@@ -390,11 +363,26 @@ mod tests {
 
     fn samples() -> Samples {
         Samples {
-            business: "Bella Salon".into(),
+            tenant: Tenant {
+                id: "t1".into(),
+                name: "Bella Salon".into(),
+                slug: crate::domain::Slug::parse("s", "bella").unwrap(),
+                time_zone: crate::domain::TimeZoneName::parse("tz", "America/New_York").unwrap(),
+                twilio_number: None,
+                twilio_number_sid: None,
+                subscription_status: crate::domain::SubscriptionStatus::parse("s", "ACTIVE")
+                    .unwrap(),
+                stripe_customer_id: None,
+                business_hours: Default::default(),
+                routing_policy: Default::default(),
+                templates: Default::default(),
+                messaging: Default::default(),
+                created_at: 0,
+                updated_at: 0,
+            },
             staff: "Ann".into(),
-            date: "Tuesday, November 24".into(),
-            time: "2:30 PM".into(),
-            when: "tomorrow".into(),
+            // Monday 2026-11-23, 10:00 in New York: the sample appointment is tomorrow.
+            now_ms: 1_795_446_000_000,
         }
     }
 
