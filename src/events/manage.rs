@@ -236,7 +236,7 @@ pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<E
             e.disabled_reason = None;
         } else {
             e.disabled_reason
-                .get_or_insert_with(|| "disabled by an operator".into());
+                .get_or_insert_with(|| "disabled by hand (API or console)".into());
         }
     }
     if let Some(d) = req.description {

@@ -236,7 +236,7 @@ async fn the_start_page_lists_every_tenant_with_its_health() {
     assert_eq!(p.status, 200);
     let e = row(&p, "endpoint-", &endpoint);
     assert!(
-        e.contains("Disabled") && e.contains("disabled by an operator"),
+        e.contains("Disabled") && e.contains("disabled by hand"),
         "{e}"
     );
     let p = b.get(&format!("/console/operator/tenants/{corner}")).await;
