@@ -181,6 +181,19 @@ impl SlotMap<'_> {
         }
     }
 
+    /// The tenant's local weekday (0 = Monday … 6 = Sunday) and hour (0-23) during slot `slot`.
+    pub fn local_weekday_hour(&self, slot: i64) -> (usize, usize) {
+        Timestamp::from_millisecond(self.slot_start(slot))
+            .map(|t| {
+                let z = t.to_zoned(self.tz.clone());
+                (
+                    usize::from(z.weekday().to_monday_zero_offset() as u8),
+                    usize::try_from(z.hour()).unwrap_or(0),
+                )
+            })
+            .unwrap_or((0, 0))
+    }
+
     /// The tenant's local hour (0-23) during slot `slot`.
     pub fn local_hour(&self, slot: i64) -> usize {
         let at = self.slot_start(slot);
@@ -332,6 +345,15 @@ mod tests {
         assert_eq!(map.local_hour(slot_of("2026-11-01T08:30:00Z")), 1);
         assert_eq!(map.local_hour(slot_of("2026-11-01T09:30:00Z")), 1);
         assert_eq!(map.bucket(slot_of("2026-11-02T08:00:00Z")), Some(2));
+        // Sunday 2026-11-01 23:30 PST is Monday 07:30 UTC: local Sunday (6), hour 23.
+        assert_eq!(
+            map.local_weekday_hour(slot_of("2026-11-02T07:30:00Z")),
+            (6, 23)
+        );
+        assert_eq!(
+            map.local_weekday_hour(slot_of("2026-11-02T08:30:00Z")),
+            (0, 0)
+        );
         assert_eq!(map.bucket(slot_of("2026-11-03T08:00:00Z")), None);
 
         // A range starting mid-slot: the slot that holds `from` belongs to the first bucket.

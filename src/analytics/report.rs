@@ -51,7 +51,33 @@ pub struct CallSummary {
     pub by_reason: BTreeMap<String, i64>,
     /// 24 entries, hour 0 to 23 of the tenant's clock (the call's start).
     pub by_hour: Vec<HourStats>,
+    /// 7 entries, Monday to Sunday of the tenant's clock, each with the calls that started in each
+    /// local hour of that weekday: the busiest hours of the week.
+    pub by_weekday_hour: Vec<WeekdayHours>,
 }
+
+/// Calls that started on one local weekday, per local hour.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WeekdayHours {
+    /// monday … sunday.
+    #[schema(example = "monday")]
+    pub weekday: String,
+    pub total: i64,
+    /// 24 counts, hour 0 to 23.
+    pub hours: Vec<i64>,
+}
+
+/// The weekdays of [`WeekdayHours`], Monday first.
+pub const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// Calls that started in one local hour of the day.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -235,6 +261,14 @@ pub async fn analytics(
 
     let mut accs: Vec<Acc> = req.buckets.iter().map(|_| Acc::default()).collect();
     let mut reasons = [0i64; 6];
+    let mut by_weekday_hour: Vec<WeekdayHours> = WEEKDAYS
+        .iter()
+        .map(|d| WeekdayHours {
+            weekday: d.to_string(),
+            total: 0,
+            hours: vec![0; 24],
+        })
+        .collect();
     let mut by_hour: Vec<HourStats> = (0..24u8)
         .map(|hour| HourStats {
             hour,
@@ -262,6 +296,10 @@ pub async fn analytics(
         h.total += r.total;
         h.answered += r.answered;
         h.missed += r.missed;
+        let (day, hour) = map.local_weekday_hour(r.slot);
+        let d = &mut by_weekday_hour[day];
+        d.total += r.total;
+        d.hours[hour] += r.total;
     }
     for r in &sms {
         let Some(a) = bucket_mut(&map, &mut accs, r.slot) else {
@@ -340,6 +378,7 @@ pub async fn analytics(
                 p90_duration_seconds: stats::percentile(&durations, 90.0),
                 by_reason,
                 by_hour,
+                by_weekday_hour,
             },
             sms: total.sms,
             text_back: TextBackStats {

@@ -109,8 +109,26 @@ fn dollars(micros: i64) -> f64 {
 
 /// Prices `q` with `p`: one line per item, in a fixed order, zero lines included.
 pub fn cost(q: &Quantities, p: &PriceTable) -> CostEstimate {
-    let items = [
+    priced(
+        q,
         ("phone_number", q.phone_number_months, p.number_monthly),
+        p,
+    )
+}
+
+/// Days in a month, for prorating the number's monthly fee over a range of days.
+pub const DAYS_PER_MONTH: i64 = 30;
+
+/// Prices `q` with `p` over a range of days: as [`cost`], except the number's monthly fee, which
+/// is prorated per day the number was held (`number_days`), a [`DAYS_PER_MONTH`]th of it a day.
+pub fn range_cost(q: &Quantities, number_days: i64, p: &PriceTable) -> CostEstimate {
+    let per_day = p.number_monthly / DAYS_PER_MONTH;
+    priced(q, ("phone_number_days", number_days, per_day), p)
+}
+
+fn priced(q: &Quantities, number: (&str, i64, i64), p: &PriceTable) -> CostEstimate {
+    let items = [
+        number,
         ("inbound_minutes", q.inbound_minutes, p.inbound_per_min),
         ("outbound_minutes", q.outbound_minutes, p.outbound_per_min),
         ("forwarded_minutes", q.forwarded_minutes, p.outbound_per_min),
@@ -198,27 +216,25 @@ fn number_months(tenant: &Tenant, released_at: Option<i64>, start: i64, end: i64
     }
 }
 
-/// The tenant's usage in the month beginning on `month` (its first day), priced with `prices`.
-pub async fn usage(
+/// What [`count`] finds in a range.
+struct Counted {
+    q: Quantities,
+    inbound_calls: i64,
+    outbound_calls: i64,
+    inbound_messages: i64,
+    outbound_messages: i64,
+    recordings: i64,
+    transcriptions: i64,
+}
+
+/// The billable quantities of `[from, to)`, with one phone-number month when the number was held.
+async fn count(
     db: &Db,
     tenant: &Tenant,
-    month: Date,
-    prices: &PriceTable,
+    from: i64,
+    to: i64,
     now_ms: i64,
-) -> Result<UsageReport, Failure> {
-    let tz = tenant.time_zone.time_zone();
-    let bounds = month
-        .checked_add(jiff::Span::new().months(1))
-        .ok()
-        .and_then(|next| {
-            Some((
-                buckets::day_start(month, &tz)?,
-                buckets::day_start(next, &tz)?,
-            ))
-        });
-    let Some((from, to)) = bounds else {
-        return Err(Failure::invalid("month", "is out of range"));
-    };
+) -> Result<Counted, Failure> {
     let (calls, messages, recordings, released_at) = tokio::try_join!(
         store::call_usage(db, &tenant.id, from, to),
         store::message_usage(db, &tenant.id, from, to),
@@ -241,34 +257,111 @@ pub async fn usage(
             .unwrap_or_default()
     };
     let (sms_in, sms_out) = (msgs("inbound"), msgs("outbound"));
-    let q = Quantities {
-        phone_number_months: number_months(tenant, released_at, from, to, now_ms),
-        inbound_minutes: inbound.minutes,
-        outbound_minutes: outbound.minutes,
-        forwarded_minutes: inbound.forwarded_minutes + outbound.forwarded_minutes,
-        sms_segments_in: sms_in.segments,
-        sms_segments_out: sms_out.segments,
-        recording_minutes: recordings.recording_minutes,
-        transcription_minutes: recordings.transcription_minutes,
+    Ok(Counted {
+        q: Quantities {
+            phone_number_months: number_months(tenant, released_at, from, to, now_ms),
+            inbound_minutes: inbound.minutes,
+            outbound_minutes: outbound.minutes,
+            forwarded_minutes: inbound.forwarded_minutes + outbound.forwarded_minutes,
+            sms_segments_in: sms_in.segments,
+            sms_segments_out: sms_out.segments,
+            recording_minutes: recordings.recording_minutes,
+            transcription_minutes: recordings.transcription_minutes,
+        },
+        inbound_calls: inbound.calls,
+        outbound_calls: outbound.calls,
+        inbound_messages: sms_in.messages,
+        outbound_messages: sms_out.messages,
+        recordings: recordings.recordings,
+        transcriptions: recordings.transcriptions,
+    })
+}
+
+/// Usage and its estimated cost over a range of whole local days (the console's overview).
+#[derive(Debug, Clone)]
+pub struct RangeUsage {
+    /// Local days in the range.
+    pub days: i64,
+    /// Days the phone number's fee is counted for (all of them when a number was held).
+    pub number_days: i64,
+    pub quantities: Quantities,
+    pub inbound_calls: i64,
+    pub outbound_calls: i64,
+    /// Texts received and sent (Twilio-failed ones left out, as for billing).
+    pub inbound_messages: i64,
+    pub outbound_messages: i64,
+    pub estimated_cost: CostEstimate,
+}
+
+/// The tenant's usage in `[from, to)` (local midnights), priced with `prices`: everything counted
+/// as for a month ([`usage`]), the number's monthly fee prorated by day ([`range_cost`]).
+pub async fn range_usage(
+    db: &Db,
+    tenant: &Tenant,
+    from: i64,
+    to: i64,
+    prices: &PriceTable,
+    now_ms: i64,
+) -> Result<RangeUsage, Failure> {
+    let tz = tenant.time_zone.time_zone();
+    let days = buckets::buckets(from, to, &tz, buckets::Granularity::Day, super::MAX_BUCKETS)
+        .map_err(|_| Failure::invalid("from", "the range is too long"))?
+        .len() as i64;
+    let c = count(db, tenant, from, to, now_ms).await?;
+    let number_days = if c.q.phone_number_months > 0 { days } else { 0 };
+    Ok(RangeUsage {
+        days,
+        number_days,
+        quantities: c.q,
+        inbound_calls: c.inbound_calls,
+        outbound_calls: c.outbound_calls,
+        inbound_messages: c.inbound_messages,
+        outbound_messages: c.outbound_messages,
+        estimated_cost: range_cost(&c.q, number_days, prices),
+    })
+}
+
+/// The tenant's usage in the month beginning on `month` (its first day), priced with `prices`.
+pub async fn usage(
+    db: &Db,
+    tenant: &Tenant,
+    month: Date,
+    prices: &PriceTable,
+    now_ms: i64,
+) -> Result<UsageReport, Failure> {
+    let tz = tenant.time_zone.time_zone();
+    let bounds = month
+        .checked_add(jiff::Span::new().months(1))
+        .ok()
+        .and_then(|next| {
+            Some((
+                buckets::day_start(month, &tz)?,
+                buckets::day_start(next, &tz)?,
+            ))
+        });
+    let Some((from, to)) = bounds else {
+        return Err(Failure::invalid("month", "is out of range"));
     };
+    let c = count(db, tenant, from, to, now_ms).await?;
+    let q = c.q;
     Ok(UsageReport {
         tenant_id: tenant.id.clone(),
         month: month.strftime("%Y-%m").to_string(),
         time_zone: tenant.time_zone.to_string(),
         from: local_rfc3339(from, &tz),
         to: local_rfc3339(to, &tz),
-        inbound_calls: inbound.calls,
+        inbound_calls: c.inbound_calls,
         inbound_minutes: q.inbound_minutes,
-        outbound_calls: outbound.calls,
+        outbound_calls: c.outbound_calls,
         outbound_minutes: q.outbound_minutes,
         forwarded_minutes: q.forwarded_minutes,
-        inbound_messages: sms_in.messages,
+        inbound_messages: c.inbound_messages,
         sms_segments_in: q.sms_segments_in,
-        outbound_messages: sms_out.messages,
+        outbound_messages: c.outbound_messages,
         sms_segments_out: q.sms_segments_out,
-        recordings: recordings.recordings,
+        recordings: c.recordings,
         recording_minutes: q.recording_minutes,
-        transcriptions: recordings.transcriptions,
+        transcriptions: c.transcriptions,
         transcription_minutes: q.transcription_minutes,
         phone_number_months: q.phone_number_months,
         estimated_cost: cost(&q, prices),
@@ -341,5 +434,19 @@ mod tests {
             cost(&Quantities::default(), &PriceTable::SEED_002).total,
             0.0
         );
+    }
+
+    #[test]
+    fn a_range_prorates_the_number_by_day() {
+        let q = Quantities {
+            inbound_minutes: 10,
+            ..Default::default()
+        };
+        let c = range_cost(&q, 7, &PriceTable::SEED_002);
+        assert_eq!(c.lines[0].item, "phone_number_days");
+        assert_eq!(c.lines[0].quantity, 7);
+        // $1.00 a month is 33,333 millionths a day; 7 days and 10 inbound minutes at $0.0085.
+        assert_eq!(c.lines[0].amount, 0.233331);
+        assert_eq!(c.total, 0.318331);
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use switchboard_twilio::twiml::VoiceResponse;
 
+use super::steps::{self, AfterDial, Step};
 use super::{reason, render, speech};
 use crate::db::StoreError;
 use crate::db::{self, Tx, calls::Call, tenants::Tenant};
@@ -96,8 +97,15 @@ async fn continue_after_dial(
             .and_then(|d| d.parse::<i64>().ok())
             .unwrap_or(0);
         call.answered_at.get_or_insert(now - talked * 1000);
-        call.forwarded_to = current;
+        call.forwarded_to = current.clone();
         db::calls::save(&mut tx, &call).await?;
+        let step = Step::Dial {
+            target: current,
+            status: dial_status.to_string(),
+            duration_seconds: Some(talked),
+            then: AfterDial::Answered,
+        };
+        steps::record(&mut tx, &call, now, step).await?;
         events::emit(
             state,
             &mut tx,
@@ -112,6 +120,17 @@ async fn continue_after_dial(
         return Ok(VoiceResponse::new());
     }
     call.route_index += 1;
+    let next = targets
+        .get(call.route_index as usize)
+        .filter(|_| !call.after_hours)
+        .cloned();
+    let step = Step::Dial {
+        target: current,
+        status: dial_status.to_string(),
+        duration_seconds: None,
+        then: next.map_or(AfterDial::Fallback, AfterDial::Next),
+    };
+    steps::record(&mut tx, &call, now, step).await?;
     let resp = if (call.route_index as usize) < targets.len() && !call.after_hours {
         route_on(
             &tenant,
@@ -161,11 +180,19 @@ async fn after_gather(
         tracing::warn!(%call_sid, "gather action for an unknown call");
         return Ok(VoiceResponse::new().hangup());
     };
-    call.updated_at = state.clock.now_ms();
+    let now = state.clock.now_ms();
+    call.updated_at = now;
     let speech = req.non_empty("SpeechResult");
     let digits = req.non_empty("Digits");
     if speech.is_none() && digits.is_none() {
         call.gather_attempts += 1;
+        let step = Step::Gather {
+            speech: None,
+            digits: None,
+            reason: None,
+            attempt: call.gather_attempts,
+        };
+        steps::record(&mut tx, &call, now, step).await?;
         let resp = if call.gather_attempts < 2 {
             let again =
                 VoiceResponse::new().say(render::say(&tenant, "Sorry, I didn't catch that."));
@@ -179,6 +206,13 @@ async fn after_gather(
     }
     let why = reason::classify(speech, digits, &tenant.routing_policy.reason_keywords);
     call.call_reason = Some(why.as_str().to_string());
+    let step = Step::Gather {
+        speech: speech.map(Step::shorten),
+        digits: digits.map(Step::shorten),
+        reason: call.call_reason.clone(),
+        attempt: call.gather_attempts + 1,
+    };
+    steps::record(&mut tx, &call, now, step).await?;
     let words = match (speech, digits) {
         (Some(s), _) => format!(
             "Caller said: \"{}\"",
@@ -240,16 +274,21 @@ pub async fn voicemail_action(State(state): State<AppState>, req: TwilioRequest)
         if let Some(url) = req.non_empty("RecordingUrl") {
             call.recording_url = Some(url.chars().take(2048).collect());
         }
-        call.updated_at = state.clock.now_ms();
+        let now = state.clock.now_ms();
+        call.updated_at = now;
         if call.answered_at.is_none() {
             mark_missed(&state, &mut tx, &mut call, "voicemail").await?;
         }
         db::calls::save(&mut tx, &call).await?;
+        let recorded = req
+            .get("RecordingDuration")
+            .and_then(|d| d.parse::<i64>().ok());
+        let step = Step::Voicemail {
+            recording_duration_seconds: recorded,
+        };
+        steps::record(&mut tx, &call, now, step).await?;
         let mut data = events::call_data(&call);
-        data["recordingDurationSeconds"] = json!(
-            req.get("RecordingDuration")
-                .and_then(|d| d.parse::<i64>().ok())
-        );
+        data["recordingDurationSeconds"] = json!(recorded);
         events::emit(
             &state,
             &mut tx,

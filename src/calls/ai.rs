@@ -135,6 +135,10 @@ async fn record(
         .is_some_and(|n| n.lines().any(|l| l == note));
     if !already {
         let now = state.clock.now_ms();
+        let step = super::steps::Step::Ai {
+            note: note.to_string(),
+        };
+        super::steps::record(&mut tx, &current, now, step).await?;
         let appended = format!("\n{note}");
         with_tx!(&mut tx, |c| {
             sqlx::query(

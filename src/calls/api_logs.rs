@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::calls::logs::{self as calls, CallLogList, CallLogQuery, CallLogView};
+use crate::calls::timeline::CallTimeline;
 use crate::state::AppState;
 use crate::web::TenantAuth;
 use crate::web::doc::TenantAuthErrors;
@@ -42,8 +43,26 @@ async fn show(
     Ok(ok(CallLogView::from(&call)))
 }
 
+/// One of the tenant's calls step by step: each webhook step, each dial attempt and its outcome,
+/// the caller's answer to the menu, status reports (applied or ignored as late), recordings,
+/// transcription and the missed-call text-back, oldest first.
+#[utoipa::path(get, path = "/api/telephony/call-logs/{id}/timeline", operation_id = "call_logs_timeline", tag = "telephony", security(("tenant" = [])),
+    params(("id" = String, Path, description = "Call log id")),
+    responses((status = 200, description = "Success", body = Envelope<CallTimeline>),
+        (status = 404, description = "No such call for this tenant", body = ErrorEnvelope),
+        TenantAuthErrors))]
+async fn timeline(
+    auth: TenantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<CallTimeline>>, ApiError> {
+    let detail = crate::calls::timeline::detail(&state.db, &auth.tenant.id, &id).await?;
+    Ok(ok(CallTimeline::from(&detail)))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(show))
+        .routes(routes!(timeline))
 }

@@ -92,6 +92,11 @@ async fn connect_call(state: &AppState, call_sid: &CallSid) -> Result<VoiceRespo
         call.route_targets = p.targets.into();
         call.updated_at = state.clock.now_ms();
         db::calls::save(&mut tx, &call).await?;
+        let step = super::steps::Step::Connect {
+            targets: call.targets().to_vec(),
+            after_hours: call.after_hours,
+        };
+        super::steps::record(&mut tx, &call, call.updated_at, step).await?;
     }
     tx.commit().await?;
     let ringing = !call.after_hours && (call.route_index as usize) < call.targets().len();

@@ -11,6 +11,7 @@ use switchboard_twilio::twiml::VoiceResponse;
 
 use super::plan;
 use super::render;
+use super::steps::{self, Step};
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
@@ -285,6 +286,17 @@ impl BatchUnit for StartCall {
         };
         let (state, tenant) = (&self.state, &self.tenant);
         batch.put_call(call.clone());
+        steps::record_in(
+            batch,
+            &call,
+            call.start_time,
+            Step::Incoming {
+                from: call.from_number.clone(),
+                strategy: call.strategy.to_string(),
+                after_hours: call.after_hours,
+                targets: call.targets().to_vec(),
+            },
+        );
         events::emit_in(
             state,
             batch,

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::clock::rfc3339;
 use crate::db::{
     self, Db,
-    calls::{Call, CallFilter},
+    calls::{Call, CallFilter, CallOutcome, Keyset},
     tenants::Tenant,
 };
 use crate::domain::E164;
@@ -130,6 +130,10 @@ pub struct CallLogQuery {
     /// E.164 number that placed or received the call.
     #[param(schema_with = crate::domain::query_values::phone_filter)]
     pub phone_number: Option<String>,
+    /// answered (someone picked up), missed (nobody picked up an inbound call; voicemails
+    /// included) or voicemail (the caller left a message), as the analytics count them.
+    #[param(schema_with = crate::domain::query_values::call_outcome)]
+    pub outcome: Option<String>,
 }
 
 /// A validated [`CallLogQuery`]: the store's filter and the page.
@@ -274,6 +278,16 @@ impl CallLogQuery {
             .filter(|s| !s.trim().is_empty())
             .map(|s| E164::from_query("phoneNumber", s).map(|n| n.as_str().to_string()))
             .transpose()?;
+        let outcome = present(&self.outcome)
+            .map(|s| {
+                CallOutcome::parse(s).ok_or_else(|| {
+                    Failure::invalid(
+                        "outcome",
+                        format!("must be one of {}", CallOutcome::NAMES.join(", ")),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(CallSearch {
             filter: CallFilter {
                 from_ms,
@@ -282,6 +296,7 @@ impl CallLogQuery {
                 direction,
                 reason,
                 phone_number,
+                outcome,
             },
             limit,
             offset,
@@ -320,6 +335,111 @@ pub async fn list(db: &Db, tenant: &Tenant, q: &CallLogQuery) -> Result<CallPage
         limit: search.limit,
         offset: search.offset,
     })
+}
+
+/// A keyset page of a tenant's calls, newest first: no rows are skipped or counted, so a page deep
+/// in a long history costs what the first one does.
+#[derive(Debug, Clone)]
+pub struct CallKeysetPage {
+    pub calls: Vec<Call>,
+    /// The cursor of the next older page (`before`), when there are older calls.
+    pub older: Option<String>,
+    /// The cursor of the next newer page (`after`), when this is not the newest page.
+    pub newer: Option<String>,
+    pub limit: i64,
+}
+
+/// The opaque cursor naming `c`'s place in the newest-first order: its start and id.
+pub fn cursor_of(c: &Call) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", c.start_time, c.id))
+}
+
+/// Reads a cursor made by [`cursor_of`], naming `field` when it is not one.
+pub fn read_cursor(field: &str, cursor: &str) -> Result<(i64, String), Failure> {
+    use base64::Engine;
+    let bad = || Failure::invalid(field, "is not a page cursor of this listing");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (ms, id) = text.split_once(':').ok_or_else(bad)?;
+    let ms = ms.parse::<i64>().map_err(|_| bad())?;
+    if id.is_empty() || id.len() > 64 {
+        return Err(bad());
+    }
+    Ok((ms, id.to_string()))
+}
+
+/// The tenant's calls matching `q` (its filters and page size; its offset is not used), a keyset
+/// page: the newest, the one `before` a cursor (older calls) or the one `after` it (newer calls).
+pub async fn list_keyset(
+    db: &Db,
+    tenant: &Tenant,
+    q: &CallLogQuery,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Result<CallKeysetPage, Failure> {
+    let search = q.validate(&tenant.time_zone.time_zone())?;
+    let limit = search.limit;
+    let page = match (present_str(before), present_str(after)) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::invalid("before", "cannot be given with after"));
+        }
+        (Some(c), None) => {
+            let (start_time, id) = read_cursor("before", c)?;
+            Keyset::Before { start_time, id }
+        }
+        (None, Some(c)) => {
+            let (start_time, id) = read_cursor("after", c)?;
+            Keyset::After { start_time, id }
+        }
+        (None, None) => Keyset::Newest,
+    };
+    // One more than the page shows: whether it exists says if there is a page beyond.
+    let mut calls =
+        db::calls::list_keyset(db, &tenant.id, &search.filter, &page, limit + 1).await?;
+    let beyond = calls.len() as i64 > limit;
+    calls.truncate(limit as usize);
+    let (older, newer) = match page {
+        Keyset::Newest => (beyond.then(|| calls.last().map(cursor_of)).flatten(), None),
+        Keyset::Before { .. } => (
+            beyond.then(|| calls.last().map(cursor_of)).flatten(),
+            calls.first().map(cursor_of),
+        ),
+        Keyset::After { .. } => {
+            // Read oldest first: the newest `limit` of them are the ones just after the cursor.
+            calls.reverse();
+            (
+                calls.last().map(cursor_of),
+                beyond.then(|| calls.first().map(cursor_of)).flatten(),
+            )
+        }
+    };
+    Ok(CallKeysetPage {
+        calls,
+        older,
+        newer,
+        limit,
+    })
+}
+
+fn present_str(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// What became of a call, in one word for lists: `answered`, `voicemail`, `missed`, or else its
+/// status (`in-progress`, `busy`, `no-answer`, …).
+pub fn outcome_of(c: &Call) -> &'static str {
+    if c.answered_at.is_some() {
+        "answered"
+    } else if c.voicemail {
+        "voicemail"
+    } else if c.missed {
+        "missed"
+    } else {
+        c.status.as_str()
+    }
 }
 
 /// One of the tenant's calls; another tenant's id is as unknown as a made-up one.

@@ -1,7 +1,8 @@
 //! Calls: inbound calls (the voice webhook and its follow-ups: dial action, gather action,
 //! voicemail action, status callback, at the canonical paths and every seed's alias), outbound
-//! calls and click-to-call (`outbound`, `click_to_call`), and the call log (`logs`, served by
-//! `api_logs`).
+//! calls and click-to-call (`outbound`, `click_to_call`), the call log (`logs`, served by
+//! `api_logs`), and each call's steps and timeline (`steps`, recorded by the handlers with the
+//! change they describe; `timeline`, read back with the recordings and text-backs).
 //!
 //! Each handler verifies the Twilio signature ([`TwilioRequest`]), does at most one database
 //! transaction and never calls Twilio, so it answers well inside Twilio's 15 s budget. Business
@@ -22,6 +23,8 @@ pub mod reason;
 pub mod render;
 pub mod speech;
 mod status;
+pub mod steps;
+pub mod timeline;
 
 use axum::Router;
 use axum::routing::post;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use switchboard_twilio::twiml::VoiceResponse;
 
 use super::flow::mark_missed_in;
+use super::steps::{self, ReportSource, Step};
 use crate::db::StoreError;
 use crate::db::batch::{Batch, Keys};
 use crate::db::writer::BatchUnit;
@@ -31,7 +32,14 @@ async fn apply(state: &AppState, req: &TwilioRequest) -> Result<(), StoreError> 
     let call_duration = req
         .get("CallDuration")
         .and_then(|d| d.trim().parse::<i64>().ok());
-    apply_report(state, call_sid, status, call_duration).await
+    apply_report(
+        state,
+        call_sid,
+        status,
+        call_duration,
+        ReportSource::Callback,
+    )
+    .await
 }
 
 /// Applies one status report: a callback's, or what Twilio's REST API says of a new outbound call
@@ -41,6 +49,7 @@ pub(in crate::calls) async fn apply_report(
     call_sid: CallSid,
     status: &str,
     call_duration: Option<i64>,
+    source: ReportSource,
 ) -> Result<(), StoreError> {
     let status = match CallStatus::reported(&status.to_ascii_lowercase()) {
         Ok(s) => s,
@@ -55,6 +64,7 @@ pub(in crate::calls) async fn apply_report(
         call_sid,
         status,
         call_duration,
+        source,
     };
     if state.writer.apply(&key, unit).await? {
         state.job_wakeup.notify_waiters();
@@ -69,6 +79,7 @@ struct StatusMove {
     call_sid: CallSid,
     status: CallStatus,
     call_duration: Option<i64>,
+    source: ReportSource,
 }
 
 impl BatchUnit for StatusMove {
@@ -89,11 +100,19 @@ impl BatchUnit for StatusMove {
             );
             return Ok(false);
         };
+        let now = state.clock.now_ms();
+        let step = Step::Status {
+            status: status.to_string(),
+            previous: call.status.to_string(),
+            applied: call.status.can_move_to(status),
+            duration_seconds: self.call_duration,
+            source: self.source.as_str().to_string(),
+        };
+        steps::record_in(batch, &call, now, step);
         if !call.status.can_move_to(status) {
             // Late or repeated: nothing to move forward.
             return Ok(false);
         }
-        let now = state.clock.now_ms();
         call.status = status;
         call.updated_at = now;
         if call.direction == "outbound" && call.answered_at.is_none() {

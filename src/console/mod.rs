@@ -15,6 +15,7 @@
 pub mod api_link;
 pub mod assets;
 pub mod auth;
+pub mod charts;
 pub mod format;
 pub mod pages;
 pub mod render;

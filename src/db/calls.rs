@@ -7,6 +7,7 @@ use crate::domain::call_route::{CallStrategy, RouteTargets};
 use crate::domain::states::CallStatus;
 use crate::{with_conn, with_db, with_tx};
 
+use super::batch::Val;
 use super::{Conn, Db, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -163,9 +164,125 @@ pub struct CallFilter {
     pub reason: Option<String>,
     /// Calls where this number is the caller or the called party.
     pub phone_number: Option<String>,
+    pub outcome: Option<CallOutcome>,
 }
 
-/// A page of a tenant's calls, newest first, and the total matching.
+/// What became of a call, as the analytics count it: someone picked up (`answered_at` is set), the
+/// call is flagged missed (nobody picked up an inbound call; voicemails included), or the caller
+/// left a voicemail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    Answered,
+    Missed,
+    Voicemail,
+}
+
+impl CallOutcome {
+    pub const NAMES: [&'static str; 3] = crate::domain::query_values::CALL_OUTCOMES;
+
+    pub fn parse(s: &str) -> Option<CallOutcome> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "answered" => Some(CallOutcome::Answered),
+            "missed" => Some(CallOutcome::Missed),
+            "voicemail" => Some(CallOutcome::Voicemail),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// Where a keyset page starts: strictly older (`Before`) or strictly newer (`After`) than the call
+/// that started at `start_time` with `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyset {
+    Newest,
+    Before { start_time: i64, id: String },
+    After { start_time: i64, id: String },
+}
+
+/// A listing's WHERE clause with its values (`$1` is the tenant), built once from a [`CallFilter`]
+/// for every query that lists calls. Only the filters given become predicates, so each query's
+/// plan can use the `(tenant_id, start_time, id)` index range.
+struct Where {
+    sql: String,
+    vals: Vec<Val>,
+}
+
+impl Where {
+    fn new(tenant_id: &str, f: &CallFilter) -> Where {
+        let mut w = Where {
+            sql: "tenant_id = $1".to_string(),
+            vals: vec![Val::Text(tenant_id.to_string())],
+        };
+        if let Some(from) = f.from_ms {
+            w.and("start_time >= ?", [Val::Int(from)]);
+        }
+        if let Some(to) = f.to_ms {
+            w.and("start_time < ?", [Val::Int(to)]);
+        }
+        if let Some(status) = f.status {
+            w.and("status = ?", [Val::Text(status.to_string())]);
+        }
+        if let Some(d) = &f.direction {
+            w.and("direction = ?", [Val::Text(d.clone())]);
+        }
+        if let Some(r) = &f.reason {
+            w.and("call_reason = ?", [Val::Text(r.clone())]);
+        }
+        if let Some(n) = &f.phone_number {
+            w.and(
+                "(from_number = ? OR to_number = ?)",
+                [Val::Text(n.clone()), Val::Text(n.clone())],
+            );
+        }
+        match f.outcome {
+            Some(CallOutcome::Answered) => w.and("answered_at IS NOT NULL", []),
+            Some(CallOutcome::Missed) => w.and("missed = ?", [Val::Bool(true)]),
+            Some(CallOutcome::Voicemail) => w.and("voicemail = ?", [Val::Bool(true)]),
+            None => {}
+        }
+        w
+    }
+
+    /// Appends `AND predicate`, numbering each `?` of it as the next parameter.
+    fn and<const N: usize>(&mut self, predicate: &str, vals: [Val; N]) {
+        self.sql.push_str(" AND ");
+        for (i, part) in predicate.split('?').enumerate() {
+            if i > 0 {
+                self.sql.push_str(&format!("${}", self.vals.len() + 1));
+                self.vals.push(vals[i - 1].clone());
+            }
+            self.sql.push_str(part);
+        }
+    }
+
+    /// The next parameter's placeholder, for the values a query appends after the filter's.
+    fn next(&self, k: usize) -> String {
+        format!("${}", self.vals.len() + k)
+    }
+}
+
+/// Binds `vals` in order on a query of either backend.
+macro_rules! bind_vals {
+    ($q:expr, $vals:expr) => {{
+        let mut q = $q;
+        for v in $vals {
+            q = match v {
+                Val::Text(s) => q.bind(s.clone()),
+                Val::OptText(s) => q.bind(s.clone()),
+                Val::Int(i) => q.bind(*i),
+                Val::OptInt(i) => q.bind(*i),
+                Val::Bool(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+
+/// A page of a tenant's calls, newest first, and the total matching (the API's offset paging).
 pub async fn list(
     db: &Db,
     tenant_id: &str,
@@ -173,38 +290,84 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Call>, i64), StoreError> {
-    let filter = "tenant_id = $1 AND ($2 IS NULL OR start_time >= $2) AND ($3 IS NULL OR start_time < $3) \
-        AND ($4 IS NULL OR status = $4) AND ($5 IS NULL OR direction = $5) AND ($6 IS NULL OR call_reason = $6) \
-        AND ($7 IS NULL OR from_number = $7 OR to_number = $7)";
+    let w = Where::new(tenant_id, f);
     let sql = format!(
-        "SELECT {COLUMNS} FROM calls WHERE {filter} ORDER BY start_time DESC, id DESC LIMIT $8 OFFSET $9"
+        "SELECT {COLUMNS} FROM calls WHERE {} ORDER BY start_time DESC, id DESC LIMIT {} OFFSET {}",
+        w.sql,
+        w.next(1),
+        w.next(2)
     );
-    let count_sql = format!("SELECT COUNT(*) FROM calls WHERE {filter}");
+    let count_sql = format!("SELECT COUNT(*) FROM calls WHERE {}", w.sql);
     let rows = with_db!(db, |p| {
-        sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(tenant_id)
-            .bind(f.from_ms)
-            .bind(f.to_ms)
-            .bind(f.status)
-            .bind(&f.direction)
-            .bind(&f.reason)
-            .bind(&f.phone_number)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(p)
-            .await
+        bind_vals!(
+            sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())),
+            &w.vals
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(p)
+        .await
     })?;
     let total: (i64,) = with_db!(db, |p| {
-        sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str()))
-            .bind(tenant_id)
-            .bind(f.from_ms)
-            .bind(f.to_ms)
-            .bind(f.status)
-            .bind(&f.direction)
-            .bind(&f.reason)
-            .bind(&f.phone_number)
-            .fetch_one(p)
-            .await
+        bind_vals!(
+            sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())),
+            &w.vals
+        )
+        .fetch_one(p)
+        .await
     })?;
     Ok((rows, total.0))
+}
+
+/// Up to `limit` of a tenant's calls from `page` on, without counting or skipping rows: newest
+/// first from the newest or `Before` a call, oldest first `After` a call (the caller reverses).
+/// The cursor's time is repeated as a plain bound (`start_time <= t`) so that the index range
+/// starts there; the `(time, id)` comparison then only sorts out the calls of that millisecond.
+pub async fn list_keyset(
+    db: &Db,
+    tenant_id: &str,
+    f: &CallFilter,
+    page: &Keyset,
+    limit: i64,
+) -> Result<Vec<Call>, StoreError> {
+    let mut w = Where::new(tenant_id, f);
+    let order = match page {
+        Keyset::Newest => "DESC",
+        Keyset::Before { start_time, id } => {
+            w.and(
+                "start_time <= ? AND (start_time < ? OR id < ?)",
+                [
+                    Val::Int(*start_time),
+                    Val::Int(*start_time),
+                    Val::Text(id.clone()),
+                ],
+            );
+            "DESC"
+        }
+        Keyset::After { start_time, id } => {
+            w.and(
+                "start_time >= ? AND (start_time > ? OR id > ?)",
+                [
+                    Val::Int(*start_time),
+                    Val::Int(*start_time),
+                    Val::Text(id.clone()),
+                ],
+            );
+            "ASC"
+        }
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM calls WHERE {} ORDER BY start_time {order}, id {order} LIMIT {}",
+        w.sql,
+        w.next(1)
+    );
+    Ok(with_db!(db, |p| {
+        bind_vals!(
+            sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())),
+            &w.vals
+        )
+        .bind(limit)
+        .fetch_all(p)
+        .await
+    })?)
 }

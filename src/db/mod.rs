@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod appointments;
 pub mod batch;
 pub mod batch_sqlite;
+pub mod call_steps;
 pub mod calls;
 pub mod console;
 pub mod error;

@@ -82,6 +82,15 @@ pub fn call_reason() -> Object {
         "Only calls with this reason; any case",
     )
 }
+/// What became of a call, as the call log filters it (`db::calls::CallOutcome`).
+pub const CALL_OUTCOMES: [&str; 3] = ["answered", "missed", "voicemail"];
+pub fn call_outcome() -> Object {
+    one_of_or_blank(
+        &CALL_OUTCOMES,
+        "Only calls with this outcome (answered: someone picked up; missed: nobody picked up an \
+         inbound call, voicemails included; voicemail: the caller left a message); any case",
+    )
+}
 pub fn call_direction() -> Object {
     one_of_or_blank(
         &["inbound", "outbound"],

@@ -238,6 +238,31 @@ fn by_hour(nonzero: &[(u8, i64, i64, i64)]) -> Value {
         .collect()
 }
 
+/// The 7 `byWeekdayHour` entries, Monday first, with `(weekday, hour, calls)` for the cells that
+/// have calls.
+fn by_weekday_hour(nonzero: &[(&str, usize, i64)]) -> Value {
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| {
+        let mut hours = vec![0i64; 24];
+        for (day, h, n) in nonzero {
+            if day == d {
+                hours[*h] += n;
+            }
+        }
+        json!({"weekday": d, "total": hours.iter().sum::<i64>(), "hours": hours})
+    })
+    .collect()
+}
+
 fn reasons(nonzero: &[(&str, i64)]) -> Value {
     let mut m = serde_json::Map::new();
     for r in [
@@ -398,6 +423,8 @@ async fn analytics_of_a_known_week() {
             "averageDurationSeconds": 270.0, "p90DurationSeconds": 600,
             "byReason": reasons(&[("GET_HOURS", 2), ("SETUP_APPOINTMENT", 1), ("OTHER", 1), ("UNCLASSIFIED", 2)]),
             "byHour": by_hour(&[(9, 2, 2, 0), (10, 2, 1, 1), (14, 1, 0, 1), (16, 1, 1, 0)]),
+            // A, B, C on Monday; D, E on Tuesday; F on Thursday (UTC).
+            "byWeekdayHour": by_weekday_hour(&[("monday", 9, 2), ("monday", 14, 1), ("tuesday", 10, 2), ("thursday", 16, 1)]),
         },
         "sms": {
             // Accepted: tbC, tbD, tbH, replyX, replyZ, tbW, undelivered; FAILED never was.
@@ -611,6 +638,16 @@ async fn buckets_follow_the_tenant_clock_across_dst_changes() {
         (2, 2, 2),
         "local hours: 23:59:59 and 23:30, 00:30 and midnight, 01:30 twice"
     );
+    // The same calls by local weekday and hour: the week's cells add up to the day's hours.
+    let week = &d["summary"]["calls"]["byWeekdayHour"];
+    for h in 0..24 {
+        let sum: i64 = (0..7)
+            .map(|day| week[day]["hours"][h].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, hours(h), "hour {h}");
+    }
+    assert_eq!(week[5]["hours"][23], 1, "23:59:59 on Saturday Oct 31");
+    assert_eq!(week[6]["hours"][23], 1, "23:30 EST on Sunday Nov 1");
 
     // The spring-forward day has 23 hours, and its week one hour less than 7 × 24.
     insert_calls(
@@ -720,7 +757,8 @@ async fn empty_periods_are_zeros_not_errors() {
         json!({
             "calls": {"total": 0, "inbound": 0, "outbound": 0, "answered": 0, "missed": 0, "voicemail": 0,
                       "averageDurationSeconds": null, "p90DurationSeconds": null,
-                      "byReason": reasons(&[]), "byHour": by_hour(&[])},
+                      "byReason": reasons(&[]), "byHour": by_hour(&[]),
+                      "byWeekdayHour": by_weekday_hour(&[])},
             "sms": {"sent": 0, "delivered": 0, "failed": 0, "pending": 0, "deliveryRate": null, "optOuts": 0},
             "textBack": {"sent": 0, "medianSeconds": null},
             "inboundSms": {"messages": 0, "conversations": 0, "replied": 0, "replyRate": null},

@@ -67,12 +67,14 @@ fn bench_voice_sends_every_request_and_logs_every_call() {
     assert_eq!(figure(&out, "call rows"), "200 (expected 200)", "{out}");
 }
 
-/// Runs `switchboard bench sms ARGS` on the test backend.
-fn run_bench_sms(args: &[&str]) -> (bool, String, String) {
+/// Runs `switchboard bench SUBCOMMAND ARGS` on the test backend: a throwaway database on the test
+/// PostgreSQL server, or SQLite. A configured database must never be used: the one given in
+/// `DATABASE_URL` does not even exist.
+pub fn run_bench_on_test_backend(subcommand: &str, args: &[&str]) -> (bool, String, String) {
     let pg_url = std::env::var("SWITCHBOARD_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    cmd.args(["bench", "sms"]).args(args);
+    cmd.args(["bench", subcommand]).args(args);
     if backend() == "postgres" {
         cmd.args(["--database-url", &pg_url]);
     }
@@ -80,14 +82,20 @@ fn run_bench_sms(args: &[&str]) -> (bool, String, String) {
         .env_clear()
         .envs(crate::support::child_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/not_here")
         .current_dir(std::env::temp_dir())
         .output()
-        .expect("run bench sms");
+        .unwrap_or_else(|e| panic!("run bench {subcommand}: {e}"));
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// Runs `switchboard bench sms ARGS` on the test backend.
+fn run_bench_sms(args: &[&str]) -> (bool, String, String) {
+    run_bench_on_test_backend("sms", args)
 }
 
 #[test]

@@ -14,7 +14,7 @@ fn ms(rfc3339: &str) -> i64 {
 }
 
 /// A completed inbound call of `tenant_id` with CallSid `sid`, started at `start` (RFC 3339).
-fn call(tenant_id: &str, sid: &str, start: &str) -> Call {
+pub fn call(tenant_id: &str, sid: &str, start: &str) -> Call {
     let start = ms(start);
     Call {
         id: switchboard::domain::new_id(),
@@ -44,7 +44,7 @@ fn call(tenant_id: &str, sid: &str, start: &str) -> Call {
     }
 }
 
-async fn insert(app: &TestApp, calls: &[Call]) {
+pub async fn insert(app: &TestApp, calls: &[Call]) {
     let mut tx = app.state.db.begin().await.unwrap();
     for c in calls {
         assert!(insert_if_new(&mut tx, c).await.unwrap(), "{}", c.call_sid);
@@ -529,7 +529,8 @@ async fn call_log_routes_are_in_the_openapi_document() {
     assert_eq!(r.status, 200);
     let list = &r.json["paths"]["/api/telephony/call-logs"]["get"];
     let show = &r.json["paths"]["/api/telephony/call-logs/{id}"]["get"];
-    for op in [list, show] {
+    let timeline = &r.json["paths"]["/api/telephony/call-logs/{id}/timeline"]["get"];
+    for op in [list, show, timeline] {
         assert_eq!(op["tags"], json!(["telephony"]), "{op}");
         assert_eq!(op["security"], json!([{"tenant": []}]), "{op}");
     }
@@ -556,6 +557,7 @@ async fn call_log_routes_are_in_the_openapi_document() {
             "query:endDate",
             "query:limit",
             "query:offset",
+            "query:outcome",
             "query:phoneNumber",
             "query:reason",
             "query:startDate",
@@ -563,6 +565,13 @@ async fn call_log_routes_are_in_the_openapi_document() {
         ]
     );
     assert_eq!(names(show), ["path:id"]);
+    assert_eq!(names(timeline), ["path:id"]);
+    let entry = r.json["components"]["schemas"]["TimelineEntryView"]["properties"]
+        .as_object()
+        .unwrap();
+    let mut keys: Vec<&str> = entry.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["at", "detail", "kind", "outcome", "title"]);
     let schemas = &r.json["components"]["schemas"];
     let props = schemas["CallLogView"]["properties"].as_object().unwrap();
     assert_eq!(props.len(), 19, "{props:?}");

@@ -384,7 +384,14 @@ pub async fn place(
         updated_at: now,
     };
     let mut tx = state.db.begin().await?;
-    db::calls::insert_if_new(&mut tx, &call).await?;
+    if db::calls::insert_if_new(&mut tx, &call).await? {
+        let step = crate::calls::steps::Step::Outbound {
+            from: call.from_number.clone(),
+            to: call.to_number.clone(),
+            record: order.record,
+        };
+        crate::calls::steps::record(&mut tx, &call, now, step).await?;
+    }
     store::insert(&mut tx, &call, &order.request, now).await?;
     tx.commit().await?;
     reconcile(state, sid.as_str()).await;

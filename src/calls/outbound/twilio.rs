@@ -96,7 +96,15 @@ pub(super) async fn reconcile(state: &AppState, sid: &str) {
     };
     let duration = call.duration_secs().map(i64::from);
     let typed = crate::domain::sid::CallSid::stored(sid);
-    if let Err(e) = crate::calls::status::apply_report(state, typed, &status, duration).await {
+    if let Err(e) = crate::calls::status::apply_report(
+        state,
+        typed,
+        &status,
+        duration,
+        crate::calls::steps::ReportSource::ReadBack,
+    )
+    .await
+    {
         tracing::warn!(call_sid = sid, error = %e, "could not apply a new outbound call's status");
     }
 }

@@ -3,22 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::config::{Config, RawConfig};
-use crate::domain::E164;
-use crate::failure::Failure;
-use crate::start;
-use crate::state::AppState;
-use crate::state::Jobs;
-use crate::tenants::manage::{self as tenants, CreateTenant};
 
-use super::{CLIENT_TIMEOUT, Scratch, given_on_command_line, ms, percentile, snippet};
+use super::{BenchApp, CLIENT_TIMEOUT, Scratch, given_on_command_line, ms, percentile, snippet};
 
-use super::history::{Rng, SEED_DAYS, SEED_FIRST_DAY, SEED_ZONE, Seeded, insert_seeded};
+use super::history::{
+    SEED_DAYS, SEED_FIRST_DAY, SEED_ZONE, SeededTenants, seed_salon_and_neighbour,
+};
 
 #[derive(Args, Debug)]
 pub struct AnalyticsArgs {
@@ -125,66 +119,18 @@ pub(super) async fn analytics(args: AnalyticsArgs) -> anyhow::Result<()> {
 }
 
 async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<AnalyticsBench> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot listen on 127.0.0.1")?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let raw = RawConfig {
-        database_url: Some(db_url.to_string()),
-        app_url: Some(base.clone()),
-        log_level: Some("warn".into()),
-        // The timed requests must not be rate limited, however many runs are asked for.
-        rate_limit_max: Some("1000000".into()),
-        tenant_rate_limit_max: Some("1000000".into()),
-        ..Default::default()
-    };
-    let state = AppState::build(Config::from_raw(&raw)?, Clock::System, Jobs::default()).await?;
-    let backend = match state.db.kind() {
-        crate::config::DbKind::Sqlite => "sqlite",
-        crate::config::DbKind::Postgres => "postgres",
-    };
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(start::serve_http(state.clone(), listener, shutdown.clone()));
+    let app = BenchApp::start(db_url, Clock::System).await?;
+    let (state, base, backend) = (&app.state, &app.base, app.backend());
     let result = async {
-        let fail = |e: Failure| anyhow::anyhow!("seeding: {}", e.describe());
-        let zone = crate::domain::TimeZoneName::parse("timeZone", SEED_ZONE)
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        let mut ids = Vec::new();
-        for (name, number) in [
-            ("Bench Salon", "+14155550100"),
-            ("Bench Neighbour", "+14155550101"),
-        ] {
-            let t = tenants::create(
-                &state,
-                CreateTenant {
-                    name: name.into(),
-                    time_zone: Some(zone.clone()),
-                    phone_number: Some(
-                        E164::parse("phoneNumber", number)
-                            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
-                    ),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(fail)?;
-            ids.push((t.id, number));
-        }
-        let mut rng = Rng(42);
-        let mut seeded = Seeded::default();
-        seeded.add_tenant(&mut rng, &ids[0].0, ids[0].1, args.calls)?;
-        let calls = seeded.counts().0;
-        seeded.add_tenant(&mut rng, &ids[1].0, ids[1].1, (args.calls / 10).max(1))?;
-        let started = Instant::now();
-        insert_seeded(&state, &seeded).await?;
-        let seed_time = started.elapsed();
-        if let crate::db::Db::Postgres(p) = &state.db {
-            // What autovacuum would do soon after a bulk load: fresh statistics for the planner.
-            sqlx::query("ANALYZE").execute(p).await?;
-        }
+        let SeededTenants {
+            tenants,
+            calls,
+            seeded,
+            seed_time,
+        } = seed_salon_and_neighbour(state, args.calls, 42).await?;
 
         let now = jiff::Timestamp::now().as_second();
-        let token = state.jwt.issue(&ids[0].0, now, 3600);
+        let token = state.jwt.issue(&tenants[0].id, now, 3600);
         let client = reqwest::Client::builder().timeout(CLIENT_TIMEOUT).build()?;
         let last_day = SEED_FIRST_DAY.checked_add(jiff::Span::new().days(SEED_DAYS - 1))?;
         let range = format!("from={SEED_FIRST_DAY}&to={last_day}");
@@ -265,9 +211,7 @@ async fn bench_analytics(args: &AnalyticsArgs, db_url: &str) -> anyhow::Result<A
         })
     }
     .await;
-    shutdown.cancel();
-    let _ = server.await;
-    state.db.close().await;
+    app.stop().await;
     result
 }
 

@@ -1,8 +1,14 @@
-//! The history `bench analytics` measures: a deterministic year-independent set of calls,
-//! messages and notifications (SplitMix64, so every run seeds the same data), written with
-//! multi-row INSERTs straight into the tables.
+//! The history `bench analytics` and `bench console` measure: a deterministic year-independent set
+//! of calls, messages and notifications (SplitMix64, so every run seeds the same data), written
+//! with multi-row INSERTs straight into the tables, for a measured tenant and its neighbour.
 
+use std::time::{Duration, Instant};
+
+use crate::db::tenants::Tenant;
+use crate::domain::E164;
+use crate::failure::Failure;
 use crate::state::AppState;
+use crate::tenants::manage::{self as tenants, CreateTenant};
 
 /// The seeded range: 90 local days from Monday 2026-01-05 (to 2026-04-04 inclusive).
 pub(super) const SEED_FIRST_DAY: jiff::civil::Date = jiff::civil::Date::constant(2026, 1, 5);
@@ -350,4 +356,70 @@ pub(super) async fn insert_seeded(state: &AppState, seeded: &Seeded) -> anyhow::
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The measured tenant and its neighbour, seeded.
+pub(super) struct SeededTenants {
+    /// "Bench Salon" (measured), then "Bench Neighbour".
+    pub tenants: Vec<Tenant>,
+    /// Calls of the measured tenant.
+    pub calls: usize,
+    pub seeded: Seeded,
+    pub seed_time: Duration,
+}
+
+/// Creates "Bench Salon" with `calls` calls and "Bench Neighbour" with a tenth as many (so every
+/// figure is read among other tenants' rows), from the generator seeded with `rng_seed`; then
+/// fresh planner statistics on PostgreSQL, as autovacuum would take soon after a bulk load.
+pub(super) async fn seed_salon_and_neighbour(
+    state: &AppState,
+    calls: u64,
+    rng_seed: u64,
+) -> anyhow::Result<SeededTenants> {
+    let fail = |e: Failure| anyhow::anyhow!("seeding: {}", e.describe());
+    let zone = crate::domain::TimeZoneName::parse("timeZone", SEED_ZONE)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut created = Vec::new();
+    for (name, number) in [
+        ("Bench Salon", "+14155550100"),
+        ("Bench Neighbour", "+14155550101"),
+    ] {
+        let t = tenants::create(
+            state,
+            CreateTenant {
+                name: name.into(),
+                time_zone: Some(zone.clone()),
+                phone_number: Some(
+                    E164::parse("phoneNumber", number)
+                        .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(fail)?;
+        created.push((t, number));
+    }
+    let mut rng = Rng(rng_seed);
+    let mut seeded = Seeded::default();
+    seeded.add_tenant(&mut rng, &created[0].0.id, created[0].1, calls)?;
+    let measured = seeded.counts().0;
+    seeded.add_tenant(
+        &mut rng,
+        &created[1].0.id,
+        created[1].1,
+        (calls / 10).max(1),
+    )?;
+    let started = Instant::now();
+    insert_seeded(state, &seeded).await?;
+    let seed_time = started.elapsed();
+    if let crate::db::Db::Postgres(p) = &state.db {
+        sqlx::query("ANALYZE").execute(p).await?;
+    }
+    Ok(SeededTenants {
+        tenants: created.into_iter().map(|(t, _)| t).collect(),
+        calls: measured,
+        seeded,
+        seed_time,
+    })
 }

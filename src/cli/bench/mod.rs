@@ -1,6 +1,7 @@
 //! `switchboard bench …`: load benchmarks of an in-process app on 127.0.0.1 — the voice webhook
 //! (`voice`), draining notifications to the sandbox (`sms`), the analytics request of a tenant with
-//! many calls (`analytics`) — and `bench seed`, the set-up of `bench/webhooks.sh`.
+//! many calls (`analytics`), the console's calls list and overview of such a tenant (`console`) —
+//! and `bench seed`, the set-up of `bench/webhooks.sh`.
 //!
 //! Every benchmark starts the real app in-process on a loopback port-0 listener, on a database of
 //! its own (a SQLite file in a temporary directory, or a throwaway `sb_bench_<uuid>` database
@@ -8,6 +9,7 @@
 //! so it never touches real data and never sends a byte beyond 127.0.0.1.
 
 mod analytics;
+mod console;
 mod history;
 mod sms;
 mod voice;
@@ -40,6 +42,9 @@ pub enum BenchCmd {
     Sms(sms::SmsArgs),
     /// Time the analytics request of a tenant with many calls (100,000 by default).
     Analytics(analytics::AnalyticsArgs),
+    /// Time the console's calls list (first, deep and filtered page) and 30-day overview of a
+    /// tenant with many calls (100,000 by default).
+    Console(console::ConsoleArgs),
     /// Seed the configured database (DATABASE_URL) with one benchmark tenant per number in a file,
     /// open around the clock with two staff members each: the set-up of `bench/webhooks.sh`.
     Seed(SeedArgs),
@@ -57,6 +62,7 @@ pub async fn run(config: Config, cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Voice(args) => voice::voice(&config, args).await,
         BenchCmd::Sms(args) => sms::run(args).await,
         BenchCmd::Analytics(args) => analytics::analytics(args).await,
+        BenchCmd::Console(args) => console::console(args).await,
         BenchCmd::Seed(args) => seed_from_file(config, args).await,
     }
 }
@@ -149,6 +155,59 @@ impl Scratch {
                 }
             }
         }
+    }
+}
+
+/// The real app served on a loopback port over a benchmark's database, without rate limits (the
+/// timed requests must not be limited, however many runs are asked for).
+pub(super) struct BenchApp {
+    pub state: AppState,
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+    shutdown: tokio_util::sync::CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl BenchApp {
+    pub(super) async fn start(db_url: &str, clock: Clock) -> anyhow::Result<BenchApp> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on 127.0.0.1")?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let raw = crate::config::RawConfig {
+            database_url: Some(db_url.to_string()),
+            app_url: Some(base.clone()),
+            log_level: Some("warn".into()),
+            rate_limit_max: Some("1000000".into()),
+            tenant_rate_limit_max: Some("1000000".into()),
+            ..Default::default()
+        };
+        let state = AppState::build(Config::from_raw(&raw)?, clock, Jobs::default()).await?;
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(crate::start::serve_http(
+            state.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+        Ok(BenchApp {
+            state,
+            base,
+            shutdown,
+            server,
+        })
+    }
+
+    pub(super) fn backend(&self) -> &'static str {
+        match self.state.db.kind() {
+            crate::config::DbKind::Sqlite => "sqlite",
+            crate::config::DbKind::Postgres => "postgres",
+        }
+    }
+
+    pub(super) async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        self.state.db.close().await;
     }
 }
 

@@ -22,6 +22,7 @@ pub(super) use rows::{Val, Write};
 use std::collections::{HashMap, HashSet};
 
 use super::Tx;
+use super::call_steps::CallStep;
 use super::calls::Call;
 use super::events::{Delivery, Endpoint, Event};
 use super::messages::MessageRow;
@@ -77,6 +78,7 @@ pub struct Batch<'a> {
     calls: HashMap<String, Call>,
     /// In the order first written, so the statements are deterministic.
     call_order: Vec<String>,
+    call_steps: Vec<CallStep>,
     messages: Vec<MessageRow>,
     message_sids: HashSet<String>,
     /// Status moves of stored messages: SID → (status, error code, time, status it moves from).
@@ -99,6 +101,7 @@ impl<'a> Batch<'a> {
             loaded,
             calls: HashMap::new(),
             call_order: Vec::new(),
+            call_steps: Vec::new(),
             messages: Vec::new(),
             message_sids: HashSet::new(),
             message_moves: HashMap::new(),
@@ -129,6 +132,11 @@ impl<'a> Batch<'a> {
             self.call_order.push(call.call_sid.clone());
         }
         self.calls.insert(call.call_sid.clone(), call);
+    }
+
+    /// Records a step of a call (written after the calls).
+    pub fn add_call_step(&mut self, step: CallStep) {
+        self.call_steps.push(step);
     }
 
     /// Whether a message with this SID is stored (or stored earlier in this batch).
@@ -317,6 +325,7 @@ impl<'a> Batch<'a> {
             .partition(|c| self.loaded.calls.contains_key(&c.call_sid));
         out.extend(call_rows(&created, "DO NOTHING"));
         out.extend(call_rows(&changed, CALL_UPDATE));
+        out.extend(call_step_rows(&self.call_steps));
         out.extend(message_rows(&self.messages));
         for sid in &self.message_move_order {
             let (status, code, at, from) = &self.message_moves[sid];

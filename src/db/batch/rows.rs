@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use crate::config::DbKind;
 use crate::db::StoreError;
 use crate::db::Tx;
+use crate::db::call_steps::{self, CallStep};
 use crate::db::calls::Call;
 use crate::db::events::{Delivery, Event};
 use crate::db::messages::MessageRow;
@@ -235,6 +236,27 @@ pub(super) fn call_rows(calls: &[&Call], on_conflict: &str) -> Option<Write> {
         plain,
         format!(" ON CONFLICT (call_sid, tenant_id) {on_conflict}"),
         24,
+        vals,
+    )
+}
+
+pub(super) fn call_step_rows(steps: &[CallStep]) -> Option<Write> {
+    let mut vals = Vec::with_capacity(steps.len() * call_steps::WIDTH);
+    for s in steps {
+        vals.extend([
+            Val::Text(s.id.clone()),
+            Val::Text(s.tenant_id.clone()),
+            Val::Text(s.call_id.clone()),
+            Val::Int(s.at),
+            Val::Text(s.kind.clone()),
+            Val::Text(s.detail.clone()),
+        ]);
+    }
+    rows(
+        format!("INSERT INTO call_steps ({}) VALUES ", call_steps::COLUMNS),
+        plain,
+        String::new(),
+        call_steps::WIDTH,
         vals,
     )
 }
