@@ -180,7 +180,8 @@ async fn a_business_day_in_the_console() {
     let Some(d) = Driver::start(DESKTOP.0, DESKTOP.1).await else {
         return;
     };
-    let (app, _dir) = crate::recordings::start(|_| {}).await;
+    let (app, _dir) =
+        crate::recordings::start(|c| c.transcription_provider = Some("twilio".into())).await;
     let tenant = crate::voice::salon(&app, json!({})).await;
     crate::voice::set_clock(&app, crate::voice::MONDAY_10AM_NY);
     let sim = crate::voice::simulator(&app);
@@ -259,8 +260,9 @@ async fn a_business_day_in_the_console() {
         "{}",
         d.text().await
     );
-    assert!(d.text().await.contains("Friday"));
     photograph(&d, "voicemail").await;
+    let text = d.text().await;
+    assert!(text.contains("Friday"), "{text}");
     let played = d
         .script(
             "const a = document.querySelector('#voicemail-list audio'); a.muted = true; \
@@ -275,7 +277,12 @@ async fn a_business_day_in_the_console() {
     // Messages: the customer's text, answered from the reply box; the reply is sent once.
     d.goto(&format!("{}/console/t/{tenant}/messages", app.base))
         .await;
-    assert!(d.wait_for_text("Are you open on Saturday?", 5).await);
+    assert!(
+        d.wait_for(&format!("#conversations-table [data-phone='{CALLER}']"), 5)
+            .await,
+        "{}",
+        d.text().await
+    );
     photograph(&d, "messages").await;
     d.goto(&format!(
         "{}/console/t/{tenant}/messages/{}",
@@ -284,6 +291,7 @@ async fn a_business_day_in_the_console() {
     ))
     .await;
     assert!(d.wait_for("#reply-form", 5).await, "{}", d.text().await);
+    assert!(d.text().await.contains("Are you open on Saturday?"));
     d.fill("#reply-body", "Yes, 9 to 5 on Saturdays. See you!")
         .await;
     d.click("#reply-form button[type=submit]").await;
