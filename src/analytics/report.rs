@@ -224,11 +224,47 @@ impl Acc {
     }
 }
 
+/// Which of the costlier aggregates a caller needs. The API answers with all of them; a page that
+/// shows only the call and SMS counts skips the others, whose figures then stay zero and `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    /// `textBack` and each bucket's `textBacks` (a join of notifications and calls).
+    pub text_backs: bool,
+    /// `inboundSms` (conversations and replies: correlated lookups per message).
+    pub inbound: bool,
+    /// `p90DurationSeconds` (a histogram of durations).
+    pub durations: bool,
+}
+
+impl Sections {
+    pub const ALL: Sections = Sections {
+        text_backs: true,
+        inbound: true,
+        durations: true,
+    };
+    /// Calls and SMS only: counts, outcomes, reasons, hours, delivery.
+    pub const COUNTS: Sections = Sections {
+        text_backs: false,
+        inbound: false,
+        durations: false,
+    };
+}
+
 /// The analytics of `scope` over `req`'s range.
 pub async fn analytics(
     db: &Db,
     scope: Scope<'_>,
     req: &Request,
+) -> Result<AnalyticsReport, Failure> {
+    analytics_of(db, scope, req, Sections::ALL).await
+}
+
+/// The analytics of `scope` over `req`'s range, with the `sections` asked for.
+pub async fn analytics_of(
+    db: &Db,
+    scope: Scope<'_>,
+    req: &Request,
+    sections: Sections,
 ) -> Result<AnalyticsReport, Failure> {
     let tz = req.time_zone.time_zone();
     let slot_ms = buckets::slot_ms(&tz, req.from_ms, req.to_ms);
@@ -250,11 +286,26 @@ pub async fn analytics(
     // go first, together, so the light ones do not wait behind one of them.
     let (calls, (text_backs, delays), inbound) = tokio::try_join!(
         store::call_slots(db, scope, w),
-        store::text_backs(db, scope, w),
-        store::inbound_slots(db, scope, w),
+        async {
+            match sections.text_backs {
+                true => store::text_backs(db, scope, w).await,
+                false => Ok(Default::default()),
+            }
+        },
+        async {
+            match sections.inbound {
+                true => store::inbound_slots(db, scope, w).await,
+                false => Ok(Vec::new()),
+            }
+        },
     )?;
     let (durations, sms, opt_outs) = tokio::try_join!(
-        store::duration_histogram(db, scope, w),
+        async {
+            match sections.durations {
+                true => store::duration_histogram(db, scope, w).await,
+                false => Ok(Vec::new()),
+            }
+        },
         store::sms_slots(db, scope, w),
         store::opt_out_slots(db, scope, w),
     )?;

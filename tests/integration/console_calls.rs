@@ -359,9 +359,6 @@ async fn the_call_page_shows_each_step_the_recording_and_its_transcript() {
         "Voicemail recording reported",
         "Voicemail recording completed",
         "Transcribed and analysed (twilio)",
-        "Missed-call text-back queued to +14155550142",
-        "Missed-call text-back delivered",
-        "Staff alert queued to +14155550101",
     ];
     let mut last = 0;
     for s in steps {
@@ -370,6 +367,18 @@ async fn the_call_page_shows_each_step_the_recording_and_its_transcript() {
             .unwrap_or_else(|| panic!("{s:?} not in the timeline:\n{timeline}"));
         assert!(at >= last, "{s:?} out of order:\n{timeline}");
         last = at;
+    }
+    // The texts about the call follow, in whichever order their jobs ran.
+    for s in [
+        "Missed-call text-back queued to +14155550142",
+        "Missed-call text-back delivered",
+        "Staff alert queued to +14155550101",
+        "Staff alert queued to +14155550102",
+    ] {
+        let at = timeline
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} not in the timeline:\n{timeline}"));
+        assert!(at > last, "{s:?} before the call's own steps:\n{timeline}");
     }
     assert!(
         timeline.contains("<span class=\"pill pill-bad\">no answer</span>"),

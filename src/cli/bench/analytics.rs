@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::clock::Clock;
 
-use super::{BenchApp, CLIENT_TIMEOUT, Scratch, given_on_command_line, ms, percentile, snippet};
+use super::{BenchApp, CLIENT_TIMEOUT, build_kind, ms, on_scratch, percentile, snippet};
 
 use super::history::{
     SEED_DAYS, SEED_FIRST_DAY, SEED_ZONE, SeededTenants, seed_salon_and_neighbour,
@@ -64,19 +64,12 @@ struct AnalyticsBench {
 }
 
 pub(super) async fn analytics(args: AnalyticsArgs) -> anyhow::Result<()> {
-    let (scratch, db_url) =
-        Scratch::create(given_on_command_line(args.database_url.as_deref())).await?;
-    let outcome = tokio::select! {
-        r = bench_analytics(&args, &db_url) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    scratch.remove().await;
-    let r = outcome?;
-    let build = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
+    let args = &args;
+    let r = on_scratch(args.database_url.as_deref(), |url| async move {
+        bench_analytics(args, &url).await
+    })
+    .await?;
+    let build = build_kind();
     println!("backend:         {} ({build} build)", r.backend);
     println!(
         "seeded:          {} calls for the measured tenant, {} for a neighbour, {} notifications, {} messages in {:.1} s",

@@ -20,7 +20,7 @@ use crate::failure::Failure;
 use super::history::{
     SEED_DAYS, SEED_FIRST_DAY, SEED_ZONE, SeededTenants, seed_salon_and_neighbour,
 };
-use super::{BenchApp, CLIENT_TIMEOUT, Scratch, given_on_command_line, ms, percentile, snippet};
+use super::{BenchApp, CLIENT_TIMEOUT, build_kind, ms, on_scratch, percentile, snippet};
 
 #[derive(Args, Debug)]
 pub struct ConsoleArgs {
@@ -66,19 +66,12 @@ struct Outcome {
 }
 
 pub(super) async fn console(args: ConsoleArgs) -> anyhow::Result<()> {
-    let (scratch, db_url) =
-        Scratch::create(given_on_command_line(args.database_url.as_deref())).await?;
-    let outcome = tokio::select! {
-        r = bench(&args, &db_url) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    scratch.remove().await;
-    let r = outcome?;
-    let build = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
+    let args = &args;
+    let r = on_scratch(args.database_url.as_deref(), |url| async move {
+        bench(args, &url).await
+    })
+    .await?;
+    let build = build_kind();
     println!("backend:         {} ({build} build)", r.backend);
     println!(
         "seeded:          {} calls for the measured tenant in {:.1} s ({SEED_ZONE}, {SEED_DAYS} days from {SEED_FIRST_DAY})",

@@ -92,6 +92,33 @@ pub(super) fn given_on_command_line(value: Option<&str>) -> Option<&str> {
     value.filter(|_| given)
 }
 
+/// Runs `bench` on a database of its own (see [`Scratch`]: `--database-url` only if typed on the
+/// command line), which is removed afterwards whatever happens, Ctrl-C included.
+pub(super) async fn on_scratch<T, Fut>(
+    database_url: Option<&str>,
+    bench: impl FnOnce(String) -> Fut,
+) -> anyhow::Result<T>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let (scratch, db_url) = Scratch::create(given_on_command_line(database_url)).await?;
+    let outcome = tokio::select! {
+        r = bench(db_url) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    scratch.remove().await;
+    outcome
+}
+
+/// `debug` or `release`: timings of a debug build are no figure to quote.
+pub(super) fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
 /// Where the benchmark's database lives, so it can be removed whatever happens.
 pub(super) enum Scratch {
     Sqlite { dir: PathBuf },

@@ -12,7 +12,7 @@ use anyhow::bail;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::{Scratch, given_on_command_line};
+use super::on_scratch;
 use crate::clock::Clock;
 use crate::config::{Config, RawConfig};
 use crate::db;
@@ -49,14 +49,11 @@ pub async fn run(args: SmsArgs) -> anyhow::Result<()> {
     if !(0.0..=1000.0).contains(&args.rate) {
         bail!("--rate must be between 0 and 1000");
     }
-    let (scratch, db_url) =
-        Scratch::create(given_on_command_line(args.database_url.as_deref())).await?;
-    let outcome = tokio::select! {
-        r = bench(&args, &db_url) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    scratch.remove().await;
-    outcome
+    let args = &args;
+    on_scratch(args.database_url.as_deref(), |url| async move {
+        bench(args, &url).await
+    })
+    .await
 }
 
 async fn bench(args: &SmsArgs, db_url: &str) -> anyhow::Result<()> {

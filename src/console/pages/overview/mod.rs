@@ -3,9 +3,10 @@
 //! busiest hours of the week, all in the tenant's time zone; and the recent activity panel, which
 //! htmx refreshes every 5 seconds from `/console/t/{tenant}/activity` (`activity.rs`).
 //!
-//! Every figure comes from the analytics use cases the JSON API serves (`analytics::analytics` for
-//! counts, buckets, reasons and hours; `analytics::usage::range_usage` for texts and cost), over
-//! the same range the API would read from `from`/`to` dates.
+//! Every figure comes from the analytics use cases the JSON API serves (`analytics::analytics_of`
+//! for counts, buckets, reasons and hours, without the aggregates the page does not show;
+//! `analytics::usage::range_usage` for texts and cost), over the same range the API would read from
+//! `from`/`to` dates.
 
 mod activity;
 
@@ -201,9 +202,16 @@ async fn overview(
     let req = request_for(&view.tenant, range, now)?;
     let (report, used, activity) = tokio::try_join!(
         async {
-            analytics::analytics(&state.db, Scope::Tenant(&view.tenant.id), &req)
-                .await
-                .map_err(ConsoleError::from)
+            // The page shows counts, outcomes, reasons, hours and delivery: not the text-back
+            // delays, conversations or duration percentiles the API also answers.
+            analytics::analytics_of(
+                &state.db,
+                Scope::Tenant(&view.tenant.id),
+                &req,
+                analytics::Sections::COUNTS,
+            )
+            .await
+            .map_err(ConsoleError::from)
         },
         async {
             usage::range_usage(
