@@ -393,10 +393,11 @@ fn notification_entries(n: &Notification) -> Vec<TimelineEntry> {
         "staff" => "Staff alert",
         _ => "Text",
     };
+    let what = format!("{what} to {}", n.recipient);
     let mut out = vec![entry(
         n.created_at,
         "text_back",
-        format!("{what} queued to {}", n.recipient),
+        format!("{what}: queued"),
         None,
         None,
     )];
@@ -404,7 +405,7 @@ fn notification_entries(n: &Notification) -> Vec<TimelineEntry> {
         out.push(entry(
             at,
             "text_back",
-            format!("{what} sent"),
+            format!("{what}: sent"),
             None,
             Some("SENT"),
         ));
@@ -413,7 +414,7 @@ fn notification_entries(n: &Notification) -> Vec<TimelineEntry> {
         out.push(entry(
             at,
             "text_back",
-            format!("{what} delivered"),
+            format!("{what}: delivered"),
             None,
             Some("DELIVERED"),
         ));
@@ -423,7 +424,7 @@ fn notification_entries(n: &Notification) -> Vec<TimelineEntry> {
         out.push(entry(
             n.updated_at,
             "text_back",
-            format!("{what} {}", status.to_ascii_lowercase()),
+            format!("{what}: {}", status.to_ascii_lowercase()),
             n.failure_reason.clone(),
             Some(status),
         ));

@@ -69,9 +69,17 @@ fn tick_step(max: i64) -> i64 {
     (step as i64).max(1)
 }
 
+/// A count with its unit, singular or plural: `1 call`, `2 calls`.
+pub fn count(n: i64, unit: Unit) -> String {
+    format!("{n} {}", if n == 1 { unit.0 } else { unit.1 })
+}
+
+/// A unit's singular and plural (`("call", "calls")`).
+pub type Unit = (&'static str, &'static str);
+
 /// Stacked vertical bars, one per category (`labels`), the series stacked bottom up in order.
-/// `title` names the chart for assistive technology; `unit` words a value ("calls").
-pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], unit: &str) -> String {
+/// `title` names the chart for assistive technology; `unit` words a value.
+pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], unit: Unit) -> String {
     let (w, h) = (720.0_f64, 260.0_f64);
     let (left, right, top, bottom) = (40.0, 10.0, 12.0, 36.0);
     let n = labels.len().max(1);
@@ -123,13 +131,12 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], unit: &st
             let (y1, y0) = (y(base + value), y(base));
             let _ = write!(
                 svg,
-                "<rect x=\"{x:.1}\" y=\"{y1:.1}\" width=\"{bar_w:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {} {} {}</title></rect>",
+                "<rect x=\"{x:.1}\" y=\"{y1:.1}\" width=\"{bar_w:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {} ({})</title></rect>",
                 (y0 - y1).max(0.5),
                 s.color,
                 esc(label),
-                value,
-                esc(&s.name.to_lowercase()),
-                esc(unit)
+                esc(&count(value, unit)),
+                esc(&s.name.to_lowercase())
             );
             base += value;
         }
@@ -154,7 +161,7 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], unit: &st
 }
 
 /// Horizontal bars, one per `(label, value)`, longest scale at the largest value.
-pub fn horizontal_bars(title: &str, items: &[(String, i64)], color: &str, unit: &str) -> String {
+pub fn horizontal_bars(title: &str, items: &[(String, i64)], color: &str, unit: Unit) -> String {
     let row = 26.0_f64;
     let (w, left, right) = (720.0_f64, 190.0_f64, 60.0_f64);
     let h = row * items.len().max(1) as f64 + 8.0;
@@ -171,7 +178,7 @@ pub fn horizontal_bars(title: &str, items: &[(String, i64)], color: &str, unit: 
         let _ = write!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
-             <rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {} {}</title></rect>\
+             <rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>\
              <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             left - 8.0,
             y + row / 2.0 + 4.0,
@@ -181,8 +188,7 @@ pub fn horizontal_bars(title: &str, items: &[(String, i64)], color: &str, unit: 
             row - 6.0,
             esc(color),
             esc(label),
-            value,
-            esc(unit),
+            esc(&count(*value, unit)),
             left + len + 6.0,
             y + row / 2.0 + 4.0,
             value
@@ -207,7 +213,7 @@ fn heat(v: i64, max: i64) -> &'static str {
 }
 
 /// A weekday × hour heat map: `rows` are (weekday name, 24 counts).
-pub fn heat_map(title: &str, rows: &[(String, Vec<i64>)], unit: &str) -> String {
+pub fn heat_map(title: &str, rows: &[(String, Vec<i64>)], unit: Unit) -> String {
     let (cell_w, cell_h, left, top) = (26.0_f64, 24.0_f64, 44.0_f64, 20.0_f64);
     let w = left + cell_w * 24.0 + 4.0;
     let h = top + cell_h * rows.len() as f64 + 4.0;
@@ -242,7 +248,7 @@ pub fn heat_map(title: &str, rows: &[(String, Vec<i64>)], unit: &str) -> String 
         for (hour, v) in counts.iter().enumerate().take(24) {
             let _ = write!(
                 svg,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"2\" fill=\"{}\"><title>{} {hour:02}:00–{:02}:00: {v} {}</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"2\" fill=\"{}\"><title>{} {hour:02}:00–{:02}:00: {}</title></rect>",
                 left + cell_w * hour as f64 + 1.0,
                 y + 1.0,
                 cell_w - 2.0,
@@ -250,7 +256,7 @@ pub fn heat_map(title: &str, rows: &[(String, Vec<i64>)], unit: &str) -> String 
                 heat(*v, max),
                 esc(day),
                 (hour + 1) % 24,
-                esc(unit)
+                esc(&count(*v, unit))
             );
         }
     }
@@ -274,10 +280,12 @@ pub fn heat_legend() -> Vec<LegendItem> {
 mod tests {
     use super::*;
 
+    const CALLS: Unit = ("call", "calls");
+
     #[test]
     fn text_is_escaped() {
         assert_eq!(esc("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
-        let svg = horizontal_bars("A <chart>", &[("x<y".into(), 3)], "#000", "calls");
+        let svg = horizontal_bars("A <chart>", &[("x<y".into(), 3)], "#000", CALLS);
         assert!(svg.contains("x&lt;y: 3 calls"), "{svg}");
         assert!(!svg.contains("<chart>"));
     }
@@ -296,14 +304,18 @@ mod tests {
                 values: vec![1, 4],
             },
         ];
-        let svg = stacked_bars("Calls", &["Mon".into(), "Tue".into()], &series, "calls");
+        let svg = stacked_bars("Calls", &["Mon".into(), "Tue".into()], &series, CALLS);
         assert!(
-            svg.contains("<title>Mon: 2 answered calls</title>"),
+            svg.contains("<title>Mon: 2 calls (answered)</title>"),
             "{svg}"
         );
-        assert!(svg.contains("<title>Tue: 4 missed calls</title>"), "{svg}");
+        assert!(svg.contains("<title>Mon: 1 call (missed)</title>"), "{svg}");
+        assert!(
+            svg.contains("<title>Tue: 4 calls (missed)</title>"),
+            "{svg}"
+        );
         // No bar for a zero.
-        assert!(!svg.contains("Tue: 0 answered"));
+        assert!(!svg.contains("Tue: 0 calls (answered)"));
         assert!(!svg.contains("style="));
     }
 
@@ -326,9 +338,13 @@ mod tests {
             v[9] = 4;
             v
         })];
-        let svg = heat_map("Busiest hours", &rows, "calls");
+        let svg = heat_map("Busiest hours", &rows, CALLS);
         assert!(
             svg.contains("<title>Monday 09:00–10:00: 4 calls</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>Monday 10:00–11:00: 0 calls</title>"),
             "{svg}"
         );
     }

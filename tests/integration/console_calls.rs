@@ -370,10 +370,10 @@ async fn the_call_page_shows_each_step_the_recording_and_its_transcript() {
     }
     // The texts about the call follow, in whichever order their jobs ran.
     for s in [
-        "Missed-call text-back queued to +14155550142",
-        "Missed-call text-back delivered",
-        "Staff alert queued to +14155550101",
-        "Staff alert queued to +14155550102",
+        "Missed-call text-back to +14155550142: queued",
+        "Missed-call text-back to +14155550142: delivered",
+        "Staff alert to +14155550101: queued",
+        "Staff alert to +14155550102: queued",
     ] {
         let at = timeline
             .find(s)

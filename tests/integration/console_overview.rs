@@ -128,9 +128,10 @@ async fn the_overview_counts_calls_and_texts_by_the_tenants_own_days() {
     assert_eq!(day_row(&p, "2026-11-23"), ["3", "1", "2", "0", "0"]);
     assert_eq!(day_row(&p, "2026-11-24"), ["0", "0", "0", "0", "0"]);
     // The chart's bars carry their numbers; the heat map puts the late call at Monday 23:00.
-    p.shows("<title>Nov 23: 2 voicemail calls</title>");
-    p.shows("<title>Monday 23:00–00:00: 1 calls</title>");
-    p.shows("<title>Monday 10:00–11:00: 1 calls</title>");
+    p.shows("<title>Nov 23: 2 calls (voicemail)</title>");
+    p.shows("<title>Nov 23: 1 call (answered)</title>");
+    p.shows("<title>Monday 23:00–00:00: 1 call</title>");
+    p.shows("<title>Monday 10:00–11:00: 1 call</title>");
     p.shows("Busiest: Monday");
     // Ten texts of one segment each; the tenant (created today, by the real clock) held no number
     // in this range, so no number fee.

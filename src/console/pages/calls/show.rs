@@ -146,7 +146,11 @@ pub async fn show(
         .iter()
         .map(|e| Line {
             datetime: rfc3339(e.at),
-            time: format::date_time(e.at, &tz),
+            time: format!(
+                "{} {}",
+                format::date(e.at, &tz),
+                format::time_of_day(e.at, &tz)
+            ),
             title: e.title.clone(),
             detail: e.detail.clone(),
             kind: e.kind.clone(),

@@ -159,6 +159,8 @@ const VOICEMAIL: &str = "#1d4ed8";
 const MISSED: &str = "#b91c1c";
 const OTHER: &str = "#6b7280";
 
+const CALLS: charts::Unit = ("call", "calls");
+
 /// A reason in words.
 pub fn reason_label(name: &str) -> &'static str {
     match name {
@@ -358,7 +360,7 @@ fn build(
             values: other,
         },
     ];
-    let calls_chart = charts::stacked_bars("Calls per day by outcome", &labels, &series, "calls");
+    let calls_chart = charts::stacked_bars("Calls per day by outcome", &labels, &series, CALLS);
 
     let mut reasons: Vec<ReasonRow> = CallReason::NAMES
         .iter()
@@ -373,20 +375,23 @@ fn build(
         .iter()
         .map(|r| (r.label.to_string(), r.calls))
         .collect();
-    let reasons_chart = charts::horizontal_bars("Call reasons", &items, "#1d4ed8", "calls");
+    let reasons_chart = charts::horizontal_bars("Call reasons", &items, "#1d4ed8", CALLS);
 
     let heat_rows: Vec<(String, Vec<i64>)> = c
         .by_weekday_hour
         .iter()
         .map(|d| (capitalised(&d.weekday), d.hours.clone()))
         .collect();
-    let heat_chart = charts::heat_map("Busiest hours of the week", &heat_rows, "calls");
+    let heat_chart = charts::heat_map("Busiest hours of the week", &heat_rows, CALLS);
     let busiest = heat_rows
         .iter()
         .flat_map(|(day, hours)| hours.iter().enumerate().map(move |(h, v)| (*v, day, h)))
         .filter(|(v, ..)| *v > 0)
         .max_by_key(|(v, ..)| *v)
-        .map(|(v, day, h)| format!("{day} {h:02}:00–{:02}:00 ({v} calls)", (h + 1) % 24));
+        .map(|(v, day, h)| {
+            let next = (h + 1) % 24;
+            format!("{day} {h:02}:00–{next:02}:00 ({})", charts::count(v, CALLS))
+        });
 
     let cost_rows = used
         .estimated_cost
