@@ -241,6 +241,9 @@ impl Driver {
             .as_u64()
             .unwrap_or(900) as u32;
         self.resize(width, h.clamp(400, 6000)).await;
+        // From the top, whatever the page scrolled to (a form's anchor, a focused field).
+        self.script("window.scrollTo(0, 0); return true;", json!([]))
+            .await;
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
         base64::engine::general_purpose::STANDARD
             .decode(v.as_str().unwrap_or(""))
