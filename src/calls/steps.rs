@@ -14,7 +14,7 @@
 //! - `outbound`: Switchboard placed the call; `connect`: a click-to-call leg was answered and
 //!   planned; `ai`: an AI hand-off and how it went.
 //!
-//! The `detail` column holds the step as JSON (this enum, tagged by `kind`).
+//! Each step is stored as JSON (this enum, tagged by `kind`) on its call's row (`db::call_steps`).
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,6 @@ use crate::db::Tx;
 use crate::db::batch::Batch;
 use crate::db::call_steps::{self, CallStep};
 use crate::db::calls::Call;
-use crate::domain::new_id;
 
 /// What the dial action did after a `<Dial>` ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,14 +124,10 @@ impl Step {
         }
     }
 
-    /// The step of `call` at `at`, as stored.
-    pub fn row(&self, call: &Call, at: i64) -> CallStep {
+    /// The step at `at`, as stored.
+    pub fn row(&self, at: i64) -> CallStep {
         CallStep {
-            id: new_id(),
-            tenant_id: call.tenant_id.clone(),
-            call_id: call.id.clone(),
             at,
-            kind: self.kind().to_string(),
             detail: serde_json::to_string(self).unwrap_or_else(|_| "{}".into()),
         }
     }
@@ -150,12 +145,12 @@ impl Step {
 
 /// Records `step` of `call` at `at` inside `tx`.
 pub async fn record(tx: &mut Tx, call: &Call, at: i64, step: Step) -> Result<(), StoreError> {
-    call_steps::insert(tx, &step.row(call, at)).await
+    call_steps::append(tx, &call.tenant_id, &call.id, &step.row(at)).await
 }
 
 /// Records `step` of `call` at `at` in a group-commit batch.
 pub fn record_in(batch: &mut Batch<'_>, call: &Call, at: i64, step: Step) {
-    batch.add_call_step(step.row(call, at));
+    batch.add_call_step(call, step.row(at));
 }
 
 #[cfg(test)]

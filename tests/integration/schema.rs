@@ -508,3 +508,82 @@ async fn migration_0010_keeps_the_rows_of_an_existing_database() {
     }
     assert_eq!(count("SELECT COUNT(*) FROM tenant_keys").await, 1);
 }
+
+/// A database migrated up to 0013 holds steps in the `call_steps` table. Migration 0014 moves them
+/// onto their calls' rows, oldest first, and the timeline reads them back from there.
+#[tokio::test]
+async fn migration_0014_moves_recorded_steps_onto_their_calls() {
+    static SHARED: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+    static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+    static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+    let test_db = crate::support::TestDb::new().await;
+    let db = Db::connect(&test_db.url, 2).await.unwrap();
+    let own = match db.kind() {
+        DbKind::Sqlite => &SQLITE,
+        DbKind::Postgres => &POSTGRES,
+    };
+    let mut before = sqlx::migrate::Migrator::with_migrations(
+        SHARED
+            .iter()
+            .chain(own.iter())
+            .filter(|m| m.version < 14)
+            .cloned()
+            .collect(),
+    );
+    before.migrations.to_mut().sort_by_key(|m| m.version);
+    switchboard::with_db!(&db, |p| before.run(p).await).unwrap();
+    let rows = [
+        "INSERT INTO tenants (id, name, slug, time_zone, twilio_number, business_hours, routing_policy, \
+         templates, created_at, updated_at) VALUES ('t1', 'A', 'a', 'UTC', '+15005550006', '{}', '{}', '{}', 1, 1)",
+        "INSERT INTO calls (id, tenant_id, call_sid, direction, from_number, to_number, status, strategy, \
+         start_time, created_at, updated_at) VALUES \
+         ('c1', 't1', 'CA1', 'inbound', '+1', '+15005550006', 'completed', 'simultaneous', 1, 1, 1), \
+         ('c2', 't1', 'CA2', 'inbound', '+1', '+15005550006', 'completed', 'simultaneous', 1, 1, 1)",
+        // Written out of order, and two in one millisecond (ids order them).
+        "INSERT INTO call_steps (id, tenant_id, call_id, at, kind, detail) VALUES \
+         ('s3', 't1', 'c1', 3000, 'status', '{\"kind\":\"status\",\"status\":\"completed\",\"previous\":\"in-progress\",\"applied\":true,\"duration_seconds\":2,\"source\":\"callback\"}'), \
+         ('s1', 't1', 'c1', 1000, 'incoming', '{\"kind\":\"incoming\",\"from\":\"+1\",\"strategy\":\"simultaneous\",\"after_hours\":false,\"targets\":[\"+2\"]}'), \
+         ('s2a', 't1', 'c1', 2000, 'voicemail', '{\"kind\":\"voicemail\",\"recording_duration_seconds\":4}'), \
+         ('s2b', 't1', 'c1', 2000, 'ai', '{\"kind\":\"ai\",\"note\":\"after\"}')",
+    ];
+    for sql in rows {
+        switchboard::with_db!(&db, |p| sqlx::query(sql).execute(p).await.map(|_| ())).unwrap();
+    }
+    db.migrate().await.unwrap();
+    let steps = switchboard::db::call_steps::for_call(&db, "t1", "c1")
+        .await
+        .unwrap();
+    let kinds: Vec<(i64, String)> = steps
+        .iter()
+        .map(|s| {
+            let v: serde_json::Value = serde_json::from_str(&s.detail).unwrap();
+            (s.at, v["kind"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (1000, "incoming".to_string()),
+            (2000, "voicemail".to_string()),
+            (2000, "ai".to_string()),
+            (3000, "status".to_string()),
+        ]
+    );
+    let incoming: serde_json::Value = serde_json::from_str(&steps[0].detail).unwrap();
+    assert_eq!(
+        incoming["targets"][0], "+2",
+        "the step's detail survives whole"
+    );
+    assert!(
+        switchboard::db::call_steps::for_call(&db, "t1", "c2")
+            .await
+            .unwrap()
+            .is_empty(),
+        "a call without steps has none"
+    );
+    let gone = switchboard::with_db!(&db, |p| sqlx::query("SELECT 1 FROM call_steps")
+        .execute(p)
+        .await
+        .map(|_| ()));
+    assert!(gone.is_err(), "the table of steps is dropped");
+}

@@ -33,7 +33,7 @@ use crate::domain::states::MessageStatus;
 use crate::domain::{CallSid, MessageSid};
 
 /// Rows per multi-row statement: well inside SQLite's 32,766 and PostgreSQL's 65,535 bind limits
-/// for the widest table (calls, 24 columns).
+/// for the widest table (calls, 25 columns with its steps).
 const CHUNK: usize = 500;
 
 /// What a unit will read, declared before the batch loads.
@@ -78,7 +78,8 @@ pub struct Batch<'a> {
     calls: HashMap<String, Call>,
     /// In the order first written, so the statements are deterministic.
     call_order: Vec<String>,
-    call_steps: Vec<CallStep>,
+    /// Step lines to append to each call, by CallSid (see `db::call_steps`).
+    call_steps: HashMap<String, String>,
     messages: Vec<MessageRow>,
     message_sids: HashSet<String>,
     /// Status moves of stored messages: SID → (status, error code, time, status it moves from).
@@ -101,7 +102,7 @@ impl<'a> Batch<'a> {
             loaded,
             calls: HashMap::new(),
             call_order: Vec::new(),
-            call_steps: Vec::new(),
+            call_steps: HashMap::new(),
             messages: Vec::new(),
             message_sids: HashSet::new(),
             message_moves: HashMap::new(),
@@ -134,9 +135,16 @@ impl<'a> Batch<'a> {
         self.calls.insert(call.call_sid.clone(), call);
     }
 
-    /// Records a step of a call (written after the calls).
-    pub fn add_call_step(&mut self, step: CallStep) {
-        self.call_steps.push(step);
+    /// Records a step of `call` (as the batch has it so far), appended to its row when the batch
+    /// writes it; a call the batch did not change yet is written back with the step.
+    pub fn add_call_step(&mut self, call: &Call, step: CallStep) {
+        if !self.calls.contains_key(&call.call_sid) {
+            self.put_call(call.clone());
+        }
+        self.call_steps
+            .entry(call.call_sid.clone())
+            .or_default()
+            .push_str(&step.line());
     }
 
     /// Whether a message with this SID is stored (or stored earlier in this batch).
@@ -323,9 +331,8 @@ impl<'a> Batch<'a> {
             .iter()
             .map(|s| &self.calls[s])
             .partition(|c| self.loaded.calls.contains_key(&c.call_sid));
-        out.extend(call_rows(&created, "DO NOTHING"));
-        out.extend(call_rows(&changed, CALL_UPDATE));
-        out.extend(call_step_rows(&self.call_steps));
+        out.extend(call_rows(&created, "DO NOTHING", &self.call_steps));
+        out.extend(call_rows(&changed, &CALL_UPDATE, &self.call_steps));
         out.extend(message_rows(&self.messages));
         for sid in &self.message_move_order {
             let (status, code, at, from) = &self.message_moves[sid];

@@ -1,12 +1,12 @@
 //! What a batch writes: its rows as multi-row statements (PostgreSQL) or single-row statements
 //! prepared once (SQLite's own connection), with the values to bind.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::DbKind;
 use crate::db::StoreError;
 use crate::db::Tx;
-use crate::db::call_steps::{self, CallStep};
+use crate::db::call_steps;
 use crate::db::calls::Call;
 use crate::db::events::{Delivery, Event};
 use crate::db::messages::MessageRow;
@@ -193,16 +193,29 @@ pub(super) fn plain(params: &[String]) -> String {
 }
 
 /// The columns `calls::save` writes, as an upsert's conflict action.
-pub(super) const CALL_UPDATE: &str = "DO UPDATE SET status = excluded.status, \
-     strategy = excluded.strategy, route_targets = excluded.route_targets, route_index = excluded.route_index, \
-     gather_attempts = excluded.gather_attempts, forwarded_to = excluded.forwarded_to, \
-     call_reason = excluded.call_reason, notes = excluded.notes, recording_url = excluded.recording_url, \
-     voicemail = excluded.voicemail, missed = excluded.missed, answered_at = excluded.answered_at, \
-     end_time = excluded.end_time, duration_seconds = excluded.duration_seconds, updated_at = excluded.updated_at";
+/// What a stored call takes from the batch: its new state, and the batch's steps appended to the
+/// ones it has (never replacing them: a step recorded in a transaction of its own stays).
+pub(super) static CALL_UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "DO UPDATE SET status = excluded.status, \
+         strategy = excluded.strategy, route_targets = excluded.route_targets, route_index = excluded.route_index, \
+         gather_attempts = excluded.gather_attempts, forwarded_to = excluded.forwarded_to, \
+         call_reason = excluded.call_reason, notes = excluded.notes, recording_url = excluded.recording_url, \
+         voicemail = excluded.voicemail, missed = excluded.missed, answered_at = excluded.answered_at, \
+         end_time = excluded.end_time, duration_seconds = excluded.duration_seconds, updated_at = excluded.updated_at, \
+         steps = {}",
+        call_steps::appended("calls.steps", "excluded.steps")
+    )
+});
 
-/// Inserts `calls`; `on_conflict` says what a CallSid that exists gets.
-pub(super) fn call_rows(calls: &[&Call], on_conflict: &str) -> Option<Write> {
-    let mut vals = Vec::with_capacity(calls.len() * 24);
+/// Inserts `calls` with their new step lines (`steps`, by CallSid); `on_conflict` says what a
+/// CallSid that exists gets.
+pub(super) fn call_rows(
+    calls: &[&Call],
+    on_conflict: &str,
+    steps: &HashMap<String, String>,
+) -> Option<Write> {
+    let mut vals = Vec::with_capacity(calls.len() * (crate::db::calls::WIDTH + 1));
     for c in calls {
         vals.extend([
             Val::Text(c.id.clone()),
@@ -229,34 +242,17 @@ pub(super) fn call_rows(calls: &[&Call], on_conflict: &str) -> Option<Write> {
             Val::OptInt(c.duration_seconds),
             Val::Int(c.created_at),
             Val::Int(c.updated_at),
+            Val::Text(steps.get(&c.call_sid).cloned().unwrap_or_default()),
         ]);
     }
     rows(
-        format!("INSERT INTO calls ({}) VALUES ", crate::db::calls::COLUMNS),
+        format!(
+            "INSERT INTO calls ({}, steps) VALUES ",
+            crate::db::calls::COLUMNS
+        ),
         plain,
         format!(" ON CONFLICT (call_sid, tenant_id) {on_conflict}"),
-        24,
-        vals,
-    )
-}
-
-pub(super) fn call_step_rows(steps: &[CallStep]) -> Option<Write> {
-    let mut vals = Vec::with_capacity(steps.len() * call_steps::WIDTH);
-    for s in steps {
-        vals.extend([
-            Val::Text(s.id.clone()),
-            Val::Text(s.tenant_id.clone()),
-            Val::Text(s.call_id.clone()),
-            Val::Int(s.at),
-            Val::Text(s.kind.clone()),
-            Val::Text(s.detail.clone()),
-        ]);
-    }
-    rows(
-        format!("INSERT INTO call_steps ({}) VALUES ", call_steps::COLUMNS),
-        plain,
-        String::new(),
-        call_steps::WIDTH,
+        crate::db::calls::WIDTH + 1,
         vals,
     )
 }
