@@ -507,3 +507,24 @@ async fn a_webhook_without_a_message_sid_is_refused() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("MessageSid"), "{body}");
 }
+
+/// Text from a customer is stored exactly as sent, whatever it holds: on PostgreSQL a batch's
+/// writes reach the database as one script with the values written in as literals
+/// (`db::batch::rows::pg_literal`), so quotes, backslashes and SQL in a body must stay data.
+#[tokio::test]
+async fn hostile_text_is_stored_exactly_as_sent() {
+    let app = app().start().await;
+    let t = salon_with(&app, json!({})).await;
+    let body =
+        "it's O'Brien \\' \\\\'); DROP TABLE calls; -- $1 $$x$$ E'\\x41' ☎ \u{1F600}\r\nline two";
+    text(&app, body).await;
+    let all = stored(&app, &t.id).await;
+    let inbound: Vec<&MessageRow> = all.iter().filter(|m| m.direction == "inbound").collect();
+    assert_eq!(inbound.len(), 1, "{all:?}");
+    assert_eq!(inbound[0].body, body);
+    assert_eq!(inbound[0].customer, CUSTOMER);
+    // The tables are all still there, and the next webhook works as before.
+    let again = text(&app, "second").await;
+    assert_eq!(replies(&again), vec![DEFAULT_AUTO_REPLY]);
+    assert_eq!(stored(&app, &t.id).await.len(), 4, "two texts, two replies");
+}

@@ -97,6 +97,20 @@ impl Statements {
                 run(tx, sql.join(";\n"), vals.into_iter().flatten()).await
             }
             DbKind::Postgres => {
+                if self.0.is_empty() {
+                    return Ok(());
+                }
+                if let Some(script) = self.inline_pg() {
+                    // One round trip for the whole flush (the simple-query protocol takes many
+                    // statements at once) instead of a parse and an execute for each statement.
+                    return with_tx!(tx, |c| {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+                            .execute(c)
+                            .await
+                            .map(|_| ())
+                    })
+                    .map_err(StoreError::from_sqlx);
+                }
                 for (sql, vals) in self.0 {
                     run(tx, sql, vals.into_iter()).await?;
                 }
@@ -104,6 +118,71 @@ impl Statements {
             }
         }
     }
+
+    /// Every statement with its values written in as literals ([`pg_literal`]), joined into one
+    /// script; `None` when some value cannot be (then each statement goes with bound values).
+    fn inline_pg(&self) -> Option<String> {
+        let mut script = String::with_capacity(
+            self.0
+                .iter()
+                .map(|(sql, vals)| sql.len() + vals.len() * 24)
+                .sum(),
+        );
+        for (sql, vals) in &self.0 {
+            inline_pg(sql, vals, &mut script)?;
+            script.push_str(";\n");
+        }
+        Some(script)
+    }
+}
+
+/// Appends `sql` to `out` with each PostgreSQL parameter `$n` replaced by `vals[n - 1]` as a
+/// literal. Only for the statements this module builds: their text holds no `$` but parameters.
+/// `None` when a value cannot be a literal, or a parameter has no value.
+pub(super) fn inline_pg(sql: &str, vals: &[Val], out: &mut String) -> Option<()> {
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let n: usize = after[..digits].parse().ok()?;
+        pg_literal(vals.get(n.checked_sub(1)?)?, out)?;
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    Some(())
+}
+
+/// `v` as a PostgreSQL literal. Text is an escape string (`E'…'`, quotes and backslashes doubled),
+/// read the same whatever `standard_conforming_strings` says, as libpq's `PQescapeLiteral` writes
+/// it. A NUL character gives `None`: PostgreSQL text never holds one, and the simple protocol's
+/// query string would end there; such a batch goes with bound values and fails as it always did.
+pub(super) fn pg_literal(v: &Val, out: &mut String) -> Option<()> {
+    use std::fmt::Write as _;
+    match v {
+        Val::Text(s) | Val::OptText(Some(s)) => {
+            if s.contains('\0') {
+                return None;
+            }
+            out.push_str("E'");
+            for c in s.chars() {
+                match c {
+                    '\'' => out.push_str("''"),
+                    '\\' => out.push_str("\\\\"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+        }
+        Val::OptText(None) | Val::OptInt(None) => out.push_str("NULL"),
+        Val::Int(i) | Val::OptInt(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Val::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+    }
+    Some(())
 }
 
 pub(super) async fn run(
@@ -394,6 +473,48 @@ pub(super) fn job_rows(jobs: &[PendingJob]) -> Option<Write> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inlined(sql: &str, vals: &[Val]) -> Option<String> {
+        let mut out = String::new();
+        inline_pg(sql, vals, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn values_are_written_in_as_literals() {
+        let vals = [
+            Val::Text("it's".into()),
+            Val::OptText(None),
+            Val::Int(-42),
+            Val::Bool(true),
+            Val::OptInt(Some(7)),
+            Val::Text(r"C:\path\'".into()),
+            Val::OptInt(None),
+            Val::Text("ünïcode ☎".into()),
+            Val::Bool(false),
+            Val::Text("ten".into()),
+            Val::Text("eleven".into()),
+        ];
+        assert_eq!(
+            inlined(
+                "INSERT INTO t VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO UPDATE SET a = $11, b = $10",
+                &vals
+            )
+            .unwrap(),
+            r"INSERT INTO t VALUES (E'it''s', NULL, -42, TRUE, 7, E'C:\\path\\''', NULL, E'ünïcode ☎', FALSE) ON CONFLICT DO UPDATE SET a = E'eleven', b = E'ten'"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_a_literal_is_refused() {
+        assert_eq!(
+            inlined("SELECT $1", &[Val::Text("a\0b".into())]),
+            None,
+            "NUL"
+        );
+        assert_eq!(inlined("SELECT $2", &[Val::Int(1)]), None, "no such value");
+        assert_eq!(inlined("SELECT $0", &[Val::Int(1)]), None, "no parameter 0");
+        assert_eq!(inlined("SELECT 1", &[]).unwrap(), "SELECT 1");
+    }
 
     #[test]
     fn placeholders_number_every_row() {
