@@ -342,12 +342,19 @@ impl Tx {
         }
     }
 
-    /// The clause that locks selected rows until the transaction ends: `FOR UPDATE` on PostgreSQL;
-    /// nothing on SQLite, whose `BEGIN IMMEDIATE` transactions already exclude other writers.
+    /// The clause that locks selected rows until the transaction ends: `FOR NO KEY UPDATE` on
+    /// PostgreSQL; nothing on SQLite, whose `BEGIN IMMEDIATE` transactions already exclude other
+    /// writers.
+    ///
+    /// Why not `FOR UPDATE`: the rows are locked to change columns other than their keys, and
+    /// `FOR UPDATE` also blocks every foreign-key check on the row (`FOR KEY SHARE`). A writer
+    /// holding a tenant for its round-robin cursor would stall every other writer inserting a row
+    /// of that tenant (a call, an event, a job) until it committed. Two writers that both lock the
+    /// row still take turns; a `DELETE` still takes the full lock itself.
     pub fn row_lock(&self) -> &'static str {
         match self {
             Tx::Sqlite(..) => "",
-            Tx::Postgres(_) => "FOR UPDATE",
+            Tx::Postgres(_) => "FOR NO KEY UPDATE",
         }
     }
 }

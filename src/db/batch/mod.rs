@@ -9,7 +9,7 @@
 //! How a unit sees the data: [`Batch`] answers from the rows loaded at the start of the batch
 //! overlaid with what earlier units of the same batch wrote, so a unit sees its predecessors exactly
 //! as it would in the next transaction (a retried webhook finds its original's call). The loaded
-//! rows are locked (PostgreSQL `FOR UPDATE`; SQLite holds its write lock for the whole batch), so
+//! rows are locked (PostgreSQL `FOR NO KEY UPDATE`; SQLite holds its write lock for the whole batch), so
 //! nothing else changes them between the load and the commit.
 
 mod load;
