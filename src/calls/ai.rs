@@ -33,8 +33,9 @@
 //! this deployment (`domain::destination`, checked again here and by the client's resolver, since a
 //! name can be re-pointed after the policy was saved), an answer over 256 kB, TwiML that is not
 //! well-formed XML with a single `<Response>` root, or TwiML the allow-list refuses makes the call
-//! fall back to the tenant's normal route (see `flow::after_failed_hand_off`). Every hand-off and its outcome is appended to the call's `notes`
-//! (e.g. `AI hand-off (provider_twiml): fell back: timeout after 3000 ms`) and logged.
+//! fall back to the tenant's normal route (see `flow::after_failed_hand_off`). Every hand-off and
+//! its outcome is appended to the call's `notes` (e.g. `AI hand-off (provider_twiml): fell back:
+//! timeout after 3000 ms`) and logged.
 //!
 //! Twilio retries the voice webhook when it gets no answer in time; a retry re-renders from the
 //! stored call, so the provider is asked again (its answer may differ) — acceptable, since a retry

@@ -39,11 +39,12 @@ macro_rules! declare {
         /// how long a relay delivery waits for the receiver
         relay_timeout_ms: u64 = |v| v.number(10_000, 100, 60_000);
 
-        /// `true` lets tenants' relay endpoints and AI provider URLs be plain `http://` and point at
-        /// private, loopback and link-local addresses, localhost and this deployment's own host (a
-        /// trusted single business, or local development). `false` refuses them when saved and again
-        /// when Switchboard sends the request (see [Where tenant URLs may point](api.md#where-tenant-urls-may-point)); the
-        /// operator's own URLs (global relay endpoints, `AS_CALL_SERVICE_URL` …) are never restricted
+        /// `true` lets tenants' relay endpoints and AI provider URLs be plain `http://` and point
+        /// at private, loopback and link-local addresses, localhost and this deployment's own host
+        /// (a trusted single business, or local development). `false` refuses them when saved and
+        /// again when Switchboard sends the request (see
+        /// [Where tenant URLs may point](api.md#where-tenant-urls-may-point)); the operator's own
+        /// URLs (global relay endpoints, `AS_CALL_SERVICE_URL` …) are never restricted
         allow_private_destinations: bool = |v| v.boolean(false);
     ] [
         => ServicesConfig = ServicesConfig {

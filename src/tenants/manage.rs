@@ -199,9 +199,9 @@ fn check(t: &Tenant) -> Result<(), Failure> {
 
 /// The AI provider's URL is the tenant's choice and Switchboard itself posts to it, so it must lead
 /// to a destination the deployment allows (`domain::destination`: public `https://`, unless
-/// `ALLOW_PRIVATE_DESTINATIONS`). Checked when a policy is saved, not on every change to the tenant,
-/// so a billing event or new hours never fail over a policy saved before the check; the hand-off
-/// checks again before each request anyway.
+/// `ALLOW_PRIVATE_DESTINATIONS`). Checked when a policy is saved, not on every change to the
+/// tenant, so a billing event or new hours never fail over a policy saved before the check; the
+/// hand-off checks again before each request anyway.
 fn check_destinations(state: &AppState, p: &RoutingPolicy) -> Result<(), Failure> {
     const FIELD: &str = "routingPolicy.aiAssistant.url";
     if let Some(ai) = &p.ai_assistant
