@@ -69,7 +69,10 @@ impl AppState {
                 config.auth.jwt_audience.clone(),
             )),
             writer: crate::db::writer::GroupWriter::start(&db, config.db.writers)?,
-            clients: Arc::new(crate::http_clients::HttpClients::new().context("HTTP clients")?),
+            clients: Arc::new(
+                crate::http_clients::HttpClients::new(config.services.allow_private_destinations)
+                    .context("HTTP clients")?,
+            ),
             config: Arc::new(config),
             db,
             clock,

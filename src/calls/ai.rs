@@ -29,10 +29,13 @@
 //! tenant's own number or the caller's; anything else is replaced by the tenant's number (and noted).
 //!
 //! A non-2xx answer (redirects are not followed), a timeout (`timeoutMs`, default 3 s), a
-//! connection error, an answer over 256 kB, TwiML that is not well-formed XML with a single
-//! `<Response>` root, or TwiML the allow-list refuses makes the call fall back to the tenant's normal route (see
-//! `flow::after_failed_hand_off`). Every hand-off and its outcome is appended to the call's `notes`
-//! (e.g. `AI hand-off (provider_twiml): fell back: timeout after 3000 ms`) and logged.
+//! connection error, a URL that leads to a private, loopback or link-local address, localhost or
+//! this deployment (`domain::destination`, checked again here and by the client's resolver, since a
+//! name can be re-pointed after the policy was saved), an answer over 256 kB, TwiML that is not
+//! well-formed XML with a single `<Response>` root, or TwiML the allow-list refuses makes the call
+//! fall back to the tenant's normal route (see `flow::after_failed_hand_off`). Every hand-off and
+//! its outcome is appended to the call's `notes` (e.g. `AI hand-off (provider_twiml): fell back:
+//! timeout after 3000 ms`) and logged.
 //!
 //! Twilio retries the voice webhook when it gets no answer in time; a retry re-renders from the
 //! stored call, so the provider is asked again (its answer may differ) — acceptable, since a retry
@@ -274,9 +277,16 @@ async fn provider_twiml(
     ai: &AiAssistant,
 ) -> Outcome {
     let url = ai.url.as_deref().ok_or("no url configured")?;
+    // The provider is the tenant's choice: the client resolves only to public addresses, and an
+    // IP-literal host (which it never resolves) is checked here, as is a policy saved before
+    // destinations were checked.
+    let parsed = url::Url::parse(url).map_err(|_| "the url does not parse")?;
+    state.config.destinations().check_request(&parsed)?;
     let timeout_ms = ai.timeout_ms();
     let failed = |e: reqwest::Error| {
-        if e.is_timeout() {
+        if let Some(refused) = crate::http_clients::refused_destination(&e) {
+            refused
+        } else if e.is_timeout() {
             format!("timeout after {timeout_ms} ms")
         } else if e.is_connect() {
             format!("could not connect to {}", shown(url))

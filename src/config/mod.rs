@@ -98,6 +98,17 @@ pub struct Config {
 type Shown = Vec<(&'static str, Option<String>)>;
 
 impl Config {
+    /// Where the URLs tenants choose may point: public destinations other than this deployment's
+    /// own hosts, unless `ALLOW_PRIVATE_DESTINATIONS` allows any.
+    pub fn destinations(&self) -> crate::domain::destination::Destinations {
+        use crate::domain::destination::Destinations;
+        if self.services.allow_private_destinations {
+            Destinations::anywhere()
+        } else {
+            Destinations::public_only(self.server.public_hosts())
+        }
+    }
+
     pub fn from_raw(raw: &RawConfig) -> Result<Config, ConfigError> {
         Ok(Config::parse(raw)?.0)
     }

@@ -1,5 +1,6 @@
-//! The seed-004 services Switchboard talks to: the as-call-service that receives relayed events and
-//! the provisioning service that finds a number's tenant.
+//! The services Switchboard talks to: seed 004's as-call-service that receives relayed events and
+//! provisioning service that finds a number's tenant, the relay's timeout, and which destinations
+//! the URLs that tenants choose (their relay endpoints, the AI hand-off's provider) may name.
 
 use std::time::Duration;
 
@@ -12,6 +13,9 @@ pub struct ServicesConfig {
     pub pns_lookup_path: String,
     /// How long a relay delivery waits for the receiver's answer.
     pub relay_timeout: Duration,
+    /// Tenant-chosen URLs may be plain `http://` and name private addresses, localhost and this
+    /// deployment (`domain::destination`); off, they must be public `https://` destinations.
+    pub allow_private_destinations: bool,
 }
 
 /// This concern's settings, handed to `$cb` (see [`super::declare`]).
@@ -34,12 +38,21 @@ macro_rules! declare {
 
         /// how long a relay delivery waits for the receiver
         relay_timeout_ms: u64 = |v| v.number(10_000, 100, 60_000);
+
+        /// `true` lets tenants' relay endpoints and AI provider URLs be plain `http://` and point
+        /// at private, loopback and link-local addresses, localhost and this deployment's own host
+        /// (a trusted single business, or local development). `false` refuses them when saved and
+        /// again when Switchboard sends the request (see
+        /// [Where tenant URLs may point](api.md#where-tenant-urls-may-point)); the operator's own
+        /// URLs (global relay endpoints, `AS_CALL_SERVICE_URL` …) are never restricted
+        allow_private_destinations: bool = |v| v.boolean(false);
     ] [
         => ServicesConfig = ServicesConfig {
             as_call_service_url,
             pns_provisioning_service_url,
             pns_lookup_path,
             relay_timeout: Duration::from_millis(relay_timeout_ms),
+            allow_private_destinations,
         }
     ] $($args)* } };
 }

@@ -4,6 +4,7 @@
 //! that names a bad phone number or time zone is rejected with the field's name before any handler runs.
 
 pub mod call_route;
+pub mod destination;
 pub mod hours;
 pub mod messaging;
 pub mod paging;

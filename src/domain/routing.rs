@@ -152,8 +152,10 @@ pub const AI_STREAM_BUILTIN_PARAMETERS: [&str; 5] =
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AiAssistant {
     pub connector: AiConnector,
-    /// `stream`: the agent's `wss://` URL. `provider_twiml`: the provider endpoint, `https://` (plain
-    /// `http://` only to a loopback host, for local development and tests).
+    /// `stream`: the agent's `wss://` URL. `provider_twiml`: the provider endpoint, `https://` to a
+    /// public destination: not a private, loopback or link-local address, localhost or this
+    /// deployment (plain `http://` and such destinations only when the operator sets
+    /// `ALLOW_PRIVATE_DESTINATIONS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `stream`: extra `<Parameter>`s (name → value), after Switchboard's own.
@@ -274,11 +276,13 @@ impl AiAssistant {
                 let url = self.url.as_deref().ok_or_else(|| {
                     ValidationError::new(f("url"), "is required for the provider_twiml connector")
                 })?;
+                // Where it may lead (https, a public destination) depends on the deployment's
+                // settings: `tenants::manage` checks that with `domain::destination`.
                 check_url(
                     &f("url"),
                     url,
-                    |u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(u)),
-                    "must be an https:// URL (http:// only to localhost)",
+                    |u| u.scheme() == "https" || u.scheme() == "http",
+                    "must be an http:// or https:// URL",
                 )?;
                 if let Some(k) = &self.api_key
                     && (k.is_empty() || k.len() > 512 || k.chars().any(|c| !c.is_ascii_graphic()))
@@ -343,15 +347,6 @@ fn check_url(
         return Err(ValidationError::new(field, scheme_msg));
     }
     Ok(())
-}
-
-fn is_loopback(u: &url::Url) -> bool {
-    match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// `sip:user@host[:port][;params]`: Twilio dials only `sip:` URIs; the characters are limited so the

@@ -6,6 +6,13 @@
 //! schedule (about a day) runs out and the delivery is dead (replayable from the admin API and CLI).
 //! A call's events reach each endpoint in order: a delivery waits while an earlier one of the same
 //! call to the same endpoint is still pending.
+//!
+//! A tenant's endpoint is the tenant's choice, so it is sent through the client that resolves only
+//! to public addresses (`HttpClients::tenant_relay`), after the URL itself is checked
+//! (`Destinations::check_request`: an IP-literal host never reaches a resolver). A destination
+//! refused either way, such as a row saved before the save-time check, is a failed attempt with
+//! the reason as its error, retried like a connection error (a name may come to resolve to a
+//! public address again). The operator's endpoints (global, the seed-004 preset) go anywhere.
 
 use std::time::{Duration, Instant};
 
@@ -218,12 +225,21 @@ pub fn envelope(event: &Event) -> Value {
     json!({ "id": event.id, "type": event.r#type, "timestamp": rfc3339(event.created_at), "tenantId": event.tenant_id, "data": data })
 }
 
-/// Sends the event; answers the HTTP status and any `Retry-After`, or a transport error.
+/// Sends the event; answers the HTTP status and any `Retry-After`, or a transport error (or the
+/// reason a tenant's destination was refused).
 async fn post(
     state: &AppState,
     endpoint: &Endpoint,
     event: &Event,
 ) -> Result<(u16, Option<Duration>), String> {
+    let client = if endpoint.tenant_id.is_some() {
+        let url = url::Url::parse(&endpoint.url)
+            .map_err(|e| format!("refused destination: the URL does not parse ({e})"))?;
+        state.config.destinations().check_request(&url)?;
+        &state.clients.tenant_relay
+    } else {
+        &state.clients.relay
+    };
     let request = if endpoint.kind == preset::KIND {
         let data: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
         let Some((path, body)) = preset::request(
@@ -234,11 +250,7 @@ async fn post(
         ) else {
             return Ok((204, None)); // nothing this preset carries
         };
-        let mut r = state
-            .clients
-            .relay
-            .post(format!("{}{path}", endpoint.url))
-            .json(&body);
+        let mut r = client.post(format!("{}{path}", endpoint.url)).json(&body);
         if let Some(key) = &state.config.auth.internal_service_key {
             r = r.header("X-Service-Key", key.expose());
         }
@@ -246,9 +258,7 @@ async fn post(
     } else {
         let body = serde_json::to_vec(&envelope(event)).unwrap_or_default();
         let ts = state.clock.now_ms() / 1000;
-        state
-            .clients
-            .relay
+        client
             .post(&endpoint.url)
             .header("content-type", "application/json")
             .header("webhook-id", &event.id)
@@ -272,8 +282,11 @@ async fn post(
                 .and_then(switchboard_twilio::rest::parse_retry_after);
             Ok((res.status().as_u16(), retry_after))
         }
-        Err(e) if e.is_timeout() => Err("timed out".into()),
-        Err(e) if e.is_connect() => Err(format!("could not connect: {e}")),
-        Err(e) => Err(format!("request failed: {e}")),
+        Err(e) => Err(match crate::http_clients::refused_destination(&e) {
+            Some(refused) => refused,
+            None if e.is_timeout() => "timed out".into(),
+            None if e.is_connect() => format!("could not connect: {e}"),
+            None => format!("request failed: {e}"),
+        }),
     }
 }

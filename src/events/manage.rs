@@ -19,7 +19,9 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateEndpoint {
-    /// http(s) URL that receives the POSTs.
+    /// http(s) URL that receives the POSTs. A tenant's endpoint must be `https://` to a public
+    /// destination, not a private, loopback or link-local address, localhost or this deployment
+    /// (unless the operator sets `ALLOW_PRIVATE_DESTINATIONS`).
     pub url: String,
     /// The tenant whose events it receives; absent: every tenant's (a global endpoint).
     pub tenant_id: Option<String>,
@@ -33,6 +35,7 @@ pub struct CreateEndpoint {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateEndpoint {
+    /// As when adding: a tenant's endpoint must be `https://` to a public destination.
     pub url: Option<String>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
@@ -150,13 +153,19 @@ impl From<&Event> for EventView {
     }
 }
 
-fn url(field: &str, v: &str) -> Result<String, Failure> {
+/// An endpoint's URL as stored. A tenant's endpoint is the tenant's choice, and the relay sends to
+/// it from inside the deployment's network, so it must lead to a public destination
+/// (`domain::destination`); the operator's (no tenant) may point anywhere.
+fn url(state: &AppState, field: &str, v: &str, tenant: bool) -> Result<String, Failure> {
     match url::Url::parse(v.trim()) {
         Ok(u)
             if (u.scheme() == "http" || u.scheme() == "https")
                 && u.host().is_some()
                 && v.len() <= 2048 =>
         {
+            if tenant {
+                state.config.destinations().check(field, &u)?;
+            }
             Ok(u.to_string())
         }
         _ => Err(Failure::invalid(
@@ -197,12 +206,13 @@ pub async fn create(state: &AppState, req: CreateEndpoint) -> Result<Endpoint, F
         }
         None => signing::new_secret(),
     };
+    let url = url(state, "url", &req.url, req.tenant_id.is_some())?;
     let now = state.clock.now_ms();
     let e = Endpoint {
         id: new_id(),
         tenant_id: req.tenant_id,
         kind: "standard".into(),
-        url: url("url", &req.url)?,
+        url,
         secret,
         event_types: types(&req.event_types.unwrap_or_default())?,
         enabled: true,
@@ -224,8 +234,10 @@ pub async fn update(state: &AppState, id: &str, req: UpdateEndpoint) -> Result<E
     let mut e = db::events::get_endpoint(&state.db, id)
         .await?
         .ok_or_else(|| Failure::not_found("relay endpoint"))?;
+    // Only a new URL is checked: turning an endpoint saved before the check off (or on: the relay
+    // checks again before each request) must keep working.
     if let Some(u) = req.url {
-        e.url = url("url", &u)?;
+        e.url = url(state, "url", &u, e.tenant_id.is_some())?;
     }
     if let Some(t) = req.event_types {
         e.event_types = types(&t)?;

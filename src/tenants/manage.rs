@@ -7,6 +7,7 @@ use crate::clock::rfc3339;
 use crate::db::StoreError;
 use crate::db::Tx;
 use crate::db::{self, tenants::Tenant};
+use crate::domain::routing::AiConnector;
 use crate::domain::{
     self, BusinessHours, E164, MessagingSettings, RoutingPolicy, Slug, SubscriptionStatus,
     Templates, TimeZoneName, text,
@@ -196,6 +197,24 @@ fn check(t: &Tenant) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The AI provider's URL is the tenant's choice and Switchboard itself posts to it, so it must lead
+/// to a destination the deployment allows (`domain::destination`: public `https://`, unless
+/// `ALLOW_PRIVATE_DESTINATIONS`). Checked when a policy is saved, not on every change to the
+/// tenant, so a billing event or new hours never fail over a policy saved before the check; the
+/// hand-off checks again before each request anyway.
+fn check_destinations(state: &AppState, p: &RoutingPolicy) -> Result<(), Failure> {
+    const FIELD: &str = "routingPolicy.aiAssistant.url";
+    if let Some(ai) = &p.ai_assistant
+        && ai.connector == AiConnector::ProviderTwiml
+        && let Some(raw) = &ai.url
+    {
+        let url =
+            url::Url::parse(raw).map_err(|_| Failure::invalid(FIELD, "must be an absolute URL"))?;
+        state.config.destinations().check(FIELD, &url)?;
+    }
+    Ok(())
+}
+
 fn conflict(e: StoreError) -> Failure {
     match e {
         StoreError::Conflict(col) => {
@@ -240,6 +259,7 @@ pub async fn create(state: &AppState, req: CreateTenant) -> Result<Tenant, Failu
         updated_at: now,
     };
     check(&tenant)?;
+    check_destinations(state, &tenant.routing_policy)?;
     db::tenants::insert(&state.db, &tenant)
         .await
         .map_err(conflict)?;
@@ -298,6 +318,7 @@ async fn update_in(
     let mut t = db::tenants::get_for_update(tx, id)
         .await?
         .ok_or_else(|| Failure::not_found("tenant"))?;
+    let policy_given = req.routing_policy.is_some();
     if let Some(name) = req.name {
         t.name = text::required("name", &name, 200)?;
     }
@@ -335,6 +356,9 @@ async fn update_in(
         t.messaging = m;
     }
     check(&t)?;
+    if policy_given {
+        check_destinations(state, &t.routing_policy)?;
+    }
     t.updated_at = state.clock.now_ms();
     // The subscription change and the number provisioning (or release) job it causes commit in one
     // transaction: never a change without its job, never a job for a change that rolled back.

@@ -176,6 +176,8 @@ async fn set_policy(app: &TestApp, tenant: &str, policy: Value) -> crate::suppor
     .await
 }
 
+/// The `provider_twiml` configuration of a provider played by `server`, a wiremock server on this
+/// machine: the app must allow private destinations (`support::Builder::private_destinations`).
 fn provider(server: &MockServer, extra: Value) -> Value {
     let mut ai = json!({"connector": "provider_twiml", "url": format!("{}/v1/call", server.uri())});
     ai.as_object_mut()
@@ -341,7 +343,7 @@ async fn dial_connector_never_shows_a_number_that_is_not_the_tenants_or_the_call
 
 #[tokio::test]
 async fn provider_twiml_that_would_act_on_the_shared_account_falls_back() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     let evil = format!(
         "<Response><Redirect>{}/api/webhooks/twilio/sms?Body=STOP</Redirect></Response>",
@@ -372,7 +374,7 @@ async fn provider_twiml_that_would_act_on_the_shared_account_falls_back() {
 
 #[tokio::test]
 async fn provider_twiml_gets_the_documented_request_and_is_answered_as_rewritten() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     let twiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Connect><Stream url=\"wss://vapi.example/s/1\"><Parameter name=\"x\" value=\"a&amp;b\"/></Stream></Connect><Pause length=\"2\"/></Response>";
     Mock::given(method("POST"))
@@ -447,7 +449,7 @@ async fn provider_twiml_gets_the_documented_request_and_is_answered_as_rewritten
 
 #[tokio::test]
 async fn provider_json_answers_carry_the_twiml_in_twiml_or_vapis_field() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     let first = "<Response><Say>Connecting you to our assistant.</Say></Response>";
     let second = "<Response><Connect><Stream url=\"wss://vapi.example/s/2\"/></Connect></Response>";
@@ -486,7 +488,7 @@ async fn provider_json_answers_carry_the_twiml_in_twiml_or_vapis_field() {
 
 #[tokio::test]
 async fn provider_timeout_falls_back_to_staff_with_a_note() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
@@ -518,7 +520,7 @@ async fn provider_timeout_falls_back_to_staff_with_a_note() {
 
 #[tokio::test]
 async fn provider_errors_fall_back_to_the_normal_route() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500).set_body_string("<Response/>"))
@@ -555,9 +557,56 @@ async fn provider_errors_fall_back_to_the_normal_route() {
     );
 }
 
+/// A provider URL on this machine stored before destinations were checked (or with the operator's
+/// permission since withdrawn) is not requested: the call falls back, saying why.
+#[tokio::test]
+async fn a_private_provider_is_not_asked_when_the_call_comes() {
+    let app = app().start().await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<Response><Hangup/></Response>"))
+        .mount(&server)
+        .await;
+    let tenant = ai_salon(
+        &app,
+        json!({"connector": "provider_twiml", "url": "https://ai.example/v1/call"}),
+    )
+    .await;
+    let mut t = db::tenants::get(&app.state.db, &tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    for (i, (url, why)) in [
+        (
+            format!("{}/v1/call", server.uri()),
+            "refused destination: a loopback address (127.0.0.1)",
+        ),
+        (
+            format!("http://localhost:{}/v1/call", server.address().port()),
+            "refused destination: a local or private-use name (localhost)",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        t.routing_policy.ai_assistant.as_mut().unwrap().url = Some(url.clone());
+        db::tenants::update(&app.state.db, &t).await.unwrap();
+        app.state.routing.invalidate();
+        set_clock(&app, MONDAY_10AM_NY);
+        let sid = format!("CA00000000000000000000000000000b0{i}");
+        assert_rings_ann(&ring(&app, &sid).await, &sid);
+        assert_eq!(
+            notes(&call(&app, &sid).await),
+            [format!("AI hand-off (provider_twiml): fell back: {why}")],
+            "{url}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn malformed_provider_twiml_falls_back() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     let answers = [
         (
@@ -609,7 +658,7 @@ async fn malformed_provider_twiml_falls_back() {
 
 #[tokio::test]
 async fn ai_after_hours_and_staff_in_hours() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     let twiml =
         "<Response><Connect><Stream url=\"wss://night.example/agent\"/></Connect></Response>";
@@ -746,6 +795,11 @@ async fn ai_assistant_configuration_is_validated() {
             "routingPolicy.aiAssistant.url",
         ),
         (
+            // Private destinations are refused unless the operator allows them (destinations.rs).
+            ai(json!({"connector": "provider_twiml", "url": "http://localhost:8080/call"})),
+            "routingPolicy.aiAssistant.url",
+        ),
+        (
             ai(
                 json!({"connector": "provider_twiml", "url": "https://api.vapi.example/call", "timeoutMs": 499}),
             ),
@@ -801,7 +855,6 @@ async fn ai_assistant_configuration_is_validated() {
         json!({"connector": "dial", "sip": "sip:agent@voice.example.com", "callerId": "+14155550188"}),
         json!({"connector": "provider_twiml", "url": "https://api.vapi.example/call", "apiKey": "k",
                "assistantId": "asst_1", "metadata": {"a": 1}, "timeoutMs": 10000}),
-        json!({"connector": "provider_twiml", "url": "http://localhost:8080/call"}),
     ] {
         let policy = json!({"strategy": "forward", "afterHoursStrategy": "ai_assistant", "aiAssistant": ai_config});
         let r = set_policy(&app, &tenant, policy).await;
@@ -822,7 +875,7 @@ async fn ai_assistant_configuration_is_validated() {
 /// back, never readable by the tenant (or anyone who steals its token).
 #[tokio::test]
 async fn the_providers_api_key_is_write_only() {
-    let app = app().start().await;
+    let app = app().private_destinations().start().await;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string("<Response><Hangup/></Response>"))

@@ -249,7 +249,8 @@ async fn the_start_page_lists_every_tenant_with_its_health() {
 
 #[tokio::test]
 async fn an_endpoint_whose_deliveries_fail_is_failing_for_a_day() {
-    let app = start().await;
+    // The tenant's receiver is a wiremock server on this machine.
+    let app = app().private_destinations().start().await;
     let echo = tenant(&app, json!({"name": "Echo Repairs"})).await;
     let receiver = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())

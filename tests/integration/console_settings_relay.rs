@@ -125,7 +125,8 @@ async fn adding_an_endpoint_is_what_the_api_shows_and_refusals_change_nothing() 
 
 #[tokio::test]
 async fn deliveries_show_with_their_attempts_and_replay_while_the_operators_stay_hidden() {
-    let app = quick().start().await;
+    // The business's receiver is a wiremock server on this machine.
+    let app = quick().private_destinations().start().await;
     let id = salon(&app, json!({})).await;
     let other = tenant_id(&app, json!({"name": "Other"})).await;
     let receiver = MockServer::start().await;

@@ -209,3 +209,23 @@ async fn the_ai_key_is_write_only_and_kept_when_left_blank() {
         .unwrap();
     assert_eq!(stored.api_key.as_deref(), Some("sk-new-key"));
 }
+
+#[tokio::test]
+async fn a_provider_on_the_deployments_own_network_is_refused_next_to_its_field() {
+    let app = app().start().await;
+    let id = tenant_id(&app, json!({"name": "Bella"})).await;
+    let mut b = business(&app, &id).await;
+    let path = format!("/console/t/{id}/settings/routing");
+    let form = routing_form(&[
+        ("strategy", "ai_assistant"),
+        ("ai-connector", "provider_twiml"),
+        ("ai-provider-url", "https://10.0.0.7/twiml"),
+    ]);
+    let p = b.post(&path, &form).await;
+    assert_eq!(p.status, 400, "{}", p.html);
+    assert_eq!(
+        field_error(&p, "ai-provider-url"),
+        "routingPolicy.aiAssistant.url: must not point at a private address (10.0.0.7)"
+    );
+    assert!(shown(&app, &id).await["routingPolicy"]["aiAssistant"].is_null());
+}

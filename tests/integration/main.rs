@@ -27,6 +27,7 @@ mod console_settings_templates;
 mod console_sign_in;
 mod console_voicemail;
 mod contract;
+mod destinations;
 mod events;
 mod group_commit;
 mod http_basics;

@@ -157,6 +157,12 @@ impl Builder {
         self.raw = Some(raw);
         self
     }
+    /// Lets tenants' relay endpoints and AI providers point anywhere (`ALLOW_PRIVATE_DESTINATIONS`),
+    /// for tests whose receivers are wiremock servers on 127.0.0.1; every other test runs with the
+    /// default, public destinations only.
+    pub fn private_destinations(self) -> Self {
+        self.config(|c| c.allow_private_destinations = Some("true".into()))
+    }
     pub fn handler(
         mut self,
         h: std::sync::Arc<dyn switchboard::jobs::JobHandler<AppState>>,
