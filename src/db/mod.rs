@@ -186,7 +186,12 @@ impl Db {
             }
             Ok(Db::Sqlite(pool, gate, file))
         } else {
-            let opts = PgConnectOptions::from_str(url)?;
+            // Custom plans always: a prepared statement's generic plan is made from the table
+            // statistics of its sixth run, and on a table that grew since (a new deployment's
+            // calls, say) it keeps scanning the whole table until statistics are taken again.
+            // Statements stay prepared (one round trip each); only the plan is made per run.
+            let opts = PgConnectOptions::from_str(url)?
+                .options([("plan_cache_mode", "force_custom_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))

@@ -3,7 +3,7 @@
 //!
 //! 2xx delivered; 410 Gone disables the endpoint (the receiver asked us to stop); anything else,
 //! timeouts and connection errors retry with backoff and jitter, honouring `Retry-After`, until the
-//! schedule (about a day) runs out and the delivery is dead (replayable from the admin API and CLI).
+//! schedule (about a day) runs out and the delivery is dead (replayable from the admin API and the console).
 //! A call's events reach each endpoint in order: a delivery waits while an earlier one of the same
 //! call to the same endpoint is still pending.
 //!

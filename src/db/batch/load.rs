@@ -34,54 +34,37 @@ impl Loaded {
         let mut loaded = Loaded::default();
         let (lock, kind) = (tx.row_lock(), tx.kind());
         for chunk in distinct(&keys.call_sids).chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {} FROM calls WHERE call_sid IN ({}) {lock}",
-                crate::db::calls::COLUMNS,
-                placeholders(kind, 1, chunk.len())
-            );
-            let rows: Vec<Call> = with_tx!(tx, |c| {
-                let mut q =
-                    sqlx::query_as::<_, Call>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-                for sid in chunk {
-                    q = q.bind(*sid);
-                }
-                q.fetch_all(c).await
-            })?;
+            let rows: Vec<Call> = by_keys(tx, chunk, |keys| {
+                format!(
+                    "SELECT {} FROM calls WHERE call_sid {keys} {lock}",
+                    crate::db::calls::COLUMNS
+                )
+            })
+            .await?;
             for call in rows {
                 loaded.calls.insert(call.call_sid.clone(), call);
             }
         }
         for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
-            let sql = format!(
-                "SELECT message_sid, tenant_id, status FROM messages WHERE message_sid IN ({})",
-                placeholders(kind, 1, chunk.len())
-            );
-            let rows: Vec<(String, String, MessageStatus)> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-                for sid in chunk {
-                    q = q.bind(*sid);
-                }
-                q.fetch_all(c).await
-            })?;
+            let rows: Vec<(String, String, MessageStatus)> = by_keys(tx, chunk, |keys| {
+                format!(
+                    "SELECT message_sid, tenant_id, status FROM messages WHERE message_sid {keys}"
+                )
+            })
+            .await?;
             for (sid, tenant, status) in rows {
                 loaded.message_tenants.insert(sid.clone(), tenant);
                 loaded.message_statuses.insert(sid, status);
             }
         }
         for chunk in distinct(&keys.notification_sids).chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {} FROM notifications WHERE twilio_sid IN ({}) {lock}",
-                crate::db::notifications::COLUMNS,
-                placeholders(kind, 1, chunk.len())
-            );
-            let rows: Vec<Notification> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as::<_, Notification>(sqlx::AssertSqlSafe(sql.as_str()))
-                    .persistent(false);
-                for sid in chunk {
-                    q = q.bind(*sid);
-                }
-                q.fetch_all(c).await
-            })?;
+            let rows: Vec<Notification> = by_keys(tx, chunk, |keys| {
+                format!(
+                    "SELECT {} FROM notifications WHERE twilio_sid {keys} {lock}",
+                    crate::db::notifications::COLUMNS
+                )
+            })
+            .await?;
             for n in rows {
                 if let Some(sid) = n.twilio_sid.clone() {
                     loaded.notifications.insert(sid, n);
@@ -95,22 +78,33 @@ impl Loaded {
             let phones = distinct_iter(keys.opt_outs.iter().map(|(_, p)| p.as_str()));
             for tenants in tenants.chunks(CHUNK) {
                 for phones in phones.chunks(CHUNK) {
-                    let sql = format!(
-                        "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
-                        placeholders(kind, 1, tenants.len()),
-                        placeholders(kind, tenants.len() + 1, phones.len())
-                    );
-                    let rows: Vec<(String, String)> = with_tx!(tx, |c| {
-                        let mut q =
-                            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-                        for t in tenants {
-                            q = q.bind(*t);
+                    let rows: Vec<(String, String)> = match tx {
+                        Tx::Postgres(c) => {
+                            sqlx::query_as(
+                                "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id = ANY($1) AND phone = ANY($2)",
+                            )
+                            .bind(tenants)
+                            .bind(phones)
+                            .fetch_all(&mut **c)
+                            .await?
                         }
-                        for p in phones {
-                            q = q.bind(*p);
+                        Tx::Sqlite(c, ..) => {
+                            let sql = format!(
+                                "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
+                                placeholders(kind, 1, tenants.len()),
+                                placeholders(kind, tenants.len() + 1, phones.len())
+                            );
+                            let mut q =
+                                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                            for t in tenants {
+                                q = q.bind(*t);
+                            }
+                            for p in phones {
+                                q = q.bind(*p);
+                            }
+                            q.fetch_all(&mut **c).await?
                         }
-                        q.fetch_all(c).await
-                    })?;
+                    };
                     loaded
                         .opt_outs
                         .extend(rows.into_iter().filter(|r| wanted.contains(r)));
@@ -123,17 +117,10 @@ impl Loaded {
         let tenants = distinct_iter(tenants.into_iter());
         loaded.endpoints = load_endpoints(tx, &tenants).await?;
         for chunk in distinct(&keys.cursors).chunks(CHUNK) {
-            let sql = format!(
-                "SELECT id, round_robin_cursor FROM tenants WHERE id IN ({}) {lock}",
-                placeholders(kind, 1, chunk.len())
-            );
-            let rows: Vec<(String, i64)> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(c).await
-            })?;
+            let rows: Vec<(String, i64)> = by_keys(tx, chunk, |keys| {
+                format!("SELECT id, round_robin_cursor FROM tenants WHERE id {keys} {lock}")
+            })
+            .await?;
             loaded.cursors.extend(rows);
         }
         Ok(loaded)
@@ -145,6 +132,17 @@ pub(super) async fn load_endpoints(
     tx: &mut Tx,
     tenants: &[&str],
 ) -> Result<Vec<Endpoint>, StoreError> {
+    let columns = crate::db::events::ENDPOINT_COLUMNS;
+    if let Tx::Postgres(c) = tx {
+        // One statement whatever the number of tenants (an empty array matches none).
+        let sql = format!(
+            "SELECT {columns} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL OR tenant_id = ANY($1))"
+        );
+        return Ok(sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql))
+            .bind(tenants)
+            .fetch_all(&mut **c)
+            .await?);
+    }
     let mut out: Vec<Endpoint> = Vec::new();
     let mut seen = HashSet::new();
     let kind = tx.kind();
@@ -161,8 +159,7 @@ pub(super) async fn load_endpoints(
             format!(" OR tenant_id IN ({})", placeholders(kind, 1, chunk.len()))
         };
         let sql = format!(
-            "SELECT {} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL{tenant_clause})",
-            crate::db::events::ENDPOINT_COLUMNS
+            "SELECT {columns} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL{tenant_clause})"
         );
         let rows: Vec<Endpoint> = with_tx!(tx, |c| {
             let mut q =
@@ -175,4 +172,42 @@ pub(super) async fn load_endpoints(
         out.extend(rows.into_iter().filter(|e| seen.insert(e.id.clone())));
     }
     Ok(out)
+}
+
+/// The rows of `select(condition)` whose key is one of `keys`, where `condition` is `IN (?, …)` on
+/// SQLite and `= ANY($1)` on PostgreSQL. Why two forms: on PostgreSQL the statement's text stays
+/// the same whatever the number of keys, so each connection parses and plans it once and every
+/// later batch sends it in one round trip (a text that changes with the count costs a parse and a
+/// describe round trip each time). SQLite's own connection prepares nothing across batches here,
+/// and its `?` lists cost nothing to parse.
+async fn by_keys<T>(
+    tx: &mut Tx,
+    keys: &[&str],
+    select: impl Fn(&str) -> String,
+) -> Result<Vec<T>, StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    Ok(match tx {
+        Tx::Postgres(c) => {
+            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(select("= ANY($1)")))
+                .bind(keys)
+                .fetch_all(&mut **c)
+                .await?
+        }
+        Tx::Sqlite(c, ..) => {
+            let sql = select(&format!(
+                "IN ({})",
+                placeholders(DbKind::Sqlite, 1, keys.len())
+            ));
+            let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql)).persistent(false);
+            for k in keys {
+                q = q.bind(*k);
+            }
+            q.fetch_all(&mut **c).await?
+        }
+    })
 }
