@@ -528,3 +528,17 @@ async fn hostile_text_is_stored_exactly_as_sent() {
     assert_eq!(replies(&again), vec![DEFAULT_AUTO_REPLY]);
     assert_eq!(stored(&app, &t.id).await.len(), 4, "two texts, two replies");
 }
+
+/// A NUL character (`%00`) in a webhook's text is dropped once the signature is checked: PostgreSQL
+/// text cannot hold one, and the text must store the same on both databases instead of failing.
+#[tokio::test]
+async fn a_nul_in_the_text_is_dropped_and_the_text_kept() {
+    let app = app().start().await;
+    let t = salon_with(&app, json!({})).await;
+    let tr = text(&app, "see you\u{0} at 5").await;
+    assert_eq!(replies(&tr), vec![DEFAULT_AUTO_REPLY]);
+    let all = stored(&app, &t.id).await;
+    let inbound: Vec<&MessageRow> = all.iter().filter(|m| m.direction == "inbound").collect();
+    assert_eq!(inbound.len(), 1, "{all:?}");
+    assert_eq!(inbound[0].body, "see you at 5");
+}
