@@ -325,3 +325,58 @@ async fn serve_workers_pick_up_jobs_without_a_test_drain() {
     shutdown.cancel();
     task.await.unwrap();
 }
+
+/// A claim takes jobs whose lease expired first, then due pending jobs oldest first, never more
+/// than asked for and never one not yet due; the rest wait for the next claim in the same order.
+#[tokio::test]
+async fn claims_take_expired_leases_then_due_jobs_in_order_up_to_the_limit() {
+    let app = app().start().await;
+    let now = app.clock.now_ms();
+    let lease_ms = app.state.config.jobs.lease.as_millis() as i64;
+    let kind = "test.order";
+    let mut due = Vec::new();
+    // Written newest first, so the order claimed is the order due, not the order written.
+    for ago in [1_000, 5_000, 3_000, 4_000, 2_000] {
+        let id = app
+            .state
+            .enqueue_now(NewJob::new(kind, json!({ "ago": ago })).at(now - ago))
+            .await
+            .unwrap()
+            .unwrap();
+        due.push((now - ago, id));
+    }
+    due.sort();
+    let later = app
+        .state
+        .enqueue_now(NewJob::new(kind, json!({ "later": true })).at(now + 60_000))
+        .await
+        .unwrap()
+        .unwrap();
+    // A worker took the newest one and vanished; its lease runs out.
+    let lost = store::claim(&app.state.db, now - 1_000, 1_000, 1, &[kind])
+        .await
+        .unwrap();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].id, due[0].1, "the first claim takes the oldest");
+    let ids = |jobs: &[Job]| jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
+    let first = store::claim(&app.state.db, now, lease_ms, 3, &[kind])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&first),
+        [due[0].1.clone(), due[1].1.clone(), due[2].1.clone()],
+        "the expired lease, then the two oldest due"
+    );
+    assert_eq!(
+        first[0].attempts, 2,
+        "the reclaimed job counts its second attempt"
+    );
+    let rest = store::claim(&app.state.db, now, lease_ms, 10, &[kind])
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [due[3].1.clone(), due[4].1.clone()]);
+    assert!(
+        !ids(&rest).contains(&later),
+        "a job not yet due is not claimed"
+    );
+}
