@@ -83,26 +83,15 @@ pub fn plan(tenant: &Tenant, staff: &[Staff], now: Timestamp, rotation: u64) -> 
 mod tests {
     use super::*;
     use crate::domain::routing::{AiAssistant, AiConnector};
-    use crate::domain::{
-        BusinessHours, E164, RoutingPolicy, Slug, SubscriptionStatus, Templates, TimeZoneName,
-    };
+    use crate::domain::{E164, RoutingPolicy};
 
     fn tenant(policy: RoutingPolicy) -> Tenant {
         Tenant {
             id: "t".into(),
             name: "Bella".into(),
-            slug: Slug::parse("s", "bella").unwrap(),
-            time_zone: TimeZoneName::parse("tz", "America/New_York").unwrap(),
             twilio_number: Some(E164::parse("n", "+15005550006").unwrap()),
-            twilio_number_sid: None,
-            subscription_status: SubscriptionStatus::Active,
-            stripe_customer_id: None,
-            business_hours: BusinessHours::default(),
             routing_policy: policy,
-            templates: Templates::default(),
-            messaging: Default::default(),
-            created_at: 0,
-            updated_at: 0,
+            ..Tenant::example("America/New_York")
         }
     }
 

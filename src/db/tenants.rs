@@ -28,6 +28,30 @@ pub struct Tenant {
     pub updated_at: i64,
 }
 
+#[cfg(test)]
+impl Tenant {
+    /// "Bella Salon" (id `t1`, slug `bella`) in `time_zone`, active, with no number and every
+    /// setting at its default: the unit tests' tenant, changed field by field where they need it.
+    pub(crate) fn example(time_zone: &str) -> Tenant {
+        Tenant {
+            id: "t1".into(),
+            name: "Bella Salon".into(),
+            slug: Slug::parse("s", "bella").unwrap(),
+            time_zone: TimeZoneName::parse("tz", time_zone).unwrap(),
+            twilio_number: None,
+            twilio_number_sid: None,
+            subscription_status: SubscriptionStatus::Active,
+            stripe_customer_id: None,
+            business_hours: BusinessHours::default(),
+            routing_policy: RoutingPolicy::default(),
+            templates: Templates::default(),
+            messaging: MessagingSettings::default(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct TenantRow {
     id: String,

@@ -308,22 +308,7 @@ mod tests {
     use super::*;
 
     fn tenant() -> Tenant {
-        Tenant {
-            id: "t1".into(),
-            name: "Bella Salon".into(),
-            slug: crate::domain::Slug::parse("s", "bella").unwrap(),
-            time_zone: crate::domain::TimeZoneName::parse("tz", "UTC").unwrap(),
-            twilio_number: None,
-            twilio_number_sid: None,
-            subscription_status: crate::domain::SubscriptionStatus::parse("s", "ACTIVE").unwrap(),
-            stripe_customer_id: None,
-            business_hours: Default::default(),
-            routing_policy: Default::default(),
-            templates: Default::default(),
-            messaging: Default::default(),
-            created_at: 0,
-            updated_at: 0,
-        }
+        Tenant::example("UTC")
     }
 
     #[test]

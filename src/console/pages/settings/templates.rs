@@ -363,23 +363,7 @@ mod tests {
 
     fn samples() -> Samples {
         Samples {
-            tenant: Tenant {
-                id: "t1".into(),
-                name: "Bella Salon".into(),
-                slug: crate::domain::Slug::parse("s", "bella").unwrap(),
-                time_zone: crate::domain::TimeZoneName::parse("tz", "America/New_York").unwrap(),
-                twilio_number: None,
-                twilio_number_sid: None,
-                subscription_status: crate::domain::SubscriptionStatus::parse("s", "ACTIVE")
-                    .unwrap(),
-                stripe_customer_id: None,
-                business_hours: Default::default(),
-                routing_policy: Default::default(),
-                templates: Default::default(),
-                messaging: Default::default(),
-                created_at: 0,
-                updated_at: 0,
-            },
+            tenant: Tenant::example("America/New_York"),
             staff: "Ann".into(),
             // Monday 2026-11-23, 10:00 in New York: the sample appointment is tomorrow.
             now_ms: 1_795_446_000_000,
