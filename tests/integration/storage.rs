@@ -162,3 +162,64 @@ async fn any_unique_violation_is_a_conflict() {
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
+
+/// A transaction that locks a tenant to change it (the group writer's round-robin cursor, a
+/// settings change) must not hold up other writers' rows of that tenant: their foreign-key checks
+/// take a key-share lock on the tenant, which `FOR UPDATE` would block until the first commits
+/// and `FOR NO KEY UPDATE` does not (`Tx::row_lock`). On SQLite one writer excludes every other by
+/// design (the process's write gate), so there is nothing to lock.
+#[tokio::test]
+async fn a_tenant_locked_for_a_change_does_not_hold_up_rows_that_reference_it() {
+    let app = app().start().await;
+    let tenant = app
+        .create_tenant(serde_json::json!({"name": "Lock Salon", "timeZone": "UTC"}))
+        .await;
+    let tenant_id = tenant["id"].as_str().unwrap().to_string();
+    let mut holder = app.state.db.begin().await.unwrap();
+    let locked = db::tenants::get_for_update(&mut holder, &tenant_id)
+        .await
+        .unwrap();
+    assert!(locked.is_some());
+    let Db::Postgres(pool) = &app.state.db else {
+        assert_eq!(holder.row_lock(), "", "SQLite locks nothing per row");
+        return;
+    };
+    let mut other = pool.begin().await.unwrap();
+    // Fails the insert instead of waiting, were the tenant's row locked against key-share.
+    sqlx::query("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let inserted = sqlx::query(
+        "INSERT INTO calls (id, tenant_id, call_sid, direction, from_number, to_number, status, strategy, \
+         start_time, created_at, updated_at) VALUES ('lock-call', $1, 'CA0000000000000000000000000000000b', \
+         'inbound', '+1', '+2', 'ringing', 'simultaneous', 1, 1, 1)",
+    )
+    .bind(&tenant_id)
+    .execute(&mut *other)
+    .await;
+    assert!(
+        inserted.is_ok(),
+        "the other writer's row went in while the tenant was locked: {inserted:?}"
+    );
+    other.commit().await.unwrap();
+    holder.rollback().await.unwrap();
+}
+
+/// PostgreSQL connections plan every statement for its values (`plan_cache_mode`): the group
+/// writer's loads are prepared once per connection, and a generic plan made while a new
+/// deployment's tables were empty would keep scanning them whole as they grow. SQLite plans every
+/// statement anew anyway.
+#[tokio::test]
+async fn postgres_connections_plan_each_statement_for_its_values() {
+    let app = app().start().await;
+    let Db::Postgres(pool) = &app.state.db else {
+        assert_eq!(app.state.db.kind(), DbKind::Sqlite);
+        return;
+    };
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "force_custom_plan");
+}
