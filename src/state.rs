@@ -79,4 +79,7 @@ impl JobHost for AppState {
     fn wakeup(&self) -> &Notify {
         &self.job_wakeup
     }
+    fn writer(&self) -> Option<&crate::db::writer::GroupWriter> {
+        Some(&self.writer)
+    }
 }

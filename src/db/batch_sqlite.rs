@@ -101,16 +101,25 @@ impl SqliteBatchConn {
             }
         }
         let mut messages = c
-            .prepare_cached("SELECT tenant_id, status FROM messages WHERE message_sid = ?1")
+            .prepare_cached(
+                "SELECT tenant_id, status, error_code FROM messages WHERE message_sid = ?1",
+            )
             .map_err(sqlite)?;
         for sid in &keys.message_sids {
-            if let Some((tenant, status)) = messages
+            if let Some((tenant, status, code)) = messages
                 .query_row([sid.as_str()], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, MessageStatus>(1)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, MessageStatus>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
                 })
                 .optional()
                 .map_err(sqlite)?
             {
+                if let Some(code) = code {
+                    loaded.message_codes.insert(sid.to_string(), code);
+                }
                 loaded.message_tenants.insert(sid.to_string(), tenant);
                 loaded.message_statuses.insert(sid.to_string(), status);
             }
@@ -130,10 +139,45 @@ impl SqliteBatchConn {
                 loaded.notifications.insert(sid.to_string(), n);
             }
         }
+        let mut by_id = c
+            .prepare_cached(&format!(
+                "SELECT {} FROM notifications WHERE id = ?1",
+                super::notifications::COLUMNS
+            ))
+            .map_err(sqlite)?;
+        for id in &keys.notification_ids {
+            if let Some(n) = by_id
+                .query_row([id], notification_row)
+                .optional()
+                .map_err(sqlite)?
+            {
+                loaded.notifications_by_id.insert(id.clone(), n);
+            }
+        }
+        let mut leases = c
+            .prepare_cached(
+                "SELECT lease_token FROM jobs WHERE id = ?1 AND status = 'running' AND lease_token IS NOT NULL",
+            )
+            .map_err(sqlite)?;
+        for id in &keys.jobs {
+            if let Some(token) = leases
+                .query_row([id], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(sqlite)?
+            {
+                loaded.job_leases.insert(id.clone(), token);
+            }
+        }
         let mut opt_outs = c
             .prepare_cached("SELECT 1 FROM opt_outs WHERE tenant_id = ?1 AND phone = ?2")
             .map_err(sqlite)?;
-        for (tenant, phone) in &keys.opt_outs {
+        // The opt-outs named, and those of the recipients of notifications loaded by id.
+        let recipients = loaded
+            .notifications_by_id
+            .values()
+            .map(|n| (n.tenant_id.clone(), n.recipient.clone()))
+            .collect::<Vec<_>>();
+        for (tenant, phone) in keys.opt_outs.iter().chain(&recipients) {
             if opt_outs.exists([tenant, phone]).map_err(sqlite)? {
                 loaded.opt_outs.insert((tenant.clone(), phone.clone()));
             }
@@ -158,6 +202,12 @@ impl SqliteBatchConn {
         let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
         tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
         tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
+        tenants.extend(
+            loaded
+                .notifications_by_id
+                .values()
+                .map(|n| n.tenant_id.as_str()),
+        );
         tenants.sort_unstable();
         tenants.dedup();
         let mut found = Vec::new();

@@ -111,31 +111,6 @@ pub async fn record_status(
     Ok(n > 0)
 }
 
-/// Attaches an outbound message row (created early by a status callback that beat the sender) to
-/// its notification, filling in what the callback could not know.
-pub async fn attach_notification(
-    db: &Db,
-    sid: &MessageSid,
-    notification_id: &str,
-    body: &str,
-    segments: i64,
-    now: i64,
-) -> Result<(), StoreError> {
-    with_db!(db, |p| {
-        sqlx::query("UPDATE messages SET notification_id = $2, body = $3, segments = $4, updated_at = $5 \
-             WHERE message_sid = $1 AND tenant_id = (SELECT tenant_id FROM notifications WHERE id = $2)")
-            .bind(sid.as_str())
-            .bind(notification_id)
-            .bind(body)
-            .bind(segments)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
 /// A page of the tenant's messages sent from or to `number` (any number when `None`), newest first.
 /// Seed 003 asks with its business number, which matches every message; a customer's number matches
 /// that customer's thread.

@@ -1,6 +1,7 @@
 //! What a webhook needs to route a call or a text, served from memory: the tenant that owns a
-//! number (or that no tenant does), and a tenant's staff. Both change rarely and are read on every
-//! call, so reading them from the database each time is the hot path's largest avoidable cost.
+//! number (or that no tenant does), and a tenant's staff; and tenants by id, which the sender reads
+//! for every message. They change rarely and are read on every call or text, so reading them from
+//! the database each time is the hot path's largest avoidable cost.
 //!
 //! Staying correct:
 //! - Every change to `tenants` (except its round-robin cursor) or `staff` moves the `routing_version`
@@ -37,6 +38,7 @@ struct Inner {
     /// Bumped by every drop; a load started under an older generation is not kept.
     generation: u64,
     by_number: HashMap<String, Option<Arc<Tenant>>>,
+    by_id: HashMap<String, Option<Arc<Tenant>>>,
     staff: HashMap<String, Arc<Vec<Staff>>>,
 }
 
@@ -44,13 +46,15 @@ impl Inner {
     fn drop_all(&mut self) {
         self.generation += 1;
         self.by_number.clear();
+        self.by_id.clear();
         self.staff.clear();
     }
 
     /// Overflow is not staleness: the maps start over, the generation stays.
     fn make_room(&mut self) {
-        if self.by_number.len() + self.staff.len() >= MAX_ENTRIES {
+        if self.by_number.len() + self.by_id.len() + self.staff.len() >= MAX_ENTRIES {
             self.by_number.clear();
+            self.by_id.clear();
             self.staff.clear();
         }
     }
@@ -66,6 +70,7 @@ impl std::fmt::Debug for RoutingCache {
         let i = self.inner.lock();
         f.debug_struct("RoutingCache")
             .field("numbers", &i.by_number.len())
+            .field("tenants", &i.by_id.len())
             .field("staff_lists", &i.staff.len())
             .field("version", &i.version)
             .finish()
@@ -143,6 +148,26 @@ impl RoutingCache {
             i.make_room();
             i.by_number
                 .insert(number.as_str().to_string(), loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// The tenant with this id, or `None` when there is none (the sender reads it per message).
+    pub async fn tenant(
+        &self,
+        db: &Db,
+        now_ms: i64,
+        id: &str,
+    ) -> Result<Option<Arc<Tenant>>, StoreError> {
+        let generation = self.current(db, now_ms).await?;
+        if let Some(hit) = self.inner.lock().by_id.get(id) {
+            return Ok(hit.clone());
+        }
+        let loaded = super::tenants::get(db, id).await?.map(Arc::new);
+        let mut i = self.inner.lock();
+        if i.generation == generation {
+            i.make_room();
+            i.by_id.insert(id.to_string(), loaded.clone());
         }
         Ok(loaded)
     }

@@ -20,6 +20,7 @@ pub use store::{Job, NewJob};
 use tokio::sync::Notify;
 
 use crate::db::Db;
+use crate::db::writer::GroupWriter;
 
 /// What a worker needs from the state it runs jobs with. The job runner knows nothing else of the
 /// application: the state (`crate::state::AppState`) implements this, and handlers receive it whole.
@@ -30,6 +31,11 @@ pub trait JobHost: Clone + Send + Sync + 'static {
     fn worker_settings(&self) -> WorkerSettings;
     /// Notified when a job is enqueued by this process.
     fn wakeup(&self) -> &Notify;
+    /// The group writer that records finished jobs, many in one transaction (see
+    /// `worker::CompleteJob`); `None` records each job in a transaction of its own.
+    fn writer(&self) -> Option<&GroupWriter> {
+        None
+    }
 }
 
 /// The worker's settings (`WORKER_CONCURRENCY`, `JOB_POLL_INTERVAL_MS`, `JOB_LEASE_SECS`).

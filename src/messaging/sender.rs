@@ -14,6 +14,8 @@ use switchboard_twilio::rest::{ListMessages, SendMessage, TwilioError};
 
 use super::{STATUS_PATH, pacing};
 use crate::db::StoreError;
+use crate::db::batch::{Batch, Keys};
+use crate::db::writer::BatchUnit;
 use crate::db::{self, messages::MessageRow, notifications::Notification};
 use crate::domain::states::{MessageStatus, NotificationStatus};
 use crate::domain::{MessageSid, new_id};
@@ -42,31 +44,87 @@ impl JobHandler<AppState> for SendNotification {
     async fn run(&self, state: &AppState, job: &Job) -> Result<(), JobError> {
         let payload = SendJob::decode(job)?;
         let id = payload.notification_id.as_str();
-        let Some(n) = db::notifications::get(&state.db, id)
-            .await
-            .map_err(store_err)?
-        else {
-            return Ok(()); // deleted with its tenant
-        };
         let last_attempt = job.attempts >= job.max_attempts;
-        match deliver(state, n.clone(), last_attempt).await {
+        let outcome = match start_queued(state, job, id).await? {
+            Some(Begun::Sending(n, from)) => send_now(state, *n, from).await,
+            Some(Begun::Done) => Ok(()),
+            None => match db::notifications::get(&state.db, id)
+                .await
+                .map_err(store_err)?
+            {
+                Some(n) => deliver(state, n, last_attempt).await,
+                None => return Ok(()), // deleted with its tenant
+            },
+        };
+        match outcome {
             Err(JobError::Retryable { message, .. }) if last_attempt => {
-                let mut n = db::notifications::get(&state.db, id)
+                if let Some(mut n) = db::notifications::get(&state.db, id)
                     .await
                     .map_err(store_err)?
-                    .unwrap_or(n);
-                fail(
-                    state,
-                    &mut n,
-                    None,
-                    &format!("gave up after {} attempts: {message}", job.attempts),
-                )
-                .await?;
+                {
+                    fail(
+                        state,
+                        &mut n,
+                        None,
+                        &format!("gave up after {} attempts: {message}", job.attempts),
+                    )
+                    .await?;
+                }
                 Err(JobError::permanent(message))
             }
             other => other,
         }
     }
+}
+
+/// How [`start_queued`] left the notification.
+enum Begun {
+    /// Marked SENDING: call Twilio now, from this number.
+    Sending(Box<Notification>, String),
+    /// Nothing to send (finished already, or failed because the recipient opted out).
+    Done,
+}
+
+/// The common case in one write: a QUEUED notification of a tenant that may send, with no pace
+/// to keep, is read, checked against opt-outs and marked SENDING by one group-commit unit, so a
+/// drain of many makes no statements of its own before Twilio is called. `None` when any of that
+/// does not hold: [`deliver`] then takes the notification through every check one by one.
+async fn start_queued(state: &AppState, job: &Job, id: &str) -> Result<Option<Begun>, JobError> {
+    let paced = state.config.pacing.sms_segments_per_second > 0.0;
+    let Some(tenant_id) = job.tenant_id.as_deref().filter(|_| !paced) else {
+        return Ok(None);
+    };
+    let now = state.clock.now_ms();
+    let Some(tenant) = state
+        .routing
+        .tenant(&state.db, now, tenant_id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Ok(None);
+    };
+    let Some(from) = tenant.twilio_number.as_ref().map(|n| n.to_string()) else {
+        return Ok(None);
+    };
+    if tenant.subscription_status.has_ended() {
+        return Ok(None);
+    }
+    let start = StartSending {
+        id: id.to_string(),
+        tenant_id: Some(tenant_id.to_string()),
+        now,
+    };
+    Ok(
+        match state.writer.apply(id, start).await.map_err(store_err)? {
+            Started::Sending(n) => Some(Begun::Sending(n, from)),
+            Started::OptedOut(mut n) => {
+                opted_out(state, &mut n).await?;
+                Some(Begun::Done)
+            }
+            Started::Finished => Some(Begun::Done),
+            Started::NotQueued => None,
+        },
+    )
 }
 
 fn store_err(e: StoreError) -> JobError {
@@ -119,7 +177,10 @@ async fn deliver(
     if !n.status.is_pending() {
         return Ok(()); // already sent or failed: a repeated job
     }
-    let Some(tenant) = db::tenants::get(&state.db, &n.tenant_id)
+    let now = state.clock.now_ms();
+    let Some(tenant) = state
+        .routing
+        .tenant(&state.db, now, &n.tenant_id)
         .await
         .map_err(store_err)?
     else {
@@ -149,12 +210,15 @@ async fn deliver(
         }
         return Err(JobError::retryable("the business has no phone number yet"));
     };
-    if db::opt_outs::is_opted_out(&state.db, &n.tenant_id, &n.recipient)
-        .await
-        .map_err(store_err)?
+    let cost = pacing::cost_ms(n.segments, state.config.pacing.sms_segments_per_second);
+    // Checked before a reconciliation or a paced slot is spent on it; otherwise inside
+    // `StartSending`, in the same transaction that marks the row SENDING.
+    if (n.status == NotificationStatus::Sending || cost > 0)
+        && db::opt_outs::is_opted_out(&state.db, &n.tenant_id, &n.recipient)
+            .await
+            .map_err(store_err)?
     {
-        fail(state, &mut n, Some(21610), "The recipient has opted out (replied STOP); they must text START to receive messages again.").await?;
-        return Ok(());
+        return opted_out(state, &mut n).await;
     }
     if n.status == NotificationStatus::Sending {
         match find_at_twilio(state, &n, &from).await {
@@ -167,8 +231,6 @@ async fn deliver(
             }
         }
     }
-    let cost = pacing::cost_ms(n.segments, state.config.pacing.sms_segments_per_second);
-    let now = state.clock.now_ms();
     if let Some(at) = pacing::reserve(&state.db, &from, now, cost)
         .await
         .map_err(store_err)?
@@ -178,11 +240,20 @@ async fn deliver(
             message: format!("sender {from} busy until its next slot"),
         });
     }
-    n.status = NotificationStatus::Sending;
-    n.sending_started_at = Some(now);
-    n.attempts += 1;
-    save(state, &mut n).await?;
+    let start = StartSending {
+        id: n.id.clone(),
+        tenant_id: None,
+        now,
+    };
+    match state.writer.apply(&n.id, start).await.map_err(store_err)? {
+        Started::Sending(n) => send_now(state, *n, from).await,
+        Started::OptedOut(mut n) => opted_out(state, &mut n).await,
+        Started::Finished | Started::NotQueued => Ok(()),
+    }
+}
 
+/// Calls Twilio for a notification marked SENDING and records what it answered.
+async fn send_now(state: &AppState, mut n: Notification, from: String) -> Result<(), JobError> {
     let msg = SendMessage {
         to: n.recipient.clone(),
         from: Some(from.clone()),
@@ -315,43 +386,118 @@ async fn record_sent(
         updated_at: now,
     };
     // The notification's SENT and its message row in one transaction: one write instead of two,
-    // and no moment where one exists without the other.
-    let mut tx = state.db.begin().await.map_err(store_err)?;
-    db::notifications::save(&mut tx, n)
+    // and no moment where one exists without the other. Keyed by the SID, like the message's
+    // status callbacks, so they and this write queue on one writer in the order they came.
+    let unit = RecordSent {
+        notification: n.clone(),
+        row,
+        now,
+    };
+    *n = state
+        .writer
+        .apply(sid.as_str(), unit)
         .await
         .map_err(store_err)?;
-    let created = db::messages::insert_if_new(&mut tx, &row)
-        .await
-        .map_err(store_err)?;
-    tx.commit().await.map_err(store_err)?;
     metrics::counter!("switchboard_notifications_total", "status" => NotificationStatus::Sent.as_str()).increment(1);
-    if !created {
-        db::messages::attach_notification(&state.db, &sid, &n.id, &n.message, n.segments, now)
-            .await
-            .map_err(store_err)?;
-    }
-    if let Some(m) = db::messages::get_by_sid(&state.db, &sid)
-        .await
-        .map_err(store_err)?
-        && let Some(mut fresh) = db::notifications::get(&state.db, &n.id)
-            .await
-            .map_err(store_err)?
-        && super::status::apply_to_notification(&mut fresh, m.status, m.error_code, now)
-    {
-        db::notifications::save_alone(&state.db, &fresh)
-            .await
-            .map_err(store_err)?;
-        // A callback that arrived before the SID was saved could not record the opt-out it implies.
-        if matches!(fresh.error_code, Some(21610) | Some(30004)) {
-            add_opt_out(
-                state,
-                &fresh.tenant_id,
-                &fresh.recipient,
-                &format!("twilio-{}", fresh.error_code.unwrap_or_default()),
-            )
-            .await?;
-        }
-        *n = fresh;
-    }
     Ok(())
+}
+
+async fn opted_out(state: &AppState, n: &mut Notification) -> Result<(), JobError> {
+    fail(state, n, Some(21610), "The recipient has opted out (replied STOP); they must text START to receive messages again.").await
+}
+
+/// What [`StartSending`] found.
+enum Started {
+    /// Marked SENDING (committed once the unit's batch is): send it now.
+    Sending(Box<Notification>),
+    /// The recipient has opted out: nothing was written.
+    OptedOut(Box<Notification>),
+    /// Sent, failed or deleted meanwhile: nothing to do.
+    Finished,
+    /// Asked to start only a QUEUED notification of a given tenant, and this one is not (it is
+    /// SENDING, to be reconciled first, or of another tenant): nothing was written.
+    NotQueued,
+}
+
+/// Marks a notification SENDING before Twilio is called (see the module header), after checking,
+/// in the same transaction, that its recipient has not opted out (the batch loads the opt-out of
+/// every notification it loads by id). A group-commit unit, so the many sends a drain runs at once
+/// share a transaction (see `db::writer`).
+struct StartSending {
+    id: String,
+    /// Start only a QUEUED notification of this tenant (the fast path, which has not read it yet).
+    tenant_id: Option<String>,
+    now: i64,
+}
+
+impl BatchUnit for StartSending {
+    type Output = Started;
+
+    fn keys(&self, keys: &mut Keys) {
+        keys.notification_ids.push(self.id.clone());
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<Started, StoreError> {
+        let Some(mut n) = batch.notification(&self.id) else {
+            return Ok(Started::Finished);
+        };
+        if !n.status.is_pending() {
+            return Ok(Started::Finished);
+        }
+        if let Some(tenant) = &self.tenant_id
+            && (n.status != NotificationStatus::Queued || &n.tenant_id != tenant)
+        {
+            return Ok(Started::NotQueued);
+        }
+        if batch.opted_out(&n.tenant_id, &n.recipient) {
+            return Ok(Started::OptedOut(Box::new(n)));
+        }
+        n.status = NotificationStatus::Sending;
+        n.sending_started_at = Some(self.now);
+        n.attempts += 1;
+        n.updated_at = self.now;
+        batch.put_notification(n.clone());
+        Ok(Started::Sending(Box::new(n)))
+    }
+}
+
+/// The notification SENT with its SID, and its outbound message row. Twilio's status callbacks
+/// race this write: one that came first stored the message row (with its status) but could not
+/// find the notification, so here that row is given the notification's text and its status is
+/// applied to the notification, with the opt-out a 21610 or 30004 means. Output: the notification
+/// as stored.
+struct RecordSent {
+    notification: Notification,
+    row: MessageRow,
+    now: i64,
+}
+
+impl BatchUnit for RecordSent {
+    type Output = Notification;
+
+    fn keys(&self, keys: &mut Keys) {
+        keys.message_sids
+            .extend(self.row.message_sid.clone().map(MessageSid::stored));
+    }
+
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<Notification, StoreError> {
+        let mut n = self.notification.clone();
+        let sid = self.row.message_sid.clone().map(MessageSid::stored);
+        match sid.filter(|sid| batch.message_stored(sid)) {
+            None => batch.add_message(self.row.clone()),
+            Some(sid) => {
+                batch.attach_message(&sid, &n, self.now);
+                let code = batch.message_error_code(&sid);
+                if let Some(status) = batch.message_status(&sid)
+                    && super::status::apply_to_notification(&mut n, status, code, self.now)
+                    && let Some(code @ (21610 | 30004)) = n.error_code
+                {
+                    let source = format!("twilio-{code}");
+                    batch.add_opt_out(&n.tenant_id, &n.recipient, &source, self.now);
+                }
+            }
+        }
+        batch.put_notification(n.clone());
+        Ok(n)
+    }
 }

@@ -530,3 +530,119 @@ async fn message_status_callbacks_in_one_batch_move_forward_once() {
         "the notification moved once: SENT to DELIVERED"
     );
 }
+
+/// What the sender's own write does once Twilio accepted a message (`sender::RecordSent`): the
+/// notification gets its SID and SENT, and its outbound message row is stored.
+struct RecordsSend {
+    notification_id: String,
+    sid: String,
+}
+
+impl BatchUnit for RecordsSend {
+    type Output = ();
+    fn keys(&self, keys: &mut Keys) {
+        keys.notification_ids.push(self.notification_id.clone());
+        keys.message_sids.push(MessageSid::stored(&self.sid));
+    }
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
+        let mut n = batch.notification(&self.notification_id).expect("loaded");
+        n.status = "SENT".parse().unwrap();
+        n.twilio_sid = Some(self.sid.clone());
+        batch.add_message(MessageRow {
+            id: format!("msg-{}", self.sid),
+            tenant_id: n.tenant_id.clone(),
+            message_sid: Some(self.sid.clone()),
+            direction: "outbound".into(),
+            customer: n.recipient.clone(),
+            from_number: NUMBER.into(),
+            to_number: n.recipient.clone(),
+            body: n.message.clone(),
+            num_media: 0,
+            media_urls: "[]".into(),
+            status: "queued".parse().unwrap(),
+            segments: 1,
+            error_code: None,
+            notification_id: Some(n.id.clone()),
+            created_at: 0,
+            updated_at: 0,
+        });
+        batch.put_notification(n);
+        Ok(())
+    }
+}
+
+/// The sender's write of a send and that message's first status callback in one batch (the
+/// sandbox, like Twilio, may call back at once): the callback must find the notification by the
+/// SID the write before it gave it, as it would in the next transaction, and move it on.
+#[tokio::test]
+async fn a_status_callback_in_the_batch_that_recorded_its_send_moves_the_notification() {
+    let app = app()
+        .config(|c| {
+            c.sandbox_callback_delay_ms = Some("60000".into());
+            c.sms_segments_per_second = Some("0".into());
+        })
+        .start()
+        .await;
+    let tenant = salon(&app, json!({})).await;
+    let token = app.token_for(&tenant).await;
+    let queued = app
+        .send(
+            reqwest::Method::POST,
+            "/api/telephony/sms",
+            Some(&token),
+            Some(json!({"phoneNumber": CALLER, "message": "See you at 4"})),
+            &[],
+        )
+        .await;
+    assert_eq!(queued.status, 200, "{}", queued.text);
+    let id = queued.json["data"]["id"].as_str().unwrap().to_string();
+    let sid = format!("SM{:032x}", 0xca11_ba4c_u32);
+
+    let open = hold_writer(&app, &sid).await;
+    let before = app.state.writer.batches();
+    let writer = app.state.writer.clone();
+    let unit = RecordsSend {
+        notification_id: id.clone(),
+        sid: sid.clone(),
+    };
+    let key = sid.clone();
+    let recorded = tokio::spawn(async move { writer.apply(&key, unit).await });
+    // The send's write queues first, the callback behind it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.state.writer.queued() < 1 {
+        assert!(Instant::now() < deadline, "the send's write never queued");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let delivered = vec![
+        ("MessageSid", sid.clone()),
+        ("MessageStatus", "delivered".to_string()),
+        ("To", CALLER.to_string()),
+        ("From", NUMBER.to_string()),
+    ];
+    let ((status, body), ()) = tokio::join!(
+        post(&app, "/api/webhooks/twilio/sms/status", &delivered),
+        open_when_queued(&app, 2, open),
+    );
+    assert_eq!(status, 200, "{body}");
+    recorded.await.unwrap().expect("the send's write committed");
+    assert_eq!(app.state.writer.batches(), before + 1, "one batch");
+
+    let n = db::notifications::get(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (n.status.as_str(), n.twilio_sid.as_deref()),
+        ("DELIVERED", Some(sid.as_str()))
+    );
+    assert!(n.delivered_at.is_some());
+    let db = &app.state.db;
+    let stored: String = with_db!(db, |p| sqlx::query_scalar(
+        "SELECT status FROM messages WHERE message_sid = $1"
+    )
+    .bind(&sid)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(stored, "delivered");
+}

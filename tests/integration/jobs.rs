@@ -201,7 +201,13 @@ async fn expired_lease_lets_another_worker_take_over() {
         1
     );
     assert_eq!(h.runs.load(Ordering::SeqCst), 1);
-    // The crashed worker's late report cannot overwrite the newer outcome.
+    // The crashed worker's late report cannot overwrite the newer outcome, whether it goes
+    // through the group writer (as the worker records a success) or alone.
+    assert!(
+        !worker::complete(&app.state, &claimed[0], app.clock.now_ms())
+            .await
+            .unwrap()
+    );
     assert!(
         !store::complete(&app.state.db, &claimed[0], app.clock.now_ms())
             .await

@@ -472,6 +472,94 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
     assert_eq!(posts_to_twilio(&app).len(), 1, "no second send");
 }
 
+/// Twilio's status callback can reach us before the sender has recorded the message's SID: the
+/// callback then stores the message row with its status but cannot find the notification. The
+/// sender's own write must adopt that row (its text and notification filled in) and apply the
+/// status it carries to the notification, with the opt-out a 30004 means.
+#[tokio::test]
+async fn a_status_callback_that_beat_the_senders_write_is_adopted_by_it() {
+    let app = fast().start().await;
+    let (tenant, token) = tenant_token(&app, NUMBER).await;
+    let to = "+14155550123";
+    let id = send(&app, &token, to, "callback first").await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The send reached Twilio and the worker stopped before recording it (as in the test above),
+    // so the job's next run reconciles and records the send with the callback's row in place.
+    let mut n = notification(&app, &id).await;
+    n.status = "SENDING".parse().unwrap();
+    n.sending_started_at = Some(app.clock.now_ms());
+    db::notifications::save_alone(&app.state.db, &n)
+        .await
+        .unwrap();
+    let accepted = app
+        .state
+        .twilio
+        .client
+        .send_message(&SendMessage {
+            to: to.into(),
+            from: Some(NUMBER.into()),
+            body: Some("callback first".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sid = accepted.sid.clone().unwrap();
+    let (code, body) = signed_post(
+        &app,
+        "/api/webhooks/twilio/sms/status",
+        &[
+            ("MessageSid", sid.as_str()),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30004"),
+            ("To", to),
+            ("From", NUMBER),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let early = db::messages::get_by_sid(&app.state.db, &MessageSid::stored(&sid))
+        .await
+        .unwrap()
+        .expect("the callback stored the row");
+    assert_eq!((early.body.as_str(), early.notification_id), ("", None));
+    assert_eq!(
+        notification(&app, &id).await.status,
+        "SENDING",
+        "the callback could not find the notification"
+    );
+
+    run_pending_jobs(&app.state).await.unwrap();
+    let n = notification(&app, &id).await;
+    assert_eq!(n.twilio_sid.as_deref(), Some(sid.as_str()));
+    assert_eq!(
+        (n.status.as_str(), n.error_code),
+        ("UNDELIVERED", Some(30004)),
+        "the callback's status applied to the notification"
+    );
+    let m = db::messages::get_by_sid(&app.state.db, &MessageSid::stored(&sid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            m.body.as_str(),
+            m.notification_id.as_deref(),
+            m.status.as_str()
+        ),
+        ("callback first", Some(id.as_str()), "undelivered"),
+        "one row, given its text and notification"
+    );
+    assert!(
+        db::opt_outs::is_opted_out(&app.state.db, &tenant, to)
+            .await
+            .unwrap(),
+        "30004 means the recipient cannot be reached: opted out"
+    );
+    assert_eq!(posts_to_twilio(&app).len(), 1, "no second send");
+}
+
 #[tokio::test]
 async fn a_send_interrupted_before_twilio_saw_it_is_sent_once() {
     let app = fast().start().await;

@@ -21,8 +21,14 @@ pub struct Loaded {
     pub(in crate::db) message_statuses: HashMap<String, MessageStatus>,
     /// Stored messages' tenants, by MessageSid (a status move names the tenant of the row it moves).
     pub(in crate::db) message_tenants: HashMap<String, String>,
+    /// Stored messages' error codes, by MessageSid (those that have one).
+    pub(in crate::db) message_codes: HashMap<String, i64>,
     /// Notifications by their Twilio SID.
     pub(in crate::db) notifications: HashMap<String, Notification>,
+    /// Notifications by id.
+    pub(in crate::db) notifications_by_id: HashMap<String, Notification>,
+    /// Running jobs' lease tokens, by job id.
+    pub(in crate::db) job_leases: HashMap<String, String>,
     pub(in crate::db) opt_outs: HashSet<(String, String)>,
     pub(in crate::db) endpoints: Vec<Endpoint>,
     pub(in crate::db) cursors: HashMap<String, i64>,
@@ -46,13 +52,17 @@ impl Loaded {
             }
         }
         for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
-            let rows: Vec<(String, String, MessageStatus)> = by_keys(tx, chunk, |keys| {
-                format!(
-                    "SELECT message_sid, tenant_id, status FROM messages WHERE message_sid {keys}"
-                )
-            })
-            .await?;
-            for (sid, tenant, status) in rows {
+            let rows: Vec<(String, String, MessageStatus, Option<i64>)> =
+                by_keys(tx, chunk, |keys| {
+                    format!(
+                        "SELECT message_sid, tenant_id, status, error_code FROM messages WHERE message_sid {keys}"
+                    )
+                })
+                .await?;
+            for (sid, tenant, status, code) in rows {
+                if let Some(code) = code {
+                    loaded.message_codes.insert(sid.clone(), code);
+                }
                 loaded.message_tenants.insert(sid.clone(), tenant);
                 loaded.message_statuses.insert(sid, status);
             }
@@ -71,11 +81,40 @@ impl Loaded {
                 }
             }
         }
-        if !keys.opt_outs.is_empty() {
+        for chunk in distinct(&keys.notification_ids).chunks(CHUNK) {
+            let rows: Vec<Notification> = by_keys(tx, chunk, |keys| {
+                format!(
+                    "SELECT {} FROM notifications WHERE id {keys} {lock}",
+                    crate::db::notifications::COLUMNS
+                )
+            })
+            .await?;
+            for n in rows {
+                loaded.notifications_by_id.insert(n.id.clone(), n);
+            }
+        }
+        for chunk in distinct(&keys.jobs).chunks(CHUNK) {
+            let rows: Vec<(String, String)> = by_keys(tx, chunk, |keys| {
+                format!(
+                    "SELECT id, lease_token FROM jobs WHERE id {keys} AND status = 'running' AND lease_token IS NOT NULL {lock}"
+                )
+            })
+            .await?;
+            loaded.job_leases.extend(rows);
+        }
+        // The opt-outs named, and those of the recipients of notifications loaded by id.
+        let mut opt_outs = keys.opt_outs.clone();
+        opt_outs.extend(
+            loaded
+                .notifications_by_id
+                .values()
+                .map(|n| (n.tenant_id.clone(), n.recipient.clone())),
+        );
+        if !opt_outs.is_empty() {
             // By tenant and phone separately (the primary key's prefix serves it), exact pairs kept.
-            let wanted: HashSet<(String, String)> = keys.opt_outs.iter().cloned().collect();
-            let tenants = distinct_iter(keys.opt_outs.iter().map(|(t, _)| t.as_str()));
-            let phones = distinct_iter(keys.opt_outs.iter().map(|(_, p)| p.as_str()));
+            let wanted: HashSet<(String, String)> = opt_outs.iter().cloned().collect();
+            let tenants = distinct_iter(opt_outs.iter().map(|(t, _)| t.as_str()));
+            let phones = distinct_iter(opt_outs.iter().map(|(_, p)| p.as_str()));
             for tenants in tenants.chunks(CHUNK) {
                 for phones in phones.chunks(CHUNK) {
                     let rows: Vec<(String, String)> = match tx {
@@ -114,6 +153,12 @@ impl Loaded {
         let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
         tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
         tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
+        tenants.extend(
+            loaded
+                .notifications_by_id
+                .values()
+                .map(|n| n.tenant_id.as_str()),
+        );
         let tenants = distinct_iter(tenants.into_iter());
         loaded.endpoints = load_endpoints(tx, &tenants).await?;
         for chunk in distinct(&keys.cursors).chunks(CHUNK) {

@@ -43,7 +43,12 @@ pub struct Keys {
     pub message_sids: Vec<MessageSid>,
     /// Twilio SIDs of the notifications the unit reads.
     pub notification_sids: Vec<MessageSid>,
-    /// (tenant, phone) pairs whose opt-out state the unit reads.
+    /// Ids of the notifications the unit reads (see [`Batch::notification`]).
+    pub notification_ids: Vec<String>,
+    /// Ids of running jobs the unit may complete (see [`Batch::complete_job`]).
+    pub jobs: Vec<String>,
+    /// (tenant, phone) pairs whose opt-out state the unit reads (those of the recipients of the
+    /// notifications in `notification_ids` are loaded without being named).
     pub opt_outs: Vec<(String, String)>,
     /// Tenants whose relay endpoints the unit may emit to (the tenants of loaded calls are added).
     pub tenants: Vec<String>,
@@ -71,6 +76,17 @@ enum OptOutChange {
     Remove,
 }
 
+/// A stored message row to fill in with its notification's id and text.
+#[derive(Debug, Clone)]
+struct Attachment {
+    message_sid: String,
+    tenant_id: String,
+    notification_id: String,
+    body: String,
+    segments: i64,
+    at: i64,
+}
+
 /// The batch as its units see and change it.
 pub struct Batch<'a> {
     loaded: &'a Loaded,
@@ -85,14 +101,20 @@ pub struct Batch<'a> {
     /// Status moves of stored messages: SID → (status, error code, time, status it moves from).
     message_moves: HashMap<String, (MessageStatus, Option<i64>, i64, MessageStatus)>,
     message_move_order: Vec<String>,
+    /// Stored messages given their notification (see [`Batch::attach_message`]).
+    attachments: Vec<Attachment>,
     /// Notifications changed by this batch, by id, in their latest state.
     notifications: HashMap<String, Notification>,
     notification_order: Vec<String>,
+    /// Twilio SIDs of the notifications changed by this batch → their ids.
+    notification_sids: HashMap<String, String>,
     opt_outs: HashMap<(String, String), OptOutChange>,
     opt_out_order: Vec<(String, String)>,
     events: Vec<Event>,
     deliveries: Vec<Delivery>,
     jobs: Vec<PendingJob>,
+    /// Jobs completed by this batch: id → finish time, in order.
+    completed_jobs: Vec<(String, i64)>,
     cursors: HashMap<String, i64>,
 }
 
@@ -107,13 +129,16 @@ impl<'a> Batch<'a> {
             message_sids: HashSet::new(),
             message_moves: HashMap::new(),
             message_move_order: Vec::new(),
+            attachments: Vec::new(),
             notifications: HashMap::new(),
             notification_order: Vec::new(),
+            notification_sids: HashMap::new(),
             opt_outs: HashMap::new(),
             opt_out_order: Vec::new(),
             events: Vec::new(),
             deliveries: Vec::new(),
             jobs: Vec::new(),
+            completed_jobs: Vec::new(),
             cursors: HashMap::new(),
         }
     }
@@ -171,6 +196,54 @@ impl<'a> Batch<'a> {
         self.loaded.message_statuses.get(message_sid).copied()
     }
 
+    /// A stored message's error code as the batch has it so far (only SIDs declared in [`Keys`]).
+    pub fn message_error_code(&self, message_sid: &MessageSid) -> Option<i64> {
+        let message_sid = message_sid.as_str();
+        if let Some(m) = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(message_sid))
+        {
+            return m.error_code;
+        }
+        if let Some((_, Some(code), ..)) = self.message_moves.get(message_sid) {
+            return Some(*code);
+        }
+        self.loaded.message_codes.get(message_sid).copied()
+    }
+
+    /// Fills in an outbound message row that a status callback stored before the sender recorded
+    /// the send (it could not know the text or the notification), if the row is the notification's
+    /// tenant's (as `messages::attach_notification`).
+    pub fn attach_message(&mut self, message_sid: &MessageSid, n: &Notification, now: i64) {
+        let sid = message_sid.as_str();
+        if let Some(m) = self
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(sid))
+        {
+            if m.tenant_id == n.tenant_id {
+                m.notification_id = Some(n.id.clone());
+                m.body = n.message.clone();
+                m.segments = n.segments;
+                m.updated_at = now;
+            }
+            return;
+        }
+        if self.loaded.message_tenants.get(sid) == Some(&n.tenant_id) {
+            self.attachments.push(Attachment {
+                message_sid: sid.to_string(),
+                tenant_id: n.tenant_id.clone(),
+                notification_id: n.id.clone(),
+                body: n.message.clone(),
+                segments: n.segments,
+                at: now,
+            });
+        }
+    }
+
     /// Sets a stored message's status (and its error code, when one is given). The write only
     /// lands if the row still has the status it was loaded with, as a transaction of its own would.
     pub fn move_message(
@@ -208,18 +281,38 @@ impl<'a> Batch<'a> {
 
     /// The notification with this Twilio SID as the batch has it so far (only SIDs declared in
     /// [`Keys::notification_sids`] were loaded).
+    /// A notification that an earlier unit of this batch gave this SID (the sender recording a
+    /// send) is found too, as a later transaction would find it.
     pub fn notification_by_sid(&self, twilio_sid: &MessageSid) -> Option<Notification> {
-        let loaded = self.loaded.notifications.get(twilio_sid.as_str());
-        match loaded.and_then(|n| self.notifications.get(&n.id)) {
-            Some(changed) => Some(changed.clone()),
-            None => loaded.cloned(),
-        }
+        let id = self
+            .notification_sids
+            .get(twilio_sid.as_str())
+            .or_else(|| {
+                self.loaded
+                    .notifications
+                    .get(twilio_sid.as_str())
+                    .map(|n| &n.id)
+            })?;
+        self.notification(id)
+    }
+
+    /// The notification with this id as the batch has it so far (only ids declared in
+    /// [`Keys::notification_ids`] were loaded).
+    pub fn notification(&self, id: &str) -> Option<Notification> {
+        self.notifications
+            .get(id)
+            .or_else(|| self.loaded.notifications_by_id.get(id))
+            .or_else(|| self.loaded.notifications.values().find(|n| n.id == id))
+            .cloned()
     }
 
     /// Saves the notification's state (by its id).
     pub fn put_notification(&mut self, n: Notification) {
         if !self.notifications.contains_key(&n.id) {
             self.notification_order.push(n.id.clone());
+        }
+        if let Some(sid) = &n.twilio_sid {
+            self.notification_sids.insert(sid.clone(), n.id.clone());
         }
         self.notifications.insert(n.id.clone(), n);
     }
@@ -291,6 +384,18 @@ impl<'a> Batch<'a> {
         self.jobs.push(job);
     }
 
+    /// Marks a running job done, if `lease_token` still holds its lease (the job must be in
+    /// [`Keys::jobs`]). False when the lease was lost: another worker owns the job now, or it was
+    /// completed already.
+    pub fn complete_job(&mut self, id: &str, lease_token: &str, now: i64) -> bool {
+        let holds = self.loaded.job_leases.get(id).map(String::as_str) == Some(lease_token);
+        if !holds || self.completed_jobs.iter().any(|(done, _)| done == id) {
+            return false;
+        }
+        self.completed_jobs.push((id.to_string(), now));
+        true
+    }
+
     /// Advances the tenant's round-robin cursor and returns its value before (the tenant must be
     /// in [`Keys::cursors`]).
     pub fn next_rotation(&mut self, tenant_id: &str) -> u64 {
@@ -359,6 +464,28 @@ impl<'a> Batch<'a> {
                 ],
             ));
         }
+        for a in &self.attachments {
+            out.push(Write::One(
+                format!(
+                    "UPDATE messages SET notification_id = {}, body = {}, segments = {}, updated_at = {} \
+                     WHERE message_sid = {} AND tenant_id = {}",
+                    numbered(kind, 1),
+                    numbered(kind, 2),
+                    numbered(kind, 3),
+                    numbered(kind, 4),
+                    numbered(kind, 5),
+                    numbered(kind, 6)
+                ),
+                vec![
+                    Val::Text(a.notification_id.clone()),
+                    Val::Text(a.body.clone()),
+                    Val::Int(a.segments),
+                    Val::Int(a.at),
+                    Val::Text(a.message_sid.clone()),
+                    Val::Text(a.tenant_id.clone()),
+                ],
+            ));
+        }
         for id in &self.notification_order {
             let n = &self.notifications[id];
             // What `notifications::save` writes, in the order of `save_sql`.
@@ -406,6 +533,18 @@ impl<'a> Batch<'a> {
         out.extend(event_rows(&self.events));
         out.extend(delivery_rows(&self.deliveries));
         out.extend(job_rows(&self.jobs));
+        for (id, at) in &self.completed_jobs {
+            // What `jobs::store::complete` writes; the lease was checked on the locked row.
+            out.push(Write::One(
+                format!(
+                    "UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = {at}, updated_at = {at}, last_error = NULL \
+                     WHERE id = {id} AND status = 'running'",
+                    at = numbered(kind, 1),
+                    id = numbered(kind, 2),
+                ),
+                vec![Val::Int(*at), Val::Text(id.clone())],
+            ));
+        }
         out
     }
 }

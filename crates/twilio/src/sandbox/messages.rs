@@ -122,7 +122,7 @@ pub(crate) async fn create(
     };
     let json = to_json(&inner, &message);
     let sid = message.sid.clone();
-    inner.store.lock().messages.push(message);
+    inner.store.lock().add_message(message);
     let task_inner = inner.clone();
     inner.tasks.spawn(play_out(task_inner, sid));
     Ok((StatusCode::CREATED, Json(json)))
@@ -138,9 +138,7 @@ pub(crate) async fn fetch(
         .ok_or_else(|| ApiError::not_found(uri.path()))?;
     let store = inner.store.lock();
     let message = store
-        .messages
-        .iter()
-        .find(|m| m.sid == sid)
+        .message(sid)
         .ok_or_else(|| ApiError::not_found(uri.path()))?;
     Ok(Json(to_json(&inner, message)))
 }
@@ -269,13 +267,7 @@ fn fail(m: &mut SandboxMessage, status: &str, code: u32) {
 }
 
 fn snapshot(inner: &Inner, sid: &str) -> Option<SandboxMessage> {
-    inner
-        .store
-        .lock()
-        .messages
-        .iter()
-        .find(|m| m.sid == sid)
-        .cloned()
+    inner.store.lock().message(sid).cloned()
 }
 
 /// Applies `change` (which also gets the account's first number, for sender selection) and

@@ -278,12 +278,12 @@ impl Sandbox {
 
     /// Every REST request received under `/2010-04-01/`, oldest first.
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
-        self.inner.store.lock().requests.clone()
+        self.inner.store.lock().requests.iter().cloned().collect()
     }
 
     /// Every webhook the sandbox sent (status callbacks, TwiML fetches), oldest first.
     pub fn sent_webhooks(&self) -> Vec<SentWebhook> {
-        self.inner.store.lock().webhooks.clone()
+        self.inner.store.lock().webhooks.iter().cloned().collect()
     }
 
     pub fn messages(&self) -> Vec<SandboxMessage> {

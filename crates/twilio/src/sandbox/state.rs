@@ -3,6 +3,8 @@
 //! Public snapshot types are plain data for tests; the Twilio JSON of each resource is built by
 //! its own module, so what a test asserts on is what the sandbox decided, not how it is spelled.
 
+use std::collections::{HashMap, VecDeque};
+
 use jiff::Timestamp;
 use rand::Rng as _;
 use serde::Serialize;
@@ -195,24 +197,29 @@ pub struct SandboxRecording {
 
 #[derive(Default)]
 pub(crate) struct Store {
+    /// In the order created; add with [`Store::add_message`], which keeps `message_index`.
     pub(crate) messages: Vec<SandboxMessage>,
+    /// Position in `messages` by SID: every status callback and fetch finds its message, and a
+    /// scan of a long-running sandbox's messages made each one cost more than the rest of it.
+    message_index: HashMap<String, usize>,
     pub(crate) calls: Vec<SandboxCall>,
     pub(crate) numbers: Vec<SandboxNumber>,
     pub(crate) recordings: Vec<SandboxRecording>,
-    pub(crate) requests: Vec<RecordedRequest>,
-    pub(crate) webhooks: Vec<SentWebhook>,
+    pub(crate) requests: VecDeque<RecordedRequest>,
+    pub(crate) webhooks: VecDeque<SentWebhook>,
 }
 
 /// How many requests and webhooks the logs keep: a development server runs for days, and the
 /// oldest entries are the least interesting.
 pub(crate) const LOG_LIMIT: usize = 10_000;
 
-/// Appends to a log, dropping the oldest entry beyond [`LOG_LIMIT`].
-pub(crate) fn push_capped<T>(log: &mut Vec<T>, entry: T) {
-    if log.len() >= LOG_LIMIT {
-        log.drain(..=log.len() - LOG_LIMIT);
+/// Appends to a log, dropping the oldest entry beyond [`LOG_LIMIT`] (a ring: dropping costs
+/// nothing, where removing the front of a `Vec` moved every entry once the log was full).
+pub(crate) fn push_capped<T>(log: &mut VecDeque<T>, entry: T) {
+    while log.len() >= LOG_LIMIT {
+        log.pop_front();
     }
-    log.push(entry);
+    log.push_back(entry);
 }
 
 impl Store {
@@ -220,8 +227,19 @@ impl Store {
         self.numbers.iter().find(|n| n.phone_number == phone)
     }
 
+    pub(crate) fn add_message(&mut self, message: SandboxMessage) {
+        self.message_index
+            .insert(message.sid.clone(), self.messages.len());
+        self.messages.push(message);
+    }
+
+    pub(crate) fn message(&self, sid: &str) -> Option<&SandboxMessage> {
+        self.message_index.get(sid).map(|&i| &self.messages[i])
+    }
+
     pub(crate) fn message_mut(&mut self, sid: &str) -> Option<&mut SandboxMessage> {
-        self.messages.iter_mut().find(|m| m.sid == sid)
+        let i = *self.message_index.get(sid)?;
+        self.messages.get_mut(i)
     }
 
     pub(crate) fn call_mut(&mut self, sid: &str) -> Option<&mut SandboxCall> {
@@ -296,11 +314,11 @@ mod tests {
 
     #[test]
     fn logs_keep_the_newest_entries_up_to_the_limit() {
-        let mut log: Vec<usize> = (0..LOG_LIMIT).collect();
+        let mut log: VecDeque<usize> = (0..LOG_LIMIT).collect();
         push_capped(&mut log, LOG_LIMIT);
         assert_eq!(log.len(), LOG_LIMIT);
-        assert_eq!(log.first(), Some(&1));
-        assert_eq!(log.last(), Some(&LOG_LIMIT));
+        assert_eq!(log.front(), Some(&1));
+        assert_eq!(log.back(), Some(&LOG_LIMIT));
     }
 
     #[test]
