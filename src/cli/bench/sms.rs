@@ -67,7 +67,7 @@ async fn bench(args: &SmsArgs, db_url: &str) -> anyhow::Result<()> {
         sandbox_callback_delay_ms: Some("0".into()),
         job_poll_interval_ms: Some("10".into()),
         db_max_connections: Some("20".into()),
-        log_level: Some(std::env::var("SB_BENCH_LOG").unwrap_or("error".into())),
+        log_level: Some("error".into()),
         ..Default::default()
     };
     let config = Config::from_raw(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
