@@ -59,10 +59,11 @@ macro_rules! declare {
         /// hours a canceled tenant keeps its number before it is released (0-8760)
         number_release_grace_hours: u64 = |v| v.number(72, 0, 24 * 365);
 
-        /// the webhooks read tenants by number and staff lists from memory; this is how often each
-        /// instance checks for changes made by other processes (another instance, the CLI), so the
-        /// longest such a change goes unseen; its own changes apply to the next call at once. 0
-        /// checks on every webhook
+        /// the webhooks read tenants by number and staff lists from memory, and the SMS sender
+        /// reads tenants by id (number, subscription) from memory; this is how often each instance
+        /// checks for changes made by other processes (another instance, the CLI), so the longest
+        /// such a change goes unseen; its own changes apply to the next call or text at once. 0
+        /// checks on every lookup
         routing_cache_recheck_ms: u64 = |v| v.number(1000, 0, 60_000);
     ] [
         => TenantsConfig = TenantsConfig {
