@@ -437,17 +437,20 @@ async fn status_callbacks_out_of_order_and_twice_only_move_forward() {
     assert_eq!(bad.status(), 403);
 }
 
-#[tokio::test]
-async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
-    let app = fast().start().await;
-    let (_, token) = tenant_token(&app, NUMBER).await;
-    let id = send(&app, &token, "+14155550123", "exactly once").await["data"]["id"]
+/// Queues an SMS and simulates the crash window after Twilio accepted it: the row was marked
+/// SENDING, Twilio has the message, and the worker died before recording the SID. Returns the
+/// notification's id and what Twilio accepted.
+async fn interrupted_after_twilio(
+    app: &TestApp,
+    token: &str,
+    to: &str,
+    text: &str,
+) -> (String, switchboard_twilio::rest::Message) {
+    let id = send(app, token, to, text).await["data"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    // Simulate the crash window: the row was marked SENDING, Twilio accepted the message, and the
-    // worker died before recording the SID.
-    let mut n = notification(&app, &id).await;
+    let mut n = notification(app, &id).await;
     n.status = "SENDING".parse().unwrap();
     n.sending_started_at = Some(app.clock.now_ms());
     db::notifications::save_alone(&app.state.db, &n)
@@ -458,13 +461,22 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
         .twilio
         .client
         .send_message(&SendMessage {
-            to: "+14155550123".into(),
+            to: to.into(),
             from: Some(NUMBER.into()),
-            body: Some("exactly once".into()),
+            body: Some(text.into()),
             ..Default::default()
         })
         .await
         .unwrap();
+    (id, accepted)
+}
+
+#[tokio::test]
+async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
+    let app = fast().start().await;
+    let (_, token) = tenant_token(&app, NUMBER).await;
+    let (id, accepted) =
+        interrupted_after_twilio(&app, &token, "+14155550123", "exactly once").await;
     run_pending_jobs(&app.state).await.unwrap();
     let n = notification(&app, &id).await;
     assert_sent(&n);
@@ -481,30 +493,9 @@ async fn a_status_callback_that_beat_the_senders_write_is_adopted_by_it() {
     let app = fast().start().await;
     let (tenant, token) = tenant_token(&app, NUMBER).await;
     let to = "+14155550123";
-    let id = send(&app, &token, to, "callback first").await["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // The send reached Twilio and the worker stopped before recording it (as in the test above),
-    // so the job's next run reconciles and records the send with the callback's row in place.
-    let mut n = notification(&app, &id).await;
-    n.status = "SENDING".parse().unwrap();
-    n.sending_started_at = Some(app.clock.now_ms());
-    db::notifications::save_alone(&app.state.db, &n)
-        .await
-        .unwrap();
-    let accepted = app
-        .state
-        .twilio
-        .client
-        .send_message(&SendMessage {
-            to: to.into(),
-            from: Some(NUMBER.into()),
-            body: Some("callback first".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    // The send reached Twilio and the worker stopped before recording it, so the job's next run
+    // reconciles and records the send with the callback's row in place.
+    let (id, accepted) = interrupted_after_twilio(&app, &token, to, "callback first").await;
     let sid = accepted.sid.clone().unwrap();
     let (code, body) = signed_post(
         &app,

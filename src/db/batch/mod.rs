@@ -179,15 +179,25 @@ impl<'a> Batch<'a> {
             || self.loaded.message_statuses.contains_key(message_sid)
     }
 
-    /// A stored message's status as the batch has it so far (only SIDs declared in [`Keys`]).
-    pub fn message_status(&self, message_sid: &MessageSid) -> Option<MessageStatus> {
-        let message_sid = message_sid.as_str();
-        if let Some(m) = self
-            .messages
+    /// The latest row with this SID that this batch stores itself.
+    fn new_message(&self, message_sid: &str) -> Option<&MessageRow> {
+        self.messages
             .iter()
             .rev()
             .find(|m| m.message_sid.as_deref() == Some(message_sid))
-        {
+    }
+
+    fn new_message_mut(&mut self, message_sid: &str) -> Option<&mut MessageRow> {
+        self.messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.message_sid.as_deref() == Some(message_sid))
+    }
+
+    /// A stored message's status as the batch has it so far (only SIDs declared in [`Keys`]).
+    pub fn message_status(&self, message_sid: &MessageSid) -> Option<MessageStatus> {
+        let message_sid = message_sid.as_str();
+        if let Some(m) = self.new_message(message_sid) {
             return Some(m.status);
         }
         if let Some((status, ..)) = self.message_moves.get(message_sid) {
@@ -199,12 +209,7 @@ impl<'a> Batch<'a> {
     /// A stored message's error code as the batch has it so far (only SIDs declared in [`Keys`]).
     pub fn message_error_code(&self, message_sid: &MessageSid) -> Option<i64> {
         let message_sid = message_sid.as_str();
-        if let Some(m) = self
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.message_sid.as_deref() == Some(message_sid))
-        {
+        if let Some(m) = self.new_message(message_sid) {
             return m.error_code;
         }
         if let Some((_, Some(code), ..)) = self.message_moves.get(message_sid) {
@@ -218,12 +223,7 @@ impl<'a> Batch<'a> {
     /// tenant's (as `messages::attach_notification`).
     pub fn attach_message(&mut self, message_sid: &MessageSid, n: &Notification, now: i64) {
         let sid = message_sid.as_str();
-        if let Some(m) = self
-            .messages
-            .iter_mut()
-            .rev()
-            .find(|m| m.message_sid.as_deref() == Some(sid))
-        {
+        if let Some(m) = self.new_message_mut(sid) {
             if m.tenant_id == n.tenant_id {
                 m.notification_id = Some(n.id.clone());
                 m.body = n.message.clone();
@@ -254,12 +254,7 @@ impl<'a> Batch<'a> {
         now: i64,
     ) {
         let message_sid = message_sid.as_str();
-        if let Some(m) = self
-            .messages
-            .iter_mut()
-            .rev()
-            .find(|m| m.message_sid.as_deref() == Some(message_sid))
-        {
+        if let Some(m) = self.new_message_mut(message_sid) {
             m.status = status;
             m.error_code = error_code.or(m.error_code);
             m.updated_at = now;
