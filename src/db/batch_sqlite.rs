@@ -171,15 +171,9 @@ impl SqliteBatchConn {
         let mut opt_outs = c
             .prepare_cached("SELECT 1 FROM opt_outs WHERE tenant_id = ?1 AND phone = ?2")
             .map_err(sqlite)?;
-        // The opt-outs named, and those of the recipients of notifications loaded by id.
-        let recipients = loaded
-            .notifications_by_id
-            .values()
-            .map(|n| (n.tenant_id.clone(), n.recipient.clone()))
-            .collect::<Vec<_>>();
-        for (tenant, phone) in keys.opt_outs.iter().chain(&recipients) {
-            if opt_outs.exists([tenant, phone]).map_err(sqlite)? {
-                loaded.opt_outs.insert((tenant.clone(), phone.clone()));
+        for (tenant, phone) in loaded.opt_outs_to_load(keys) {
+            if opt_outs.exists([&tenant, &phone]).map_err(sqlite)? {
+                loaded.opt_outs.insert((tenant, phone));
             }
         }
         let endpoint_sql = |filter: &str| {
@@ -199,17 +193,8 @@ impl SqliteBatchConn {
         let mut own = c
             .prepare_cached(&endpoint_sql("tenant_id = ?1"))
             .map_err(sqlite)?;
-        let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
-        tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
-        tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
-        tenants.extend(
-            loaded
-                .notifications_by_id
-                .values()
-                .map(|n| n.tenant_id.as_str()),
-        );
+        let mut tenants = loaded.endpoint_tenants(keys);
         tenants.sort_unstable();
-        tenants.dedup();
         let mut found = Vec::new();
         for tenant in tenants {
             for e in own.query_map([tenant], endpoint_row).map_err(sqlite)? {

@@ -420,12 +420,9 @@ async fn send(
     Some(body)
 }
 
-/// Message status callbacks that share a batch: each sees what the one before it did, so the
-/// notification and the message move forward once each, and a callback that beats the sender's own
-/// write of an unknown message still leaves one row with the latest status.
-#[tokio::test]
-async fn message_status_callbacks_in_one_batch_move_forward_once() {
-    // The sandbox never calls back during the test: the callbacks are ours.
+/// An app whose sandbox never calls back during the test (the callbacks are the test's own), with
+/// one SMS to `CALLER` queued by a salon. Returns the notification's id.
+async fn app_with_queued_sms(message: &str) -> (TestApp, String) {
     let app = app()
         .config(|c| {
             c.sandbox_callback_delay_ms = Some("60000".into());
@@ -435,17 +432,26 @@ async fn message_status_callbacks_in_one_batch_move_forward_once() {
         .await;
     let tenant = salon(&app, json!({})).await;
     let token = app.token_for(&tenant).await;
-    let sent = app
+    let queued = app
         .send(
             reqwest::Method::POST,
             "/api/telephony/sms",
             Some(&token),
-            Some(json!({"phoneNumber": CALLER, "message": "See you at 3"})),
+            Some(json!({"phoneNumber": CALLER, "message": message})),
             &[],
         )
         .await;
-    assert_eq!(sent.status, 200, "{}", sent.text);
-    let id = sent.json["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(queued.status, 200, "{}", queued.text);
+    let id = queued.json["data"]["id"].as_str().unwrap().to_string();
+    (app, id)
+}
+
+/// Message status callbacks that share a batch: each sees what the one before it did, so the
+/// notification and the message move forward once each, and a callback that beats the sender's own
+/// write of an unknown message still leaves one row with the latest status.
+#[tokio::test]
+async fn message_status_callbacks_in_one_batch_move_forward_once() {
+    let (app, id) = app_with_queued_sms("See you at 3").await;
     switchboard::jobs::worker::run_pending_jobs(&app.state)
         .await
         .unwrap();
@@ -576,26 +582,7 @@ impl BatchUnit for RecordsSend {
 /// SID the write before it gave it, as it would in the next transaction, and move it on.
 #[tokio::test]
 async fn a_status_callback_in_the_batch_that_recorded_its_send_moves_the_notification() {
-    let app = app()
-        .config(|c| {
-            c.sandbox_callback_delay_ms = Some("60000".into());
-            c.sms_segments_per_second = Some("0".into());
-        })
-        .start()
-        .await;
-    let tenant = salon(&app, json!({})).await;
-    let token = app.token_for(&tenant).await;
-    let queued = app
-        .send(
-            reqwest::Method::POST,
-            "/api/telephony/sms",
-            Some(&token),
-            Some(json!({"phoneNumber": CALLER, "message": "See you at 4"})),
-            &[],
-        )
-        .await;
-    assert_eq!(queued.status, 200, "{}", queued.text);
-    let id = queued.json["data"]["id"].as_str().unwrap().to_string();
+    let (app, id) = app_with_queued_sms("See you at 4").await;
     let sid = format!("SM{:032x}", 0xca11_ba4c_u32);
 
     let open = hold_writer(&app, &sid).await;

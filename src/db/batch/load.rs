@@ -35,6 +35,35 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The (tenant, phone) pairs whose opt-out state to load once the rows are: those `keys`
+    /// name, and the recipients of the notifications loaded by id. (Both loaders use this one.)
+    pub(in crate::db) fn opt_outs_to_load(&self, keys: &Keys) -> Vec<(String, String)> {
+        let mut pairs = keys.opt_outs.clone();
+        pairs.extend(
+            self.notifications_by_id
+                .values()
+                .map(|n| (n.tenant_id.clone(), n.recipient.clone())),
+        );
+        pairs
+    }
+
+    /// The tenants whose relay endpoints to load, once each: those `keys` name and those of the
+    /// loaded calls and notifications. (Both loaders use this one.)
+    pub(in crate::db) fn endpoint_tenants<'s>(&'s self, keys: &'s Keys) -> Vec<&'s str> {
+        let tenants = keys
+            .tenants
+            .iter()
+            .map(String::as_str)
+            .chain(self.calls.values().map(|c| c.tenant_id.as_str()))
+            .chain(self.notifications.values().map(|n| n.tenant_id.as_str()))
+            .chain(
+                self.notifications_by_id
+                    .values()
+                    .map(|n| n.tenant_id.as_str()),
+            );
+        distinct_iter(tenants)
+    }
+
     /// Loads everything `keys` name, in `tx`, locking the rows that units may change.
     pub async fn load(tx: &mut Tx, keys: &Keys) -> Result<Loaded, StoreError> {
         let mut loaded = Loaded::default();
@@ -102,14 +131,7 @@ impl Loaded {
             .await?;
             loaded.job_leases.extend(rows);
         }
-        // The opt-outs named, and those of the recipients of notifications loaded by id.
-        let mut opt_outs = keys.opt_outs.clone();
-        opt_outs.extend(
-            loaded
-                .notifications_by_id
-                .values()
-                .map(|n| (n.tenant_id.clone(), n.recipient.clone())),
-        );
+        let opt_outs = loaded.opt_outs_to_load(keys);
         if !opt_outs.is_empty() {
             // By tenant and phone separately (the primary key's prefix serves it), exact pairs kept.
             let wanted: HashSet<(String, String)> = opt_outs.iter().cloned().collect();
@@ -150,16 +172,7 @@ impl Loaded {
                 }
             }
         }
-        let mut tenants: Vec<&str> = keys.tenants.iter().map(String::as_str).collect();
-        tenants.extend(loaded.calls.values().map(|c| c.tenant_id.as_str()));
-        tenants.extend(loaded.notifications.values().map(|n| n.tenant_id.as_str()));
-        tenants.extend(
-            loaded
-                .notifications_by_id
-                .values()
-                .map(|n| n.tenant_id.as_str()),
-        );
-        let tenants = distinct_iter(tenants.into_iter());
+        let tenants = loaded.endpoint_tenants(keys);
         loaded.endpoints = load_endpoints(tx, &tenants).await?;
         for chunk in distinct(&keys.cursors).chunks(CHUNK) {
             let rows: Vec<(String, i64)> = by_keys(tx, chunk, |keys| {
