@@ -483,10 +483,11 @@ impl BatchUnit for RecordSent {
     fn apply(&self, batch: &mut Batch<'_>) -> Result<Notification, StoreError> {
         let mut n = self.notification.clone();
         let sid = self.row.message_sid.clone().map(MessageSid::stored);
-        match sid.filter(|sid| batch.message_stored(sid)) {
+        // A row stored under this SID for another tenant is not this send's: it is neither
+        // adopted nor read, and this send gets its own row.
+        match sid.filter(|sid| batch.attach_message(sid, &n, self.now)) {
             None => batch.add_message(self.row.clone()),
             Some(sid) => {
-                batch.attach_message(&sid, &n, self.now);
                 let code = batch.message_error_code(&sid);
                 if let Some(status) = batch.message_status(&sid)
                     && super::status::apply_to_notification(&mut n, status, code, self.now)

@@ -551,6 +551,65 @@ async fn a_status_callback_that_beat_the_senders_write_is_adopted_by_it() {
     assert_eq!(posts_to_twilio(&app).len(), 1, "no second send");
 }
 
+/// A message row stored under the same SID for another tenant (by a callback naming that tenant's
+/// number) is not adopted by this tenant's send: its status is not applied to this notification,
+/// its text is not filled in, and this send gets its own row.
+#[tokio::test]
+async fn a_row_of_another_tenant_under_the_same_sid_is_not_adopted() {
+    let app = fast().start().await;
+    let (_, token) = tenant_token(&app, NUMBER).await;
+    let other_number = "+15005550001";
+    let other = app
+        .create_tenant(json!({"name": "Other Salon", "timeZone": "America/New_York", "phoneNumber": other_number}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let to = "+14155550123";
+    let (id, accepted) = interrupted_after_twilio(&app, &token, to, "mine").await;
+    let sid = accepted.sid.clone().unwrap();
+    let (code, body) = signed_post(
+        &app,
+        "/api/webhooks/twilio/sms/status",
+        &[
+            ("MessageSid", sid.as_str()),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30004"),
+            ("To", to),
+            ("From", other_number),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    run_pending_jobs(&app.state).await.unwrap();
+    let n = notification(&app, &id).await;
+    assert_eq!((n.status.as_str(), n.error_code), ("SENT", None));
+    let db = &app.state.db;
+    let rows: Vec<(String, String, Option<String>)> = switchboard::with_db!(db, |p| {
+        sqlx::query_as(
+            "SELECT tenant_id, body, notification_id FROM messages WHERE message_sid = $1 ORDER BY body",
+        )
+        .bind(&sid)
+        .fetch_all(p)
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        rows,
+        vec![
+            (other.clone(), String::new(), None),
+            (n.tenant_id.clone(), "mine".to_string(), Some(id.clone())),
+        ]
+    );
+    assert!(
+        !db::opt_outs::is_opted_out(db, &n.tenant_id, to)
+            .await
+            .unwrap(),
+        "another tenant's 30004 opts nobody out here"
+    );
+}
+
 #[tokio::test]
 async fn a_send_interrupted_before_twilio_saw_it_is_sent_once() {
     let app = fast().start().await;

@@ -625,6 +625,61 @@ async fn an_ended_subscription_sends_and_calls_nothing() {
     );
 }
 
+/// The sender reads tenants from the routing cache. A subscription ended by another process (a
+/// direct database change, as another instance or the CLI makes it) is seen once
+/// `ROUTING_CACHE_RECHECK_MS` has passed, so a text queued before it fails unsent.
+#[tokio::test]
+async fn the_sender_sees_a_subscription_ended_elsewhere_within_the_recheck_interval() {
+    let (app, _dir, tenant, token) =
+        setup(|c| c.routing_cache_recheck_ms = Some("1000".into())).await;
+    let queue = |message: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            let r = app
+                .send(
+                    Method::POST,
+                    "/api/telephony/sms",
+                    Some(token),
+                    Some(json!({"phoneNumber": CUSTOMER, "message": message})),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            r.json["data"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    // A first send puts the tenant in the sender's cache.
+    queue("See you at 3").await;
+    run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(sandbox(&app).messages().len(), 1);
+
+    let id = queue("See you at 4").await;
+    let mut t = db::tenants::get(&app.state.db, &tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    t.subscription_status = switchboard::domain::SubscriptionStatus::Canceled;
+    db::tenants::update(&app.state.db, &t).await.unwrap();
+    app.clock.advance_ms(1001);
+    run_pending_jobs(&app.state).await.unwrap();
+    let n = db::notifications::get(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (n.status.as_str(), n.failure_reason.as_deref()),
+        (
+            "FAILED",
+            Some("not sent: the business's subscription is CANCELED")
+        )
+    );
+    assert_eq!(
+        sandbox(&app).messages().len(),
+        1,
+        "the second text never reached Twilio"
+    );
+}
+
 /// Seed 002's click-to-call, `{to, clientId}` with no message: once the customer answers they are
 /// connected to the business through its normal routing (staff in policy order, then voicemail),
 /// and an unanswered attempt is never a missed call or a text-back.

@@ -219,29 +219,32 @@ impl<'a> Batch<'a> {
     }
 
     /// Fills in an outbound message row that a status callback stored before the sender recorded
-    /// the send (it could not know the text or the notification), if the row is the notification's
-    /// tenant's (as `messages::attach_notification`).
-    pub fn attach_message(&mut self, message_sid: &MessageSid, n: &Notification, now: i64) {
+    /// the send (it could not know the text or the notification). Only a row of the
+    /// notification's own tenant is touched; returns whether there was one.
+    pub fn attach_message(&mut self, message_sid: &MessageSid, n: &Notification, now: i64) -> bool {
         let sid = message_sid.as_str();
         if let Some(m) = self.new_message_mut(sid) {
-            if m.tenant_id == n.tenant_id {
-                m.notification_id = Some(n.id.clone());
-                m.body = n.message.clone();
-                m.segments = n.segments;
-                m.updated_at = now;
+            if m.tenant_id != n.tenant_id {
+                return false;
             }
-            return;
+            m.notification_id = Some(n.id.clone());
+            m.body = n.message.clone();
+            m.segments = n.segments;
+            m.updated_at = now;
+            return true;
         }
-        if self.loaded.message_tenants.get(sid) == Some(&n.tenant_id) {
-            self.attachments.push(Attachment {
-                message_sid: sid.to_string(),
-                tenant_id: n.tenant_id.clone(),
-                notification_id: n.id.clone(),
-                body: n.message.clone(),
-                segments: n.segments,
-                at: now,
-            });
+        if self.loaded.message_tenants.get(sid) != Some(&n.tenant_id) {
+            return false;
         }
+        self.attachments.push(Attachment {
+            message_sid: sid.to_string(),
+            tenant_id: n.tenant_id.clone(),
+            notification_id: n.id.clone(),
+            body: n.message.clone(),
+            segments: n.segments,
+            at: now,
+        });
+        true
     }
 
     /// Sets a stored message's status (and its error code, when one is given). The write only
