@@ -62,7 +62,7 @@ impl AppState {
         };
         let twilio = TwilioContext::from_config(&config)?;
         let config_recheck_ms = config.tenants.routing_cache_recheck.as_millis() as i64;
-        let state = AppState {
+        let state = AppState::from(crate::state::AppStateFields {
             twilio,
             jwt: Arc::new(JwtKeys::new(secret.as_bytes()).with_issuer_and_audience(
                 config.auth.jwt_issuer.clone(),
@@ -82,7 +82,7 @@ impl AppState {
             routing: Arc::new(crate::db::routing_cache::RoutingCache::new(
                 config_recheck_ms,
             )),
-        };
+        });
         crate::tenants::manage::ensure_single_business_tenant(&state)
             .await
             .map_err(|e| anyhow::anyhow!("single-business tenant: {}", e.describe()))?;
@@ -106,7 +106,15 @@ pub async fn serve_http(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
     let router = crate::http::router(state);
+    // Without TCP_NODELAY, a response that leaves in two writes (hyper flushes the head before a
+    // body that is not ready yet) waits for the client's delayed ACK, up to 40 ms, behind Nagle.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -27,12 +27,6 @@ use crate::domain::states::MessageStatus;
 /// Prepared statements kept per connection: every statement a batch uses (about fifteen), with room.
 const STATEMENT_CACHE: usize = 64;
 
-/// WAL frames after which this connection's commit finishes the checkpoint itself. The pool's
-/// checkpointer (`db::checkpoint_loop`) copies the WAL into the database beside the writer but, as
-/// the writer keeps appending, never catches up with it, so the WAL would only grow. Here, between
-/// two batches, nothing appends: the few frames the checkpointer has not copied yet are copied
-/// (a millisecond or two, with the syncs) and the next batch starts the WAL again from its beginning.
-const WAL_RESET_PAGES: u32 = 32_768;
 /// Page cache of this connection, KiB: the indexes' hot pages stay in memory across batches.
 const CACHE_KIB: u32 = 8 * 1024;
 
@@ -46,13 +40,15 @@ pub struct SqliteBatchConn {
 
 impl SqliteBatchConn {
     /// Opens `path` as the pool does (WAL, `synchronous = NORMAL`, foreign keys, 5 s busy timeout),
-    /// with a larger page cache and the WAL reset described at [`WAL_RESET_PAGES`].
+    /// with a larger page cache. It never checkpoints inside its own commits: a checkpoint syncs
+    /// the WAL and the database file, and every webhook of the batch would wait for the disk. The
+    /// pool's checkpointer (`db::checkpoint_loop`) copies the WAL beside it and restarts it.
     pub fn open(path: &Path, gate: Arc<tokio::sync::Mutex<()>>) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(sqlite)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = {WAL_RESET_PAGES}; PRAGMA cache_size = -{CACHE_KIB};"
+             PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -{CACHE_KIB};"
         ))
         .map_err(sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

@@ -182,7 +182,8 @@ impl Db {
             let gate = Arc::new(tokio::sync::Mutex::new(()));
             if file.is_some() {
                 // An in-memory database has no WAL to copy.
-                tokio::spawn(checkpoint_loop(pool.clone(), gate.clone()));
+                let policy = CheckpointPolicy::default();
+                tokio::spawn(checkpoint_loop(pool.clone(), gate.clone(), policy));
             }
             Ok(Db::Sqlite(pool, gate, file))
         } else {
@@ -272,53 +273,109 @@ impl Db {
     }
 }
 
+/// When the SQLite checkpointer copies and restarts the WAL (see [`checkpoint_loop`]).
+#[derive(Clone, Copy)]
+struct CheckpointPolicy {
+    every: Duration,
+    reset_pages: i64,
+    restart_pages: i64,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        CheckpointPolicy {
+            every: CHECKPOINT_EVERY,
+            reset_pages: WAL_RESET_PAGES,
+            restart_pages: WAL_RESTART_PAGES,
+        }
+    }
+}
+
 /// How often the SQLite checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
-/// WAL pages (4 KiB each) past which the checkpointer stops this process's writers for a moment to
-/// restart the WAL from its beginning. A safety net only: the group-commit writer's connection
-/// resets the WAL long before (see `batch_sqlite::WAL_RESET_PAGES`).
+/// WAL frames (4 KiB each) past which the checkpointer restarts the WAL from its beginning, so the
+/// file stays bounded (about 256 MiB). Each restart holds the writers for a few milliseconds to a
+/// few tens (see [`checkpoint_loop`]); a longer log means fewer of them. In the webhook benchmark,
+/// 16,384 frames gave about 35 batches slower than 8 ms in 11 s and 14,500 webhooks/s; 65,536 gave
+/// 13 and 15,300/s.
+const WAL_RESET_PAGES: i64 = 65_536;
+/// A copy beside the writers that took less than this has left little behind it: the moment to hold
+/// the writers and finish, because what the held copy must do is what was written meanwhile.
+const CAUGHT_UP: Duration = Duration::from_millis(5);
+/// Copies in a row, at most, while waiting for one that catches up; then the writers are held anyway.
+const CATCH_UP_TRIES: u32 = 8;
+/// WAL frames past which the writers are held at once, whatever it costs them (a safety net).
 const WAL_RESTART_PAGES: i64 = 131_072;
 
-/// Copies SQLite's write-ahead log into the database file every [`CHECKPOINT_EVERY`], until the
-/// pool closes.
+/// Copies SQLite's write-ahead log into the database file every [`CHECKPOINT_EVERY`], and restarts
+/// the log once it has grown past [`WAL_RESET_PAGES`], until the pool closes.
 ///
-/// Why not SQLite's automatic checkpoint alone: it runs inside the commit that crosses 1,000 WAL
-/// pages and copies them all, so every few batches one commit also writes and syncs the database
-/// file, and the group-commit writer (and every webhook waiting on it) waits for the disk. A passive
-/// checkpoint here runs on another connection beside the writers and never blocks them; the
-/// writer's own connection only finishes what is left (`batch_sqlite::WAL_RESET_PAGES`). If the
-/// WAL still grows past [`WAL_RESTART_PAGES`], one restarting checkpoint is taken while holding the
-/// write gate.
-async fn checkpoint_loop(pool: SqlitePool, gate: Arc<tokio::sync::Mutex<()>>) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+/// Why here and not in SQLite's automatic checkpoint: that runs inside the commit that crosses its
+/// threshold, and a checkpoint syncs the WAL and the database file; under load on this machine such
+/// a commit took 10–50 ms instead of under one, and every webhook of its batch (and the batches
+/// queued behind it) waited for it: the largest part of the webhook benchmark's p99. So no writer
+/// connection checkpoints by itself (`wal_autocheckpoint = 0`); a passive checkpoint on a pool
+/// connection copies the WAL beside the writers and never blocks them.
+///
+/// The log can only start again from its beginning once every frame is in the database file, which
+/// a copy beside busy writers never reaches. So once it is long enough, the checkpointer copies
+/// again at once until one copy was quick (little was appended during it, [`CAUGHT_UP`]), then
+/// holds this process's write gate for one last copy of that little; the writer's next transaction
+/// starts the log over. The writers wait for that last copy only.
+async fn checkpoint_loop(
+    pool: SqlitePool,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    policy: CheckpointPolicy,
+) {
+    let mut tick = tokio::time::interval(policy.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tries = 0;
+    // The WAL's length when the writers were last held: until a writer starts it over (its next
+    // transaction), the log keeps that length, and holding the writers again would do nothing.
+    let mut held_at = 0;
     loop {
-        tick.tick().await;
+        if tries == 0 {
+            tick.tick().await;
+        }
         if pool.is_closed() {
             return;
         }
-        let passive: Result<(i64, i64, i64), sqlx::Error> =
-            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&pool)
-                .await;
-        let restart = match passive {
-            Ok((_, wal_pages, _)) => wal_pages > WAL_RESTART_PAGES,
+        let started = std::time::Instant::now();
+        let wal_pages = match checkpoint(&pool, "PRAGMA wal_checkpoint(PASSIVE)").await {
+            Ok(pages) => pages,
             Err(e) if pool.is_closed() => return drop(e),
             Err(e) => {
                 tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
-                false
+                tries = 0;
+                continue;
             }
         };
-        if restart {
+        if wal_pages < policy.reset_pages || wal_pages == held_at {
+            tries = 0;
+            continue;
+        }
+        tries += 1;
+        let caught_up = started.elapsed() < CAUGHT_UP;
+        if caught_up || tries >= CATCH_UP_TRIES || wal_pages > policy.restart_pages {
             let _turn = gate.lock().await;
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                .execute(&pool)
-                .await
-            {
+            let last = if wal_pages > policy.restart_pages {
+                "PRAGMA wal_checkpoint(RESTART)"
+            } else {
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            };
+            if let Err(e) = checkpoint(&pool, last).await {
                 tracing::warn!(error = %e, "SQLite restarting checkpoint failed");
             }
+            held_at = wal_pages;
+            tries = 0;
         }
     }
+}
+
+/// Runs a `wal_checkpoint` pragma; returns the WAL's length in frames.
+async fn checkpoint(pool: &SqlitePool, pragma: &'static str) -> Result<i64, sqlx::Error> {
+    let (_, wal_pages, _): (i64, i64, i64) = sqlx::query_as(pragma).fetch_one(pool).await?;
+    Ok(wal_pages)
 }
 
 impl Tx {
@@ -361,5 +418,82 @@ impl Tx {
             Tx::Sqlite(..) => "",
             Tx::Postgres(_) => "FOR NO KEY UPDATE",
         }
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    /// A writer that never checkpoints by itself (as the group-commit writer's connection) keeps
+    /// appending; the checkpointer alone must keep its WAL bounded by restarting it, holding the
+    /// write gate only for the last copy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpointer_restarts_the_wal_of_a_writer_that_never_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()), 4)
+            .await
+            .unwrap();
+        let Db::Sqlite(pool, gate, _) = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .execute(pool)
+            .await
+            .unwrap();
+        let policy = CheckpointPolicy {
+            every: Duration::from_millis(2),
+            reset_pages: 64,
+            restart_pages: 256,
+        };
+        tokio::spawn(checkpoint_loop(pool.clone(), gate.clone(), policy));
+
+        let writer_gate = gate.clone();
+        let wal = path.with_extension("db-wal");
+        let largest_wal = tokio::task::spawn_blocking(move || {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")
+                .unwrap();
+            let mut largest = 0u64;
+            for round in 0..400 {
+                let _turn = writer_gate.blocking_lock();
+                c.execute_batch("BEGIN IMMEDIATE").unwrap();
+                for i in 0..20 {
+                    c.execute(
+                        "INSERT INTO t (v) VALUES (?1)",
+                        [format!("{round}-{i}-{}", "x".repeat(300))],
+                    )
+                    .unwrap();
+                }
+                c.execute_batch("COMMIT").unwrap();
+                drop(_turn);
+                largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+                std::thread::sleep(Duration::from_micros(300));
+            }
+            largest
+        })
+        .await
+        .unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 8_000, "every row committed");
+        // 8,000 rows of ~330 bytes fill ~650 table pages, and each of the 400 transactions appends
+        // its dirty pages again: never restarted, the WAL passes 5 MB.
+        let bound = (policy.restart_pages as u64 + 200) * 4_120;
+        assert!(
+            largest_wal < bound,
+            "the WAL grew to {largest_wal} bytes (bound {bound}): it was never restarted"
+        );
+        let (_, log, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert!(
+            log < policy.restart_pages,
+            "the log was started over: {log} frames now"
+        );
     }
 }
