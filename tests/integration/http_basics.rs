@@ -41,6 +41,22 @@ async fn metrics_expose_request_counts() {
         r.text
     );
     assert!(r.text.contains("route=\"/health\""));
+    // Durations are histograms with fixed buckets (a tail shows), not windowed summaries.
+    let buckets: Vec<&str> = r
+        .text
+        .lines()
+        .filter(|l| {
+            l.starts_with("switchboard_http_request_duration_seconds_bucket{")
+                && l.contains("route=\"/health\"")
+        })
+        .collect();
+    assert!(
+        buckets.iter().any(|l| l.contains("le=\"0.01\""))
+            && buckets.iter().any(|l| l.contains("le=\"+Inf\"")),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("quantile="), "{}", r.text);
 }
 
 /// Series of the HTTP metrics that a client with made-up methods can reach.
