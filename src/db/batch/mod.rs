@@ -414,6 +414,15 @@ impl<'a> Batch<'a> {
             .await
     }
 
+    /// [`flush`](Self::flush), and on PostgreSQL `COMMIT; BEGIN` in the same round trip: returns
+    /// true when that ran (the batch is committed and `tx` is a new, empty transaction), false when
+    /// only the writes did (the caller commits).
+    pub async fn flush_commit_begin(&self, tx: &mut Tx) -> Result<bool, StoreError> {
+        Statements::multi_row(self.writes(tx.kind()), tx.kind())
+            .execute_then(tx, Some("COMMIT;\nBEGIN"))
+            .await
+    }
+
     /// What the units changed, as the writes that store it, parents before children.
     pub(super) fn writes(&self, kind: DbKind) -> Vec<Write> {
         let mut out = Vec::new();

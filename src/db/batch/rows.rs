@@ -88,6 +88,35 @@ impl Statements {
     /// On SQLite all of them go as one script with `?` parameters (one hand-off to the
     /// connection's thread instead of one per statement); PostgreSQL takes one statement at a time.
     pub(super) async fn execute(self, tx: &mut Tx) -> Result<(), StoreError> {
+        self.execute_then(tx, None).await.map(|_| ())
+    }
+
+    /// [`execute`](Self::execute), with `tail` (statements of its own, e.g. `COMMIT; BEGIN`) sent
+    /// in the same round trip when the statements go as one PostgreSQL script. Says whether the
+    /// tail was run; when it was not (SQLite, or values that cannot be literals), the caller runs
+    /// it. A failed statement stops the script: the tail does not run after it.
+    pub(super) async fn execute_then(
+        self,
+        tx: &mut Tx,
+        tail: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if let (DbKind::Postgres, Some(tail)) = (tx.kind(), tail)
+            && let Some(mut script) = self.inline_pg()
+        {
+            script.push_str(tail);
+            with_tx!(tx, |c| {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+                    .execute(c)
+                    .await
+                    .map(|_| ())
+            })
+            .map_err(StoreError::from_sqlx)?;
+            return Ok(true);
+        }
+        self.execute_statements(tx).await.map(|()| false)
+    }
+
+    async fn execute_statements(self, tx: &mut Tx) -> Result<(), StoreError> {
         match tx.kind() {
             DbKind::Sqlite => {
                 let (sql, vals): (Vec<String>, Vec<Vec<Val>>) = self.0.into_iter().unzip();
