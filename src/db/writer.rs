@@ -357,14 +357,6 @@ impl BatchIo for PoolIo {
     async fn rollback(&mut self) -> Result<(), StoreError> {
         self.take()?.rollback().await
     }
-    /// On PostgreSQL the writes, `COMMIT` and the next batch's `BEGIN` go in one round trip (two
-    /// round trips fewer per batch, and as many fewer wake-ups of the server and of this process).
-    /// The connection then waits in an empty transaction, which holds no snapshot and no lock,
-    /// until the next batch. If anything in that round trip fails, it cannot tell whether the
-    /// writes or the commit did, so it reports the writes: the batch is rolled back (a `ROLLBACK`
-    /// after a failed `COMMIT` does nothing) and run again unit by unit, which is safe because
-    /// nothing of it was kept, or, had the commit succeeded and only `BEGIN` failed, because every
-    /// unit finds its own rows as a retried webhook does.
     /// Ends the empty transaction a folded commit left open, so the connection goes back to the
     /// pool while the writer waits (and `Db::close` is not kept waiting for it).
     async fn idle(&mut self) {
@@ -374,6 +366,14 @@ impl BatchIo for PoolIo {
             tracing::debug!(error = %e, "ending a writer's empty transaction failed");
         }
     }
+    /// On PostgreSQL the writes, `COMMIT` and the next batch's `BEGIN` go in one round trip (two
+    /// round trips fewer per batch, and as many fewer wake-ups of the server and of this process).
+    /// The connection then waits in an empty transaction, which holds no snapshot and no lock,
+    /// until the next batch. If anything in that round trip fails, it cannot tell whether the
+    /// writes or the commit did, so it reports the writes: the batch is rolled back (a `ROLLBACK`
+    /// after a failed `COMMIT` does nothing) and run again unit by unit, which is safe because
+    /// nothing of it was kept, or, had the commit succeeded and only `BEGIN` failed, because every
+    /// unit finds its own rows as a retried webhook does.
     async fn flush_and_commit(&mut self, batch: &Batch<'_>) -> Result<(), Ended> {
         let started = Instant::now();
         let tx = self.tx().map_err(Ended::Flush)?;
