@@ -484,6 +484,24 @@ async fn a_send_interrupted_after_twilio_accepted_it_is_adopted_not_repeated() {
     assert_eq!(posts_to_twilio(&app).len(), 1, "no second send");
 }
 
+/// Twilio's signed status callback for `sid`: undelivered, 30004 (the recipient cannot be
+/// reached), from `from` to `to`.
+async fn undelivered_30004(app: &TestApp, sid: &str, to: &str, from: &str) {
+    let (code, body) = signed_post(
+        app,
+        "/api/webhooks/twilio/sms/status",
+        &[
+            ("MessageSid", sid),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30004"),
+            ("To", to),
+            ("From", from),
+        ],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+}
+
 /// Twilio's status callback can reach us before the sender has recorded the message's SID: the
 /// callback then stores the message row with its status but cannot find the notification. The
 /// sender's own write must adopt that row (its text and notification filled in) and apply the
@@ -497,19 +515,7 @@ async fn a_status_callback_that_beat_the_senders_write_is_adopted_by_it() {
     // reconciles and records the send with the callback's row in place.
     let (id, accepted) = interrupted_after_twilio(&app, &token, to, "callback first").await;
     let sid = accepted.sid.clone().unwrap();
-    let (code, body) = signed_post(
-        &app,
-        "/api/webhooks/twilio/sms/status",
-        &[
-            ("MessageSid", sid.as_str()),
-            ("MessageStatus", "undelivered"),
-            ("ErrorCode", "30004"),
-            ("To", to),
-            ("From", NUMBER),
-        ],
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
+    undelivered_30004(&app, &sid, to, NUMBER).await;
     let early = db::messages::get_by_sid(&app.state.db, &MessageSid::stored(&sid))
         .await
         .unwrap()
@@ -568,19 +574,7 @@ async fn a_row_of_another_tenant_under_the_same_sid_is_not_adopted() {
     let to = "+14155550123";
     let (id, accepted) = interrupted_after_twilio(&app, &token, to, "mine").await;
     let sid = accepted.sid.clone().unwrap();
-    let (code, body) = signed_post(
-        &app,
-        "/api/webhooks/twilio/sms/status",
-        &[
-            ("MessageSid", sid.as_str()),
-            ("MessageStatus", "undelivered"),
-            ("ErrorCode", "30004"),
-            ("To", to),
-            ("From", other_number),
-        ],
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
+    undelivered_30004(&app, &sid, to, other_number).await;
 
     run_pending_jobs(&app.state).await.unwrap();
     let n = notification(&app, &id).await;

@@ -586,12 +586,7 @@ async fn an_ended_subscription_sends_and_calls_nothing() {
     let queued = send(json!({"phoneNumber": CUSTOMER, "message": "See you at 3"})).await;
     assert_eq!(queued.status, 200, "{}", queued.text);
     let id = queued.json["data"]["id"].as_str().unwrap().to_string();
-    let mut t = db::tenants::get(&app.state.db, &tenant)
-        .await
-        .unwrap()
-        .unwrap();
-    t.subscription_status = switchboard::domain::SubscriptionStatus::Canceled;
-    db::tenants::update(&app.state.db, &t).await.unwrap();
+    cancel_subscription(&app, &tenant).await;
 
     let r = send(json!({"phoneNumber": CUSTOMER, "message": "Hello again"})).await;
     assert_eq!(
@@ -654,12 +649,7 @@ async fn the_sender_sees_a_subscription_ended_elsewhere_within_the_recheck_inter
     assert_eq!(sandbox(&app).messages().len(), 1);
 
     let id = queue("See you at 4").await;
-    let mut t = db::tenants::get(&app.state.db, &tenant)
-        .await
-        .unwrap()
-        .unwrap();
-    t.subscription_status = switchboard::domain::SubscriptionStatus::Canceled;
-    db::tenants::update(&app.state.db, &t).await.unwrap();
+    cancel_subscription(&app, &tenant).await;
     app.clock.advance_ms(1001);
     run_pending_jobs(&app.state).await.unwrap();
     let n = db::notifications::get(&app.state.db, &id)
@@ -796,4 +786,14 @@ async fn make_call_without_a_message_needs_an_assistant_or_routing() {
             r.text
         );
     }
+}
+
+/// Ends `tenant`'s subscription in the database, as another process (or billing) would.
+async fn cancel_subscription(app: &TestApp, tenant: &str) {
+    let mut t = db::tenants::get(&app.state.db, tenant)
+        .await
+        .unwrap()
+        .unwrap();
+    t.subscription_status = switchboard::domain::SubscriptionStatus::Canceled;
+    db::tenants::update(&app.state.db, &t).await.unwrap();
 }
