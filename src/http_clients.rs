@@ -45,11 +45,9 @@ pub struct HttpClients {
 impl HttpClients {
     /// The clients; `allow_private_destinations` (`ALLOW_PRIVATE_DESTINATIONS`) lets the tenants'
     /// clients resolve to any address.
-    pub fn new(allow_private_destinations: bool) -> Result<Self, reqwest::Error> {
-        // Tests and tools reach this without `main`, which installs the provider for the process.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+    pub fn new(allow_private_destinations: bool) -> anyhow::Result<Self> {
+        // Every client on the process's one TLS configuration (root certificates parsed once).
+        let builder = || switchboard_twilio::tls::client_builder().map_err(anyhow::Error::msg);
         let tenants = |b: reqwest::ClientBuilder| {
             if allow_private_destinations {
                 b
@@ -57,28 +55,28 @@ impl HttpClients {
                 b.dns_resolver(PublicOnly)
             }
         };
-        let relay = || {
-            Client::builder()
+        let relay = || -> anyhow::Result<reqwest::ClientBuilder> {
+            Ok(builder()?
                 .user_agent(concat!("switchboard-relay/", env!("CARGO_PKG_VERSION")))
                 .timeout(Duration::from_secs(10))
                 .connect_timeout(Duration::from_secs(5))
-                .redirect(Policy::none())
+                .redirect(Policy::none()))
         };
         Ok(HttpClients {
-            relay: relay().build()?,
-            tenant_relay: tenants(relay()).build()?,
-            lookup: Client::builder()
+            relay: relay()?.build()?,
+            tenant_relay: tenants(relay()?).build()?,
+            lookup: builder()?
                 .timeout(Duration::from_secs(2))
                 .redirect(Policy::none())
                 .build()?,
             lookup_answers: AnswerCache::default(),
             ai: tenants(
-                Client::builder()
+                builder()?
                     .redirect(Policy::none())
                     .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION"))),
             )
             .build()?,
-            media: Client::builder()
+            media: builder()?
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(180))
                 .build()?,

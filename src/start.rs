@@ -108,6 +108,15 @@ pub async fn serve_http(
 ) -> anyhow::Result<()> {
     use axum::serve::ListenerExt;
     let router = crate::http::router(state);
+    // Building the router (and with it the OpenAPI document) is the largest burst of allocation
+    // in a server's life, a few MB, nearly all freed at once; give mimalloc's emptied pages back
+    // now rather than keep them for an idle server (about 1 MB of its resident memory). A no-op
+    // where mimalloc is not the allocator (tests).
+    // SAFETY: `mi_collect` takes no pointers and may be called from any thread at any time.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_collect(true)
+    };
     // Without TCP_NODELAY, a response that leaves in two writes (hyper flushes the head before a
     // body that is not ready yet) waits for the client's delayed ACK, up to 40 ms, behind Nagle.
     let listener = listener.tap_io(|tcp| {

@@ -136,8 +136,8 @@ impl TwilioClient {
                 "base URL must be an http(s) URL, got {base}"
             )));
         }
-        ensure_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
+            .map_err(TwilioError::Config)?
             .user_agent(USER_AGENT)
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
@@ -511,16 +511,6 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         current = e.source();
     }
     parts.join(": ")
-}
-
-/// reqwest is built with `rustls-no-provider` and panics when building a client without a
-/// process-wide crypto provider. The binary installs ring at start; installing it here too (when
-/// nothing is installed yet) keeps tests and other embedders from having to know.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another installer is fine: a provider is then in place.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 #[cfg(test)]

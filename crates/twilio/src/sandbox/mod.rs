@@ -192,22 +192,18 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates an empty sandbox. Installs rustls' ring provider as the process default when none
-    /// is installed yet: the workspace builds reqwest without a provider, and the webhook client
-    /// would otherwise panic on construction.
+    /// Creates an empty sandbox. Its webhook client uses the process's shared TLS configuration
+    /// ([`crate::tls`]), which installs rustls' ring provider when none is installed yet.
     pub fn new(config: SandboxConfig) -> Self {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Losing a race with another installer is fine: a provider is then installed.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
+            .expect("the platform's TLS verifier builds")
             // Twilio gives a webhook 15 s in all, connect included (TWILIO_FACTS B2).
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(10))
             // Twilio does not follow redirects for status callbacks.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .expect("a plain reqwest client builds once a crypto provider is installed");
+            .expect("a plain reqwest client builds on the shared TLS configuration");
         Self {
             inner: Arc::new(Inner {
                 config,

@@ -179,16 +179,12 @@ pub struct Simulator {
 
 impl Simulator {
     pub fn new(config: SimulatorConfig) -> Self {
-        // reqwest is built with `rustls-no-provider` and panics building a client when no
-        // process-wide crypto provider is installed.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
+            .expect("the platform's TLS verifier builds")
             .timeout(http::TWILIO_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .expect("reqwest client with default settings");
+            .expect("a plain reqwest client builds on the shared TLS configuration");
         Self::with_http_client(config, http)
     }
 
