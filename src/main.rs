@@ -30,14 +30,14 @@ const MI_OPTION_ALLOW_THP: i32 = 43;
 ///   them on request (`madvise` mode, common) each thread's first allocations pin a 2 MiB page.
 ///   Without them an idle server's heap is about 11 MB instead of 22. The kernel's per-process
 ///   switch also covers mappings made by anything else.
-#[cfg(target_os = "linux")]
 extern "C" fn set_allocator_options() {
-    // SAFETY: plain setters of process-wide flags, called before any thread or allocation exists.
+    // SAFETY: plain setters of process-wide flags, called before any other thread exists.
     #[allow(unsafe_code)]
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
+        #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
@@ -51,6 +51,10 @@ extern "C" fn set_allocator_options() {
 static SET_ALLOCATOR_OPTIONS: extern "C" fn() = set_allocator_options;
 
 fn main() -> std::process::ExitCode {
+    // Elsewhere there is no constructor list to run from: set the options here, late but still
+    // before any thread starts.
+    #[cfg(not(target_os = "linux"))]
+    set_allocator_options();
     // reqwest is built without a default TLS provider; pick ring once for the whole process.
     let _ = rustls::crypto::ring::default_provider().install_default();
     switchboard::cli::main()
