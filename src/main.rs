@@ -56,6 +56,6 @@ fn main() -> std::process::ExitCode {
     #[cfg(not(target_os = "linux"))]
     set_allocator_options();
     // reqwest is built without a default TLS provider; pick ring once for the whole process.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchboard_twilio::tls::ensure_crypto_provider();
     switchboard::cli::main()
 }

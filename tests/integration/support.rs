@@ -101,7 +101,7 @@ impl Drop for TestDb {
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        switchboard_twilio::tls::ensure_crypto_provider();
         if std::env::var("TEST_LOG").is_ok() {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter("info")

@@ -3,8 +3,8 @@
 //! reqwest is built without a crypto provider (`rustls-no-provider`), and left to itself each
 //! `reqwest::Client` reads and parses the platform's root certificates into a store of its own:
 //! about 80 KB of heap per client, for the life of the process, and a directory of files read at
-//! start-up each time. Switchboard holds about ten clients (Twilio's REST API, the sandbox's
-//! webhooks, the relay, lookups, AI, media), so every one of them starts from
+//! start-up each time. Switchboard's server holds seven (Twilio's REST API, the sandbox's webhooks,
+//! two relays, lookups, AI, media) and the simulator one more, so every one of them starts from
 //! [`client_builder`], whose TLS configuration (verifier, root store, session cache) is built once
 //! and shared. Verification is the same as reqwest's own: the platform verifier with the
 //! platform's roots.

@@ -39,7 +39,7 @@ async fn start() -> Harness {
 }
 
 async fn start_with(configure: impl FnOnce(&mut SandboxConfig)) -> Harness {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchboard_twilio::tls::ensure_crypto_provider();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = SandboxConfig::development(Url::parse(&base).unwrap());
@@ -507,7 +507,7 @@ async fn a_method_a_path_does_not_take_is_twilios_405() {
 async fn the_router_works_nested_under_a_prefix() {
     // How Switchboard mounts it: on its own port, under a path prefix, with public_base_url
     // pointing there so the media URLs it hands out lead back through the prefix.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchboard_twilio::tls::ensure_crypto_provider();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
     let mut config =
@@ -1828,7 +1828,7 @@ async fn twilio_python_sdk_speaks_to_the_sandbox() {
 /// whose address the server does not know, which must count as remote) needs the credentials.
 #[tokio::test]
 async fn inspection_routes_answer_loopback_or_the_sandbox_credentials_only() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchboard_twilio::tls::ensure_crypto_provider();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let sandbox = Sandbox::new(SandboxConfig::development(Url::parse(&base).unwrap()));
