@@ -305,7 +305,7 @@ fn flags_and_environment_come_from_the_declaration() {
             .get_help()
             .unwrap()
             .to_string()
-            .ends_with("[default: 1 on SQLite, 4 on PostgreSQL]")
+            .ends_with("[default: 1 on SQLite, 2 on PostgreSQL]")
     );
     let r = from_flags(&["--rate-limit-max", "7", "--database-url", "sqlite::memory:"]);
     assert_eq!(Config::from_raw(&r).unwrap().rate_limit.max, 7);
@@ -331,7 +331,7 @@ fn describe_shows_effective_values_given_or_default() {
     let lines = describe(&r).unwrap();
     assert_eq!(shown(&lines, "PORT"), "4000");
     assert_eq!(shown(&lines, "APP_URL"), "http://localhost:4000/");
-    assert_eq!(shown(&lines, "DB_WRITERS"), "4");
+    assert_eq!(shown(&lines, "DB_WRITERS"), "2");
     assert_eq!(shown(&lines, "DATABASE_URL"), "postgres://u:****@db/x");
 }
 

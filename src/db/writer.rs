@@ -334,7 +334,7 @@ impl BatchIo for PoolIo {
         // A PostgreSQL transaction left open by the last batch's `flush_and_commit` is used as it
         // is: it has run nothing yet.
         if self.tx.is_none() {
-            self.tx = Some(self.db.begin().await?);
+            self.tx = Some(self.db.begin_writer().await?);
         }
         Ok(())
     }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use switchboard::domain::{CallSid, MessageSid};
 
 use serde_json::json;
+use sqlx::Row;
 use switchboard::clock::Clock;
-use switchboard::config::Config;
+use switchboard::config::{Config, DbKind};
 use switchboard::db::StoreError;
 use switchboard::db::batch::{Batch, Keys};
 use switchboard::db::messages::MessageRow;
@@ -18,7 +19,7 @@ use switchboard::db::{self, Db};
 use switchboard::domain::E164;
 use switchboard::state::Jobs;
 use switchboard::tenants::manage::{CreateTenant, create};
-use switchboard::with_db;
+use switchboard::{with_db, with_tx};
 use switchboard_twilio::sandbox::DEV_AUTH_TOKEN;
 use switchboard_twilio::signature::sign_form;
 use tokio::sync::{Mutex, oneshot};
@@ -655,4 +656,73 @@ async fn an_idle_writer_gives_its_connection_back() {
         closed.is_ok(),
         "closing the database waited on a writer's connection"
     );
+}
+
+/// A writer's transaction keeps its statements' plans (PostgreSQL: `force_generic_plan`), so those
+/// plans must use the key's index even when made on a new, empty table, whose statistics would
+/// otherwise choose to scan it, and keep scanning it as it grows. Checked with the batch's load of
+/// calls by CallSid and the foreign-key check every new call makes on its tenant.
+#[tokio::test]
+async fn a_writers_plans_use_the_keys_index_on_a_new_database() {
+    let app = app().start().await;
+    let db = &app.state.db;
+    let mut tx = db.begin_writer().await.expect("a writer's transaction");
+    let plans: Vec<String> = match db.kind() {
+        DbKind::Postgres => {
+            let mut plans = Vec::new();
+            for (name, sql) in [
+                (
+                    "calls_by_sid",
+                    "PREPARE calls_by_sid(text[]) AS SELECT id FROM calls WHERE call_sid = ANY($1) FOR NO KEY UPDATE",
+                ),
+                (
+                    "tenant_key",
+                    "PREPARE tenant_key(text) AS SELECT 1 FROM ONLY tenants x WHERE id = $1 FOR KEY SHARE OF x",
+                ),
+            ] {
+                let explain = format!(
+                    "EXPLAIN EXECUTE {name}({})",
+                    if name == "tenant_key" {
+                        "'t'"
+                    } else {
+                        "'{CA1}'"
+                    }
+                );
+                let plan = with_tx!(&mut tx, |c| {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut *c)
+                        .await
+                        .unwrap();
+                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(explain))
+                        .fetch_all(&mut *c)
+                        .await
+                        .unwrap()
+                });
+                plans.push(plan.join("\n"));
+            }
+            plans
+        }
+        DbKind::Sqlite => {
+            // SQLite plans each statement when it is prepared, from the schema alone.
+            let plan = with_tx!(&mut tx, |c| {
+                sqlx::query("EXPLAIN QUERY PLAN SELECT id FROM calls WHERE call_sid IN (?)")
+                    .bind("CA1")
+                    .fetch_all(&mut *c)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<String, _>("detail"))
+                    .collect::<Vec<_>>()
+            });
+            vec![plan.join("\n")]
+        }
+    };
+    tx.rollback().await.unwrap();
+    for plan in plans {
+        assert!(
+            plan.contains("Index") || plan.contains("INDEX"),
+            "a key lookup planned without its index:\n{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "a full scan:\n{plan}");
+    }
 }

@@ -13,6 +13,7 @@
 //! nothing else changes them between the load and the commit.
 
 mod load;
+mod pg_rows;
 mod rows;
 
 pub use load::Loaded;
@@ -409,17 +410,34 @@ impl<'a> Batch<'a> {
 
     /// Writes everything the units changed, in `tx`, parents before children.
     pub async fn flush(&self, tx: &mut Tx) -> Result<(), StoreError> {
-        Statements::multi_row(self.writes(tx.kind()), tx.kind())
-            .execute(tx)
-            .await
+        self.flush_then(tx, None).await.map(|_| ())
     }
 
-    /// [`flush`](Self::flush), and on PostgreSQL `COMMIT; BEGIN` in the same round trip: returns
-    /// true when that ran (the batch is committed and `tx` is a new, empty transaction), false when
-    /// only the writes did (the caller commits).
+    /// [`flush`](Self::flush), and on PostgreSQL `COMMIT` and the next writer transaction's
+    /// `BEGIN` in the same round trip as the last writes: returns true when those ran (the batch is
+    /// committed and `tx` is a new, empty transaction), false when only the writes did (the caller
+    /// commits).
     pub async fn flush_commit_begin(&self, tx: &mut Tx) -> Result<bool, StoreError> {
-        Statements::multi_row(self.writes(tx.kind()), tx.kind())
-            .execute_then(tx, Some("COMMIT;\nBEGIN"))
+        let tail = format!("COMMIT;\n{}", super::PG_WRITER_BEGIN);
+        self.flush_then(tx, Some(&tail)).await
+    }
+
+    /// On PostgreSQL the rows go first, as one prepared statement (`pg_rows`); then the single
+    /// statements and `tail` as one script. This stores what the order of
+    /// [`writes`](Self::writes) would: the single statements that change a table the rows go to
+    /// (message moves, completed jobs) came after those rows there too, and no foreign key runs
+    /// from a row to what a single statement writes (round-robin cursors, notifications,
+    /// opt-outs).
+    async fn flush_then(&self, tx: &mut Tx, tail: Option<&str>) -> Result<bool, StoreError> {
+        let kind = tx.kind();
+        let mut writes = self.writes(kind);
+        if kind == DbKind::Postgres
+            && let Some(rows) = pg_rows::take_rows(&mut writes)
+        {
+            rows.execute(tx).await?;
+        }
+        Statements::multi_row(writes, kind)
+            .execute_then(tx, tail)
             .await
     }
 

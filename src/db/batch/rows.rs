@@ -85,16 +85,13 @@ impl Statements {
         out
     }
 
-    /// On SQLite all of them go as one script with `?` parameters (one hand-off to the
-    /// connection's thread instead of one per statement); PostgreSQL takes one statement at a time.
-    pub(super) async fn execute(self, tx: &mut Tx) -> Result<(), StoreError> {
-        self.execute_then(tx, None).await.map(|_| ())
-    }
-
-    /// [`execute`](Self::execute), with `tail` (statements of its own, e.g. `COMMIT; BEGIN`) sent
-    /// in the same round trip when the statements go as one PostgreSQL script. Says whether the
-    /// tail was run; when it was not (SQLite, or values that cannot be literals), the caller runs
-    /// it. A failed statement stops the script: the tail does not run after it.
+    /// Runs the statements. On SQLite all of them go as one script with `?` parameters (one
+    /// hand-off to the connection's thread instead of one per statement); on PostgreSQL as one
+    /// script of literals, or one statement at a time with bound values. `tail` (statements of
+    /// its own, e.g. `COMMIT; BEGIN`) goes in the same round trip when the statements go as one
+    /// PostgreSQL script. Says whether the tail was run; when it was not (SQLite, or values that
+    /// cannot be literals), the caller runs it. A failed statement stops the script: the tail does
+    /// not run after it.
     pub(super) async fn execute_then(
         self,
         tx: &mut Tx,
