@@ -25,6 +25,7 @@ pub mod row;
 pub mod settings;
 pub mod staff;
 pub mod tenants;
+mod wal_gather;
 pub mod writer;
 
 pub use error::StoreError;
