@@ -48,8 +48,9 @@ macro_rules! declare {
         db_writers: usize = |v| {
             // Two on PostgreSQL: fewer writers make larger batches, and each batch's fixed cost
             // (its round trips, each statement's start, the commit's flush) is paid fewer times.
-            // The webhook benchmark on the 2-core development machine: 9,031 req/s with 2, 8,532
-            // with 3, 8,078 with 4, 7,003 with 6, 8,334 with 1 (docs/scaling.md, tenth session).
+            // The webhook benchmark on the 2-core development machine (release build without LTO):
+            // 9,031 req/s with 2, 8,532 with 3, 8,078 with 4, 7,003 with 6, 8,334 with 1
+            // (docs/scaling.md, tenth session).
             let default = match database_url.1 {
                 DbKind::Sqlite => 1,
                 DbKind::Postgres => 2,

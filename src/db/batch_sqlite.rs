@@ -43,8 +43,8 @@ impl SqliteBatchConn {
     /// with a larger page cache. It never checkpoints inside its own commits: a checkpoint syncs
     /// the WAL and the database file, and every webhook of the batch would wait for the disk. The
     /// pool's checkpointer (`db::checkpoint_loop`) copies the WAL beside it and restarts it.
-    /// Its WAL writes go through [`wal_gather`](super::wal_gather): a commit's frames in one
-    /// system call instead of two per frame.
+    /// Its WAL writes go through [`wal_gather`](super::wal_gather): a commit's frames in a few
+    /// large system calls instead of two per frame.
     pub fn open(path: &Path, gate: Arc<tokio::sync::Mutex<()>>) -> Result<Self, StoreError> {
         let conn = match super::wal_gather::register() {
             Ok(()) => Connection::open_with_flags_and_vfs(
