@@ -153,7 +153,9 @@ unsafe extern "C" fn open(
     }
 }
 
-/// Writes out what is pending, in one call.
+/// Writes out what is pending, in pieces of at most [`MAX_WRITE`] bytes. Leaves `commit_next`
+/// alone: a commit frame's header that happens to fill the buffer must still have its page
+/// written out at once after it.
 ///
 /// # Safety
 /// As [`extra`].
@@ -161,7 +163,6 @@ unsafe fn flush(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: the caller's promise (a WAL file opened by `open`, not closed).
     unsafe {
         let e = extra(file);
-        e.commit_next = false;
         if e.pending.is_empty() {
             return ffi::SQLITE_OK;
         }

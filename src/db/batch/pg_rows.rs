@@ -58,7 +58,7 @@ impl Column {
             (Column::Int(c), Val::Int(i)) => c.push(Some(i)),
             (Column::Int(c), Val::OptInt(i)) => c.push(i),
             (Column::Bool(c), Val::Bool(b)) => c.push(Some(b)),
-            // `rows_statement` checked every value's type first.
+            // `take_rows` checked every value's type first.
             _ => unreachable!("a value of another type than its column"),
         }
     }
