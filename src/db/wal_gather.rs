@@ -332,4 +332,78 @@ mod tests {
             .unwrap();
         assert_eq!(count, expected);
     }
+
+    /// What the fake WAL below was asked to write: (offset, length) of each call.
+    static WRITTEN: std::sync::Mutex<Vec<(i64, usize)>> = std::sync::Mutex::new(Vec::new());
+
+    unsafe extern "C" fn record_write(
+        _file: *mut ffi::sqlite3_file,
+        _buf: *const c_void,
+        amount: c_int,
+        offset: i64,
+    ) -> c_int {
+        WRITTEN.lock().unwrap().push((offset, amount as usize));
+        ffi::SQLITE_OK
+    }
+
+    /// A commit frame's header that is itself the write crossing [`MAX_PENDING`] still has its
+    /// page written out right after it (SQLite publishes the commit next), and a plain frame's
+    /// page does not.
+    #[test]
+    fn a_commit_page_is_written_out_even_when_its_header_filled_the_buffer() {
+        register().expect("registered");
+        // A file object as `open` leaves one, over a fake default-VFS file that records writes.
+        // SAFETY: `sqlite3_io_methods` is plain data (numbers and optional function pointers), so
+        // all zeroes is a valid value: every method absent.
+        let mut inner: ffi::sqlite3_io_methods = unsafe { std::mem::zeroed() };
+        inner.iVersion = 1;
+        inner.xWrite = Some(record_write);
+        let at = EXTRA_AT.load(Ordering::Relaxed);
+        let words = (at + std::mem::size_of::<Extra>()).div_ceil(8);
+        let mut memory = vec![0u64; words];
+        let file = memory.as_mut_ptr().cast::<ffi::sqlite3_file>();
+        // SAFETY: `memory` is 8-aligned, large enough for `Extra` at `EXTRA_AT`, and outlives
+        // every call below; the calls are the ones SQLite makes on a WAL file.
+        unsafe {
+            file.cast::<u8>().add(at).cast::<Extra>().write(Extra {
+                methods: inner,
+                inner: &inner,
+                pending: Vec::new(),
+                at: 0,
+                commit_next: false,
+            });
+            let page = vec![7u8; 4096];
+            let plain_header = [0u8; FRAME_HEADER];
+            let mut commit_header = [0u8; FRAME_HEADER];
+            commit_header[7] = 1; // database size after commit: 1 page
+            // Frames until the buffer is one header short of MAX_PENDING.
+            let mut offset = 32i64;
+            let mut put = |bytes: &[u8]| {
+                let rc = write(file, bytes.as_ptr().cast(), bytes.len() as c_int, offset);
+                offset += bytes.len() as i64;
+                assert_eq!(rc, ffi::SQLITE_OK);
+            };
+            let filler = vec![0u8; MAX_PENDING - FRAME_HEADER];
+            put(&filler[..32]);
+            for chunk in filler[32..].chunks(4096) {
+                put(chunk);
+            }
+            assert!(WRITTEN.lock().unwrap().is_empty(), "nothing written yet");
+            // The commit header crosses the limit: everything so far goes out.
+            put(&commit_header);
+            let written_at_header = WRITTEN.lock().unwrap().len();
+            assert!(written_at_header > 0);
+            // Its page must go out at once, though the buffer was just emptied.
+            put(&page);
+            assert!(
+                extra(file).pending.is_empty(),
+                "the commit page is still pending"
+            );
+            // A plain frame after it stays pending (that is the gathering).
+            put(&plain_header);
+            put(&page);
+            assert_eq!(extra(file).pending.len(), FRAME_HEADER + 4096);
+            std::ptr::drop_in_place(file.cast::<u8>().add(at).cast::<Extra>());
+        }
+    }
 }
