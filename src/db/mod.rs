@@ -32,6 +32,7 @@ pub use error::StoreError;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -196,7 +197,8 @@ impl Db {
             if file.is_some() {
                 // An in-memory database has no WAL to copy.
                 let policy = CheckpointPolicy::default();
-                tokio::spawn(checkpoint_loop(pool.clone(), gate.clone(), policy));
+                let holds = Arc::new(AtomicU64::new(0));
+                tokio::spawn(checkpoint_loop(pool.clone(), gate.clone(), policy, holds));
             }
             Ok(Db::Sqlite(pool, gate, file))
         } else {
@@ -344,10 +346,13 @@ const WAL_RESTART_PAGES: i64 = 131_072;
 /// again at once until one copy was quick (little was appended during it, [`CAUGHT_UP`]), then
 /// holds this process's write gate for one last copy of that little; the writer's next transaction
 /// starts the log over. The writers wait for that last copy only.
+///
+/// `holds` counts the times the writers were held (also on `/metrics`, with how long each took).
 async fn checkpoint_loop(
     pool: SqlitePool,
     gate: Arc<tokio::sync::Mutex<()>>,
     policy: CheckpointPolicy,
+    holds: Arc<AtomicU64>,
 ) {
     let mut tick = tokio::time::interval(policy.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -379,16 +384,25 @@ async fn checkpoint_loop(
         tries += 1;
         let caught_up = started.elapsed() < CAUGHT_UP;
         if caught_up || tries >= CATCH_UP_TRIES || wal_pages > policy.restart_pages {
+            let asked = std::time::Instant::now();
             let _turn = gate.lock().await;
             let last = if wal_pages > policy.restart_pages {
                 "PRAGMA wal_checkpoint(RESTART)"
             } else {
                 "PRAGMA wal_checkpoint(PASSIVE)"
             };
-            if let Err(e) = checkpoint(&pool, last).await {
-                tracing::warn!(error = %e, "SQLite restarting checkpoint failed");
+            match checkpoint(&pool, last).await {
+                // The log's length after the held copy, which includes what the writers appended
+                // since `wal_pages` was read: the length the next copy finds until a writer starts
+                // the log over. Remembering `wal_pages` instead held the writers a second time.
+                Ok(pages) => held_at = pages,
+                Err(e) => tracing::warn!(error = %e, "SQLite restarting checkpoint failed"),
             }
-            held_at = wal_pages;
+            drop(_turn);
+            holds.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("switchboard_sqlite_wal_holds_total").increment(1);
+            metrics::histogram!("switchboard_sqlite_wal_hold_seconds")
+                .record(asked.elapsed().as_secs_f64());
             tries = 0;
         }
     }
@@ -469,15 +483,24 @@ mod checkpoint_tests {
             reset_pages: 64,
             restart_pages: 256,
         };
-        tokio::spawn(checkpoint_loop(pool.clone(), gate.clone(), policy));
+        let holds = Arc::new(AtomicU64::new(0));
+        tokio::spawn(checkpoint_loop(
+            pool.clone(),
+            gate.clone(),
+            policy,
+            holds.clone(),
+        ));
 
         let writer_gate = gate.clone();
         let wal = path.with_extension("db-wal");
-        let largest_wal = tokio::task::spawn_blocking(move || {
+        let (largest_wal, restarts) = tokio::task::spawn_blocking(move || {
             let c = rusqlite::Connection::open(&path).unwrap();
             c.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")
                 .unwrap();
             let mut largest = 0u64;
+            // How often the log was started over: each start writes a new salt into its header.
+            let mut restarts = 0u64;
+            let mut salt = wal_salt(&wal);
             for round in 0..400 {
                 let _turn = writer_gate.blocking_lock();
                 c.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -490,10 +513,13 @@ mod checkpoint_tests {
                 }
                 c.execute_batch("COMMIT").unwrap();
                 drop(_turn);
+                let now = wal_salt(&wal);
+                restarts += u64::from(now != salt);
+                salt = now;
                 largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
                 std::thread::sleep(Duration::from_micros(300));
             }
-            largest
+            (largest, restarts)
         })
         .await
         .unwrap();
@@ -517,5 +543,97 @@ mod checkpoint_tests {
             log < policy.restart_pages,
             "the log was started over: {log} frames now"
         );
+        // Each hold lets the writer start the log over, so the writers are held once per restart
+        // (the last hold may not have been followed by a write yet).
+        let holds = holds.load(Ordering::Relaxed);
+        assert!(restarts > 0, "the log was never started over");
+        assert!(
+            holds <= restarts + 1,
+            "the writers were held {holds} times for {restarts} restarts of the log"
+        );
+    }
+
+    /// Frames a writer appends while the checkpointer waits for the gate are copied by the held
+    /// copy, and the checkpointer remembers the length that copy left: it must not hold the writers
+    /// a second time for a log that has not grown since.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writers_are_held_once_for_frames_appended_while_the_checkpointer_waited() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hold.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()), 4)
+            .await
+            .unwrap();
+        let Db::Sqlite(pool, gate, _) = &db else {
+            unreachable!()
+        };
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .execute(pool)
+            .await
+            .unwrap();
+        let policy = CheckpointPolicy {
+            every: Duration::from_millis(2),
+            reset_pages: 64,
+            restart_pages: 1_000_000,
+        };
+        let holds = Arc::new(AtomicU64::new(0));
+        tokio::spawn(checkpoint_loop(
+            pool.clone(),
+            gate.clone(),
+            policy,
+            holds.clone(),
+        ));
+
+        let writer_gate = gate.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = NORMAL;")
+                .unwrap();
+            let write = |rows: usize| {
+                c.execute_batch("BEGIN IMMEDIATE").unwrap();
+                for i in 0..rows {
+                    c.execute(
+                        "INSERT INTO t (v) VALUES (?1)",
+                        [format!("{i}{}", "x".repeat(300))],
+                    )
+                    .unwrap();
+                }
+                c.execute_batch("COMMIT").unwrap();
+            };
+            let turn = writer_gate.blocking_lock();
+            // Past `reset_pages`: the checkpointer copies it and then waits for the gate.
+            write(2_000);
+            // A reader on that log, so that the next write appends to it instead of starting it
+            // over (SQLite starts a log over only when no reader is using it).
+            let reader = rusqlite::Connection::open(c.path().unwrap()).unwrap();
+            reader.execute_batch("BEGIN").unwrap();
+            let _: i64 = reader
+                .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+            // Appended while the checkpointer waits: the log is longer than it read before asking.
+            write(200);
+            reader.execute_batch("COMMIT").unwrap();
+            drop(turn);
+        })
+        .await
+        .unwrap();
+        // The writer is quiet now; give the checkpointer many rounds.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            holds.load(Ordering::Relaxed),
+            1,
+            "one hold copies everything; a log that has not grown since needs no other"
+        );
+    }
+
+    /// The salt in the WAL's header (bytes 16..24), which SQLite draws anew each time it starts
+    /// the log over.
+    fn wal_salt(wal: &std::path::Path) -> Vec<u8> {
+        use std::io::Read;
+        let mut header = vec![0; 24];
+        match std::fs::File::open(wal).and_then(|mut f| f.read_exact(&mut header)) {
+            Ok(()) => header.split_off(16),
+            Err(_) => Vec::new(),
+        }
     }
 }
