@@ -46,14 +46,18 @@ impl AppState {
         clock: Clock,
         mut registry: Jobs,
     ) -> anyhow::Result<AppState> {
-        let db = Db::connect(&config.db.url, config.db.max_connections)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open database {}",
-                    crate::config::redact_url(&config.db.url)
-                )
-            })?;
+        let db = Db::connect_with_wal_reset(
+            &config.db.url,
+            config.db.max_connections,
+            config.db.sqlite_wal_reset_mb,
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                crate::config::redact_url(&config.db.url)
+            )
+        })?;
         db.migrate().await.context("database migration failed")?;
         register_job_handlers(&mut registry);
         let secret = match &config.auth.jwt_secret {

@@ -32,7 +32,7 @@ mod tests;
 use std::sync::LazyLock;
 
 pub use auth::AuthConfig;
-pub use db::{DbConfig, DbKind};
+pub use db::{DEFAULT_SQLITE_WAL_RESET_MB, DbConfig, DbKind};
 pub use declare::{Secrecy, Setting};
 pub use input::{ConfigError, redact_url};
 pub use jobs::JobsConfig;

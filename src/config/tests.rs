@@ -57,6 +57,7 @@ fn defaults_are_the_embedded_setup() {
     let c = Config::defaults();
     assert_eq!(c.server.port, 3000);
     assert_eq!(c.db.kind, DbKind::Sqlite);
+    assert_eq!(c.db.sqlite_wal_reset_mb, DEFAULT_SQLITE_WAL_RESET_MB);
     assert_eq!(c.twilio.mode, TwilioMode::Sandbox);
     assert_eq!(c.server.app_url.as_str(), "http://localhost:3000/");
     assert!(c.twilio.validate_signatures);
@@ -104,6 +105,10 @@ fn each_bad_value_names_its_variable() {
         (
             raw(|r| r.tenant_rate_limit_window_secs = Some("forever".into())),
             "TENANT_RATE_LIMIT_WINDOW_SECS",
+        ),
+        (
+            raw(|r| r.sqlite_wal_reset_mb = Some("8".into())),
+            "SQLITE_WAL_RESET_MB",
         ),
     ];
     for (r, var) in cases {
@@ -316,6 +321,7 @@ fn describe_shows_effective_values_given_or_default() {
     let lines = describe(&RawConfig::default()).unwrap();
     assert_eq!(shown(&lines, "PORT"), "3000");
     assert_eq!(shown(&lines, "DB_WRITERS"), "1");
+    assert_eq!(shown(&lines, "SQLITE_WAL_RESET_MB"), "1024");
     assert_eq!(shown(&lines, "APP_URL"), "http://localhost:3000/");
     assert_eq!(shown(&lines, "TWILIO_SANDBOX"), "true", "sandbox in effect");
     assert_eq!(
