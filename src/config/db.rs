@@ -79,7 +79,7 @@ macro_rules! declare {
             kind: database_url.1,
             max_connections: db_max_connections,
             writers: db_writers,
-            sqlite_wal_reset_mb: sqlite_wal_reset_mb,
+            sqlite_wal_reset_mb,
         }
     ] $($args)* } };
 }
