@@ -213,6 +213,7 @@ impl Db {
             if file.is_some() {
                 // An in-memory database has no WAL to copy.
                 let policy = checkpoint::CheckpointPolicy::resetting_at(wal_reset_mb);
+                // Counted for the tests; a running server shows its holds on `/metrics`.
                 let holds = Arc::new(AtomicU64::new(0));
                 tokio::spawn(checkpoint::checkpoint_loop(
                     pool.clone(),
