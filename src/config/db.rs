@@ -26,8 +26,9 @@ pub struct DbConfig {
 /// `SQLITE_WAL_RESET_MB` when unset. Each restart of the log holds the writers for a few
 /// milliseconds to a few tens (`db::checkpoint`), so a longer log means fewer of those pauses. The
 /// webhook benchmark appends about 300 MB of log a second: at 256 MiB the holds came 1.3 times a
-/// second and made the p99 (31–44 ms); at 1 GiB, 0.3–0.5 times a second, p99 10–34 ms at the same
-/// throughput; at 2 GiB throughput fell (docs/scaling.md, eleventh session). Between bursts of
+/// second and made the p99 (31–44 ms); at 1 GiB, 0.3–0.5 times a second, p99 10–34 ms in most runs
+/// (56 ms in one where holds fell in the measured window) at the same throughput; at 2 GiB
+/// throughput fell (docs/scaling.md, eleventh session). Between bursts of
 /// writes the log starts over by itself, without a hold, so a quiet server's log stays small.
 pub const DEFAULT_SQLITE_WAL_RESET_MB: u32 = 1024;
 
