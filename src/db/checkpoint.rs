@@ -130,11 +130,18 @@ mod tests {
     use super::*;
     use crate::db::Db;
 
-    /// A writer that never checkpoints by itself (as the group-commit writer's connection) keeps
-    /// appending; the checkpointer alone must keep its WAL bounded by restarting it, holding the
-    /// write gate only for the last copy.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_checkpointer_restarts_the_wal_of_a_writer_that_never_checkpoints() {
+    /// A database file with a table `t`, and a checkpointer over it that copies every 2 ms and
+    /// starts the log over past 64 frames (holding the writers at once past `restart_pages`),
+    /// counting its holds.
+    async fn start(
+        restart_pages: i64,
+    ) -> (
+        tempfile::TempDir,
+        Db,
+        std::path::PathBuf,
+        CheckpointPolicy,
+        Arc<AtomicU64>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck.db");
         let db = Db::connect(&format!("sqlite://{}", path.display()), 4)
@@ -150,7 +157,7 @@ mod tests {
         let policy = CheckpointPolicy {
             every: Duration::from_millis(2),
             reset_pages: 64,
-            restart_pages: 256,
+            restart_pages,
         };
         let holds = Arc::new(AtomicU64::new(0));
         tokio::spawn(checkpoint_loop(
@@ -159,6 +166,18 @@ mod tests {
             policy,
             holds.clone(),
         ));
+        (dir, db, path, policy, holds)
+    }
+
+    /// A writer that never checkpoints by itself (as the group-commit writer's connection) keeps
+    /// appending; the checkpointer alone must keep its WAL bounded by restarting it, holding the
+    /// write gate only for the last copy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpointer_restarts_the_wal_of_a_writer_that_never_checkpoints() {
+        let (_dir, db, path, policy, holds) = start(256).await;
+        let Db::Sqlite(pool, gate, _) = &db else {
+            unreachable!()
+        };
 
         let writer_gate = gate.clone();
         let wal = path.with_extension("db-wal");
@@ -227,30 +246,10 @@ mod tests {
     /// a second time for a log that has not grown since.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writers_are_held_once_for_frames_appended_while_the_checkpointer_waited() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hold.db");
-        let db = Db::connect(&format!("sqlite://{}", path.display()), 4)
-            .await
-            .unwrap();
-        let Db::Sqlite(pool, gate, _) = &db else {
+        let (_dir, db, path, _, holds) = start(1_000_000).await;
+        let Db::Sqlite(_, gate, _) = &db else {
             unreachable!()
         };
-        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-            .execute(pool)
-            .await
-            .unwrap();
-        let policy = CheckpointPolicy {
-            every: Duration::from_millis(2),
-            reset_pages: 64,
-            restart_pages: 1_000_000,
-        };
-        let holds = Arc::new(AtomicU64::new(0));
-        tokio::spawn(checkpoint_loop(
-            pool.clone(),
-            gate.clone(),
-            policy,
-            holds.clone(),
-        ));
 
         let writer_gate = gate.clone();
         tokio::task::spawn_blocking(move || {
