@@ -10,7 +10,8 @@ use crate::{with_conn, with_db, with_tx};
 use super::batch::Val;
 use super::{Conn, Db, Tx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// `Deserialize` reads a row as PostgreSQL's `json_agg` writes it (`db::batch::pg_load`).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Call {
     pub id: String,
     pub tenant_id: String,
@@ -26,6 +27,7 @@ pub struct Call {
     pub strategy: CallStrategy,
     pub after_hours: bool,
     /// E.164 numbers to ring in order (a JSON array in the column).
+    #[serde(deserialize_with = "RouteTargets::deserialize_column")]
     pub route_targets: RouteTargets,
     /// Index in `route_targets` of the number being rung now.
     pub route_index: i64,

@@ -15,7 +15,8 @@ pub struct Event {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// `Deserialize` reads a row as PostgreSQL's `json_agg` writes it (`db::batch::pg_load`).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Endpoint {
     pub id: String,
     pub tenant_id: Option<String>,

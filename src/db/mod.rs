@@ -121,9 +121,12 @@ const WRITE_GATE_TIMEOUT: Duration = Duration::from_secs(5);
 /// PostgreSQL's time under the webhook benchmark. The risk the pool's setting guards against, a
 /// generic plan that scans a table that was small when the plan was made, cannot arise here:
 /// with `enable_seqscan = off` the plan uses the key's index whatever the statistics said.
+/// `jit = off` because that setting prices a scan it cannot avoid at 10^10, far past JIT's
+/// threshold, and compiling a plan took about a second per run (seen when the batch's load once
+/// had a part that scanned); key lookups never gain from JIT.
 /// `SET LOCAL` ends with the transaction, so the connection goes back to the pool as it came.
-pub(super) const PG_WRITER_BEGIN: &str =
-    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
+pub(super) const PG_WRITER_BEGIN: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; \
+     SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
 
 /// Runs `$body` with `$pool` bound to the backend's pool (`&SqlitePool` or `&PgPool`).
 #[macro_export]

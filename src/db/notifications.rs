@@ -8,7 +8,8 @@ use crate::{with_db, with_tx};
 
 use super::{Db, Tx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// `Deserialize` reads a row as PostgreSQL's `json_agg` writes it (`db::batch::pg_load`).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Notification {
     pub id: String,
     pub tenant_id: String,

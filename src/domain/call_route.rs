@@ -63,6 +63,13 @@ impl RouteTargets {
     pub fn from_json(s: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(s).map(RouteTargets)
     }
+
+    /// Reads the column as a row in JSON carries it (PostgreSQL's `json_agg` of a row writes the
+    /// column's text, itself a JSON array, as a string).
+    pub fn deserialize_column<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        Self::from_json(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 impl std::ops::Deref for RouteTargets {

@@ -661,7 +661,10 @@ async fn an_idle_writer_gives_its_connection_back() {
 /// A writer's transaction keeps its statements' plans (PostgreSQL: `force_generic_plan`), so those
 /// plans must use the key's index even when made on a new, empty table, whose statistics would
 /// otherwise choose to scan it, and keep scanning it as it grows. Checked with the batch's load of
-/// calls by CallSid and the foreign-key check every new call makes on its tenant.
+/// calls by CallSid, the foreign-key check every new call makes on its tenant, and (PostgreSQL)
+/// the statement that loads a batch, every part of which must find its rows through an index.
+/// That transaction also compiles nothing (`jit` off): a scan priced past JIT's threshold cost
+/// about a second per run.
 #[tokio::test]
 async fn a_writers_plans_use_the_keys_index_on_a_new_database() {
     let app = app().start().await;
@@ -669,25 +672,35 @@ async fn a_writers_plans_use_the_keys_index_on_a_new_database() {
     let mut tx = db.begin_writer().await.expect("a writer's transaction");
     let plans: Vec<String> = match db.kind() {
         DbKind::Postgres => {
+            let jit: String = with_tx!(&mut tx, |c| {
+                sqlx::query_scalar("SHOW jit").fetch_one(&mut *c).await
+            })
+            .unwrap();
+            assert_eq!(jit, "off", "a writer's transaction may compile its plans");
+            let load = format!(
+                "PREPARE batch_load({}) AS {}",
+                ["text[]"; 9].join(", "),
+                switchboard::db::batch::pg_load_statement()
+            );
             let mut plans = Vec::new();
-            for (name, sql) in [
+            for (name, sql, args) in [
                 (
                     "calls_by_sid",
                     "PREPARE calls_by_sid(text[]) AS SELECT id FROM calls WHERE call_sid = ANY($1) FOR NO KEY UPDATE",
+                    "'{CA1}'",
                 ),
                 (
                     "tenant_key",
                     "PREPARE tenant_key(text) AS SELECT 1 FROM ONLY tenants x WHERE id = $1 FOR KEY SHARE OF x",
+                    "'t'",
+                ),
+                (
+                    "batch_load",
+                    load.as_str(),
+                    "'{CA1}', '{SM1}', '{SM2}', '{n1}', '{j1}', '{t1}', '{+15005550006}', '{t1}', '{t1}'",
                 ),
             ] {
-                let explain = format!(
-                    "EXPLAIN EXECUTE {name}({})",
-                    if name == "tenant_key" {
-                        "'t'"
-                    } else {
-                        "'{CA1}'"
-                    }
-                );
+                let explain = format!("EXPLAIN EXECUTE {name}({args})");
                 let plan = with_tx!(&mut tx, |c| {
                     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                         .execute(&mut *c)

@@ -1,5 +1,6 @@
-//! What a batch's units read, loaded at its start with one query per table for all of them, the
-//! rows they may change locked.
+//! What a batch's units read, loaded at its start for all of them, the rows they may change locked:
+//! on PostgreSQL in one statement (`pg_load`); on SQLite in memory with one query per table here
+//! (the writer thread of a SQLite file loads through its own connection, `db::batch_sqlite`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +10,6 @@ use crate::db::calls::Call;
 use crate::db::events::Endpoint;
 use crate::db::notifications::Notification;
 use crate::domain::states::MessageStatus;
-use crate::with_tx;
 
 use super::*;
 
@@ -66,12 +66,16 @@ impl Loaded {
 
     /// Loads everything `keys` name, in `tx`, locking the rows that units may change.
     pub async fn load(tx: &mut Tx, keys: &Keys) -> Result<Loaded, StoreError> {
+        let c = match tx {
+            Tx::Postgres(c) => return super::pg_load::load(c, keys).await,
+            // SQLite holds its write lock for the whole batch: nothing to lock row by row.
+            Tx::Sqlite(c, ..) => &mut **c,
+        };
         let mut loaded = Loaded::default();
-        let (lock, kind) = (tx.row_lock(), tx.kind());
         for chunk in distinct(&keys.call_sids).chunks(CHUNK) {
-            let rows: Vec<Call> = by_keys(tx, chunk, |keys| {
+            let rows: Vec<Call> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT {} FROM calls WHERE call_sid {keys} {lock}",
+                    "SELECT {} FROM calls WHERE call_sid {keys} ",
                     crate::db::calls::COLUMNS
                 )
             })
@@ -82,7 +86,7 @@ impl Loaded {
         }
         for chunk in distinct(&keys.message_sids).chunks(CHUNK) {
             let rows: Vec<(String, String, MessageStatus, Option<i64>)> =
-                by_keys(tx, chunk, |keys| {
+                by_keys(c, chunk, |keys| {
                     format!(
                         "SELECT message_sid, tenant_id, status, error_code FROM messages WHERE message_sid {keys}"
                     )
@@ -97,9 +101,9 @@ impl Loaded {
             }
         }
         for chunk in distinct(&keys.notification_sids).chunks(CHUNK) {
-            let rows: Vec<Notification> = by_keys(tx, chunk, |keys| {
+            let rows: Vec<Notification> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT {} FROM notifications WHERE twilio_sid {keys} {lock}",
+                    "SELECT {} FROM notifications WHERE twilio_sid {keys} ",
                     crate::db::notifications::COLUMNS
                 )
             })
@@ -111,9 +115,9 @@ impl Loaded {
             }
         }
         for chunk in distinct(&keys.notification_ids).chunks(CHUNK) {
-            let rows: Vec<Notification> = by_keys(tx, chunk, |keys| {
+            let rows: Vec<Notification> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT {} FROM notifications WHERE id {keys} {lock}",
+                    "SELECT {} FROM notifications WHERE id {keys} ",
                     crate::db::notifications::COLUMNS
                 )
             })
@@ -123,9 +127,9 @@ impl Loaded {
             }
         }
         for chunk in distinct(&keys.jobs).chunks(CHUNK) {
-            let rows: Vec<(String, String)> = by_keys(tx, chunk, |keys| {
+            let rows: Vec<(String, String)> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT id, lease_token FROM jobs WHERE id {keys} AND status = 'running' AND lease_token IS NOT NULL {lock}"
+                    "SELECT id, lease_token FROM jobs WHERE id {keys} AND status = 'running' AND lease_token IS NOT NULL"
                 )
             })
             .await?;
@@ -139,33 +143,19 @@ impl Loaded {
             let phones = distinct_iter(opt_outs.iter().map(|(_, p)| p.as_str()));
             for tenants in tenants.chunks(CHUNK) {
                 for phones in phones.chunks(CHUNK) {
-                    let rows: Vec<(String, String)> = match tx {
-                        Tx::Postgres(c) => {
-                            sqlx::query_as(
-                                "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id = ANY($1) AND phone = ANY($2)",
-                            )
-                            .bind(tenants)
-                            .bind(phones)
-                            .fetch_all(&mut **c)
-                            .await?
-                        }
-                        Tx::Sqlite(c, ..) => {
-                            let sql = format!(
-                                "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
-                                placeholders(kind, 1, tenants.len()),
-                                placeholders(kind, tenants.len() + 1, phones.len())
-                            );
-                            let mut q =
-                                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-                            for t in tenants {
-                                q = q.bind(*t);
-                            }
-                            for p in phones {
-                                q = q.bind(*p);
-                            }
-                            q.fetch_all(&mut **c).await?
-                        }
-                    };
+                    let sql = format!(
+                        "SELECT tenant_id, phone FROM opt_outs WHERE tenant_id IN ({}) AND phone IN ({})",
+                        placeholders(DbKind::Sqlite, 1, tenants.len()),
+                        placeholders(DbKind::Sqlite, tenants.len() + 1, phones.len())
+                    );
+                    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+                    for t in tenants {
+                        q = q.bind(*t);
+                    }
+                    for p in phones {
+                        q = q.bind(*p);
+                    }
+                    let rows: Vec<(String, String)> = q.fetch_all(&mut *c).await?;
                     loaded
                         .opt_outs
                         .extend(rows.into_iter().filter(|r| wanted.contains(r)));
@@ -173,10 +163,10 @@ impl Loaded {
             }
         }
         let tenants = loaded.endpoint_tenants(keys);
-        loaded.endpoints = load_endpoints(tx, &tenants).await?;
+        loaded.endpoints = load_endpoints(c, &tenants).await?;
         for chunk in distinct(&keys.cursors).chunks(CHUNK) {
-            let rows: Vec<(String, i64)> = by_keys(tx, chunk, |keys| {
-                format!("SELECT id, round_robin_cursor FROM tenants WHERE id {keys} {lock}")
+            let rows: Vec<(String, i64)> = by_keys(c, chunk, |keys| {
+                format!("SELECT id, round_robin_cursor FROM tenants WHERE id {keys}")
             })
             .await?;
             loaded.cursors.extend(rows);
@@ -185,25 +175,14 @@ impl Loaded {
     }
 }
 
-/// Enabled endpoints that are global or belong to one of `tenants`.
-pub(super) async fn load_endpoints(
-    tx: &mut Tx,
+/// Enabled endpoints that are global or belong to one of `tenants`, once each.
+async fn load_endpoints(
+    c: &mut sqlx::SqliteConnection,
     tenants: &[&str],
 ) -> Result<Vec<Endpoint>, StoreError> {
     let columns = crate::db::events::ENDPOINT_COLUMNS;
-    if let Tx::Postgres(c) = tx {
-        // One statement whatever the number of tenants (an empty array matches none).
-        let sql = format!(
-            "SELECT {columns} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL OR tenant_id = ANY($1))"
-        );
-        return Ok(sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql))
-            .bind(tenants)
-            .fetch_all(&mut **c)
-            .await?);
-    }
     let mut out: Vec<Endpoint> = Vec::new();
     let mut seen = HashSet::new();
-    let kind = tx.kind();
     // At least one query, for the global endpoints, even when no tenant is named.
     let chunks: Vec<&[&str]> = if tenants.is_empty() {
         vec![&[]]
@@ -214,58 +193,41 @@ pub(super) async fn load_endpoints(
         let tenant_clause = if chunk.is_empty() {
             String::new()
         } else {
-            format!(" OR tenant_id IN ({})", placeholders(kind, 1, chunk.len()))
+            format!(
+                " OR tenant_id IN ({})",
+                placeholders(DbKind::Sqlite, 1, chunk.len())
+            )
         };
         let sql = format!(
             "SELECT {columns} FROM relay_endpoints WHERE enabled = TRUE AND (tenant_id IS NULL{tenant_clause})"
         );
-        let rows: Vec<Endpoint> = with_tx!(tx, |c| {
-            let mut q =
-                sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
-            for t in chunk {
-                q = q.bind(*t);
-            }
-            q.fetch_all(c).await
-        })?;
+        let mut q =
+            sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.as_str())).persistent(false);
+        for t in chunk {
+            q = q.bind(*t);
+        }
+        let rows = q.fetch_all(&mut *c).await?;
         out.extend(rows.into_iter().filter(|e| seen.insert(e.id.clone())));
     }
     Ok(out)
 }
 
-/// The rows of `select(condition)` whose key is one of `keys`, where `condition` is `IN (?, …)` on
-/// SQLite and `= ANY($1)` on PostgreSQL. Why two forms: on PostgreSQL the statement's text stays
-/// the same whatever the number of keys, so each connection parses and plans it once and every
-/// later batch sends it in one round trip (a text that changes with the count costs a parse and a
-/// describe round trip each time). SQLite's own connection prepares nothing across batches here,
-/// and its `?` lists cost nothing to parse.
+/// The rows of `select("IN (?, …)")` whose key is one of `keys`.
 async fn by_keys<T>(
-    tx: &mut Tx,
+    c: &mut sqlx::SqliteConnection,
     keys: &[&str],
     select: impl Fn(&str) -> String,
 ) -> Result<Vec<T>, StoreError>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + Send
-        + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
 {
-    Ok(match tx {
-        Tx::Postgres(c) => {
-            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(select("= ANY($1)")))
-                .bind(keys)
-                .fetch_all(&mut **c)
-                .await?
-        }
-        Tx::Sqlite(c, ..) => {
-            let sql = select(&format!(
-                "IN ({})",
-                placeholders(DbKind::Sqlite, 1, keys.len())
-            ));
-            let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for k in keys {
-                q = q.bind(*k);
-            }
-            q.fetch_all(&mut **c).await?
-        }
-    })
+    let sql = select(&format!(
+        "IN ({})",
+        placeholders(DbKind::Sqlite, 1, keys.len())
+    ));
+    let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql)).persistent(false);
+    for k in keys {
+        q = q.bind(*k);
+    }
+    Ok(q.fetch_all(&mut *c).await?)
 }

@@ -1,6 +1,6 @@
 //! One group-commit batch of webhook writes, held in memory: what the batch's units read, loaded
-//! with one query per table for all of them, and what they write, sent with one multi-row statement
-//! per table when the batch ends.
+//! for all of them at once (one statement on PostgreSQL, one query per table on SQLite), and what
+//! they write, sent with one multi-row statement per table when the batch ends.
 //!
 //! Why: a statement costs a round trip (to SQLite's connection thread or to PostgreSQL) that is far
 //! dearer than the work it does. A webhook used to make four to six of them; in a batch it makes
@@ -13,6 +13,8 @@
 //! nothing else changes them between the load and the commit.
 
 mod load;
+mod pg_load;
+pub use pg_load::statement as pg_load_statement;
 mod pg_rows;
 mod rows;
 
