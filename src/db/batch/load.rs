@@ -75,7 +75,7 @@ impl Loaded {
         for chunk in distinct(&keys.call_sids).chunks(CHUNK) {
             let rows: Vec<Call> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT {} FROM calls WHERE call_sid {keys} ",
+                    "SELECT {} FROM calls WHERE call_sid {keys}",
                     crate::db::calls::COLUMNS
                 )
             })
@@ -103,7 +103,7 @@ impl Loaded {
         for chunk in distinct(&keys.notification_sids).chunks(CHUNK) {
             let rows: Vec<Notification> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT {} FROM notifications WHERE twilio_sid {keys} ",
+                    "SELECT {} FROM notifications WHERE twilio_sid {keys}",
                     crate::db::notifications::COLUMNS
                 )
             })
@@ -117,7 +117,7 @@ impl Loaded {
         for chunk in distinct(&keys.notification_ids).chunks(CHUNK) {
             let rows: Vec<Notification> = by_keys(c, chunk, |keys| {
                 format!(
-                    "SELECT {} FROM notifications WHERE id {keys} ",
+                    "SELECT {} FROM notifications WHERE id {keys}",
                     crate::db::notifications::COLUMNS
                 )
             })
