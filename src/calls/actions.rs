@@ -112,7 +112,7 @@ async fn continue_after_dial(
             Some(&call.tenant_id),
             "call.answered",
             Some(&call.call_sid),
-            events::call_data(&call),
+            events::CallData::of(&call),
         )
         .await?;
         tx.commit().await?;

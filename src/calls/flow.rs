@@ -303,7 +303,7 @@ impl BatchUnit for StartCall {
             Some(&tenant.id),
             "call.incoming",
             Some(self.call_sid.as_str()),
-            events::call_data(&call),
+            events::CallData::of(&call),
         );
         Ok((call, true))
     }

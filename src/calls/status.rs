@@ -137,7 +137,7 @@ impl BatchUnit for StatusMove {
                 Some(&call.tenant_id),
                 "call.completed",
                 Some(&call.call_sid),
-                events::call_data(&call),
+                events::CallData::of(&call),
             );
         }
         let missed = call.missed;

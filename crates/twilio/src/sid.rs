@@ -24,11 +24,13 @@ pub const WEBHOOK_SID_PARAMS: &[(&str, &[&str])] = &[
 
 /// The first SID parameter in `params` whose value has the wrong shape, with the kinds it may be.
 /// Empty values are left to the handler (which says the parameter is required where it is).
-pub fn misshapen(params: &[(String, String)]) -> Option<(&str, &'static [&'static str])> {
-    params.iter().find_map(|(k, v)| {
-        let (_, kinds) = WEBHOOK_SID_PARAMS.iter().find(|(name, _)| name == k)?;
+pub fn misshapen<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<(&'a str, &'static [&'static str])> {
+    params.into_iter().find_map(|(k, v)| {
+        let (_, kinds) = WEBHOOK_SID_PARAMS.iter().find(|(name, _)| *name == k)?;
         let v = v.trim();
-        (!v.is_empty() && !kinds.iter().any(|p| has_shape(v, p))).then_some((k.as_str(), *kinds))
+        (!v.is_empty() && !kinds.iter().any(|p| has_shape(v, p))).then_some((k, *kinds))
     })
 }
 
@@ -36,8 +38,8 @@ pub fn misshapen(params: &[(String, String)]) -> Option<(&str, &'static [&'stati
 mod tests {
     use super::*;
 
-    fn p(k: &str, v: &str) -> Vec<(String, String)> {
-        vec![(k.into(), v.into())]
+    fn p<'a>(k: &'a str, v: &'a str) -> [(&'a str, &'a str); 1] {
+        [(k, v)]
     }
 
     #[test]
@@ -52,22 +54,22 @@ mod tests {
     #[test]
     fn misshapen_names_the_parameter_and_its_kinds() {
         assert_eq!(
-            misshapen(&p("CallSid", "CA123")),
+            misshapen(p("CallSid", "CA123")),
             Some(("CallSid", &["CA"][..]))
         );
         assert_eq!(
-            misshapen(&p("MessageSid", "CA0123456789abcdef0123456789abcdef")),
+            misshapen(p("MessageSid", "CA0123456789abcdef0123456789abcdef")),
             Some(("MessageSid", &["SM", "MM"][..]))
         );
         assert_eq!(
-            misshapen(&p("MessageSid", "MM0123456789abcdef0123456789abcdef")),
+            misshapen(p("MessageSid", "MM0123456789abcdef0123456789abcdef")),
             None
         );
         assert_eq!(
-            misshapen(&p("CallSid", "")),
+            misshapen(p("CallSid", "")),
             None,
             "absence is the handler's to judge"
         );
-        assert_eq!(misshapen(&p("From", "CA123")), None, "not a SID parameter");
+        assert_eq!(misshapen(p("From", "CA123")), None, "not a SID parameter");
     }
 }

@@ -32,38 +32,44 @@ pub enum SignatureError {
     MalformedUrl(String),
 }
 
-/// The string Twilio feeds to HMAC: the URL, then each parameter sorted by key, key then value.
-fn signing_payload(url: &str, params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    // Sorting (key, value) pairs and dropping duplicates gives exactly what both SDKs do: keys
-    // sorted, and for a repeated key its distinct values sorted. `str` compares by UTF-8 bytes,
-    // which orders like Python's code-point comparison.
+/// `params` as borrowed pairs sorted the way Twilio's SDKs order them: keys sorted, and for a
+/// repeated key its distinct values sorted. Sorting `(key, value)` pairs and dropping duplicates
+/// gives exactly that; `str` compares by UTF-8 bytes, which orders like Python's code points.
+fn sorted_pairs<'a>(mut pairs: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
     pairs.sort_unstable();
     pairs.dedup();
-    let len = url.len() + pairs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-    let mut s = String::with_capacity(len);
-    s.push_str(url);
-    for (k, v) in pairs {
-        s.push_str(k);
-        s.push_str(v);
-    }
-    s
+    pairs
 }
 
-fn mac_over(auth_token: &str, payload: &str) -> HmacSha1 {
-    let mut mac =
-        HmacSha1::new_from_slice(auth_token.as_bytes()).expect("HMAC accepts keys of any length");
-    mac.update(payload.as_bytes());
+/// HMAC-SHA1 keyed with the auth token, before any input: cloned per URL variant, so the key's
+/// two padding blocks are hashed once per request rather than once per variant.
+fn keyed(auth_token: &str) -> HmacSha1 {
+    HmacSha1::new_from_slice(auth_token.as_bytes()).expect("HMAC accepts keys of any length")
+}
+
+/// The MAC over what Twilio signs: the URL, then each sorted parameter's key and value. Fed to
+/// the MAC piece by piece, so the concatenated string is never built.
+fn mac_over(keyed: &HmacSha1, url: &str, sorted: &[(&str, &str)]) -> HmacSha1 {
+    let mut mac = keyed.clone();
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
     mac
+}
+
+fn borrowed(params: &[(String, String)]) -> Vec<(&str, &str)> {
+    params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 /// base64(HMAC-SHA1(auth_token, url + sorted params)). Params sorted by key; a multi-valued key:
 /// dedupe and sort its values, append key+value for each (exactly as twilio-python/twilio-node do).
 pub fn compute_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let mac = mac_over(auth_token, &signing_payload(url, params));
+    let mac = mac_over(&keyed(auth_token), url, &sorted_pairs(borrowed(params)));
     BASE64.encode(mac.finalize().into_bytes())
 }
 
@@ -87,6 +93,17 @@ pub fn validate(
     params: &[(String, String)],
     signature: Option<&str>,
 ) -> Result<(), SignatureError> {
+    validate_pairs(auth_token, url, borrowed(params), signature)
+}
+
+/// [`validate`] over borrowed pairs, in any order (they are sorted here, in place): for a caller
+/// that holds its parameters in a buffer of its own and would otherwise copy each into a `String`.
+pub fn validate_pairs(
+    auth_token: &str,
+    url: &str,
+    params: Vec<(&str, &str)>,
+    signature: Option<&str>,
+) -> Result<(), SignatureError> {
     let signature = signature.ok_or(SignatureError::Missing)?;
     let candidates = url_variants(url)?;
     // A header that is not base64 of 20 bytes cannot match; still answer Mismatch, not a
@@ -94,10 +111,12 @@ pub fn validate(
     let Ok(decoded) = BASE64.decode(signature) else {
         return Err(SignatureError::Mismatch);
     };
+    let sorted = sorted_pairs(params);
+    let keyed = keyed(auth_token);
     // Every candidate is checked (no short-circuit) so timing does not reveal which matched.
     let mut matched = false;
     for candidate in &candidates {
-        let ok = mac_over(auth_token, &signing_payload(candidate, params))
+        let ok = mac_over(&keyed, candidate, &sorted)
             .verify_slice(&decoded)
             .is_ok();
         matched |= ok;
@@ -340,9 +359,24 @@ mod tests {
             ("StatusCallbackEvent", "answered"),
             ("StatusCallbackEvent", "ringing"),
         ]);
+        let sorted = sorted_pairs(borrowed(&params));
         assert_eq!(
-            signing_payload("https://x/y", &params),
-            "https://x/yStatusCallbackEventansweredStatusCallbackEventringinga1b2"
+            sorted,
+            [
+                ("StatusCallbackEvent", "answered"),
+                ("StatusCallbackEvent", "ringing"),
+                ("a", "1"),
+                ("b", "2"),
+            ]
+        );
+        // Fed piece by piece, the MAC is the one over the concatenated payload.
+        let mut whole = keyed("token");
+        whole.update(b"https://x/yStatusCallbackEventansweredStatusCallbackEventringinga1b2");
+        assert_eq!(
+            mac_over(&keyed("token"), "https://x/y", &sorted)
+                .finalize()
+                .into_bytes(),
+            whole.finalize().into_bytes()
         );
     }
 
