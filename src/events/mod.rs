@@ -188,3 +188,42 @@ pub fn call_data(call: &Call) -> Value {
 pub fn routes() -> OpenApiRouter<AppState> {
     api::routes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A completed call, every optional field set.
+    fn call() -> Call {
+        serde_json::from_str(
+            r#"{"id":"c1","tenant_id":"t1","call_sid":"CA1","direction":"inbound",
+            "from_number":"+14155550100","to_number":"+15005550006","status":"completed",
+            "strategy":"forward","after_hours":true,"route_targets":"[\"+14155550101\"]",
+            "route_index":0,"gather_attempts":0,"forwarded_to":"+14155550101",
+            "call_reason":"booking","notes":null,"recording_url":"https://r/1","voicemail":false,
+            "missed":false,"start_time":1000,"answered_at":2000,"end_time":61000,
+            "duration_seconds":59,"created_at":1000,"updated_at":61000}"#,
+        )
+        .unwrap()
+    }
+
+    /// The payload's exact bytes: every key, in the alphabetical order the payloads have had since
+    /// they were built as `serde_json::Value` objects.
+    #[test]
+    fn call_data_serialises_every_field_in_alphabetical_key_order() {
+        let expected = concat!(
+            r#"{"afterHours":true,"callId":"c1","callReason":"booking","callSid":"CA1","#,
+            r#""direction":"inbound","durationSeconds":59,"endTime":"1970-01-01T00:01:01.000Z","#,
+            r#""forwardedTo":"+14155550101","from":"+14155550100","missed":false,"#,
+            r#""recordingUrl":"https://r/1","startTime":"1970-01-01T00:00:01.000Z","#,
+            r#""status":"completed","strategy":"forward","to":"+15005550006","voicemail":false}"#
+        );
+        let call = call();
+        assert_eq!(
+            serde_json::to_string(&CallData::of(&call)).unwrap(),
+            expected
+        );
+        // The `Value` form (for events that add fields) is the same object.
+        assert_eq!(call_data(&call).to_string(), expected);
+    }
+}
