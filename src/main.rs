@@ -13,9 +13,6 @@ const MI_OPTION_ARENA_EAGER_COMMIT: i32 = 4;
 /// in its v2 and v3), which the `-sys` crate does not name.
 const MI_OPTION_PURGE_DELAY: i32 = 15;
 
-/// How long a freed page stays committed before mimalloc gives it back to the kernel.
-const PURGE_DELAY_MS: std::ffi::c_long = 100;
-
 /// `mi_option_allow_thp` (mimalloc v3's `mimalloc.h`; the `-sys` crate builds v3).
 const MI_OPTION_ALLOW_THP: i32 = 43;
 
@@ -24,11 +21,11 @@ const MI_OPTION_ALLOW_THP: i32 = 43;
 /// the defaults keeps them. Run from the ELF constructor list at a priority ahead of every
 /// unprioritised constructor, mimalloc's own included.
 ///
-/// - Freed pages go back after [`PURGE_DELAY_MS`] instead of mimalloc's default second: an idle
-///   server holds about 24 MB of heap instead of 39 (start-up ends with a forced collection, which
-///   purges at once whatever the delay). Not at once (a delay of 0): under the webhook load that
-///   returned pages a request later took back, and each return was an `madvise` with a TLB
-///   shoot-down on the other core, about 3 % of the HTTP threads' time.
+/// - Freed pages go back at once: an idle server holds about 24 MB of heap instead of 39. Under
+///   the webhook load each return is an `madvise` with a TLB shoot-down on the other core (about
+///   3 % of the HTTP threads' time), but a delay of 100 ms left about 2 MB more resident at idle
+///   (pages freed after start-up's forced collection waited for allocator activity that an idle
+///   server never has), which took an idle server past 30 MB.
 /// - Arenas are committed as they are used, not all at once: on Linux mimalloc otherwise commits a
 ///   new arena eagerly, and about 2 MB of an idle server's heap stayed resident (idle RSS of the
 ///   webhook benchmark's server 31.5 → 29.5 MB; its throughput the same).
@@ -40,7 +37,7 @@ extern "C" fn set_allocator_options() {
     // SAFETY: plain setters of process-wide flags, called before any other thread exists.
     #[allow(unsafe_code)]
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
         #[cfg(target_os = "linux")]
