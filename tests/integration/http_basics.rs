@@ -57,6 +57,31 @@ async fn metrics_expose_request_counts() {
         r.text
     );
     assert!(!r.text.contains("quantile="), "{}", r.text);
+
+    // Every request counts, also once the route's handles are cached (other tests share the
+    // process's recorder and may add more, never fewer).
+    let before = health_requests(&r.text);
+    for _ in 0..3 {
+        app.send(Method::GET, "/health", None, None, &[]).await;
+    }
+    let r = app.send(Method::GET, "/metrics", None, None, &[]).await;
+    let after = health_requests(&r.text);
+    assert!(after >= before + 3.0, "{before} then {after}");
+}
+
+/// The count of `GET /health` answered 200, from the Prometheus text.
+fn health_requests(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("switchboard_http_requests_total{")
+                && l.contains("method=\"GET\"")
+                && l.contains("route=\"/health\"")
+                && l.contains("status=\"200\"")
+        })
+        .and_then(|l| l.rsplit_once(' '))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_else(|| panic!("no GET /health 200 series in {metrics}"))
 }
 
 /// Series of the HTTP metrics that a client with made-up methods can reach.
