@@ -35,14 +35,8 @@ pub use voice::{
     VoiceResponse,
 };
 
-use std::borrow::Cow;
-
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use quick_xml::Writer;
-use quick_xml::events::attributes::Attribute;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use quick_xml::name::QName;
 
 /// The `Content-Type` Switchboard serves TwiML with; Twilio needs `text/xml` or `application/xml`
 /// (error 12300 otherwise).
@@ -106,41 +100,45 @@ impl El {
         self
     }
 
-    fn write(&self, w: &mut Writer<Vec<u8>>) {
-        let mut start = BytesStart::new(self.name);
+    /// Appends the element as XML: attributes in the order given, each value escaped and
+    /// double-quoted; an element with neither text nor children self-closed (`<Hangup/>`).
+    /// Written straight into the document's string: through an XML writer each attribute and text
+    /// was a string of its own, about 4 % of the HTTP threads under the webhook benchmark. The
+    /// snapshot tests hold the output byte for byte.
+    fn write(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(self.name);
         for (name, value) in &self.attrs {
-            start.push_attribute(Attribute {
-                key: QName(name),
-                value: Cow::Owned(escape(value, true)),
-            });
+            out.push(' ');
+            out.push_str(name);
+            out.push_str("=\"");
+            escape_into(out, value, true);
+            out.push('"');
         }
         let text = self.text.as_deref().filter(|t| !t.is_empty());
-        // Writing into a Vec cannot fail, so the results are infallible in practice.
         if text.is_none() && self.children.is_empty() {
-            w.write_event(Event::Empty(start)).expect("write to Vec");
+            out.push_str("/>");
             return;
         }
-        w.write_event(Event::Start(start)).expect("write to Vec");
+        out.push('>');
         if let Some(t) = text {
-            let escaped = escape(t, false);
-            w.write_event(Event::Text(BytesText::from_escaped(escaped)))
-                .expect("write to Vec");
+            escape_into(out, t, false);
         }
         for c in &self.children {
-            c.write(w);
+            c.write(out);
         }
-        w.write_event(Event::End(BytesEnd::new(self.name)))
-            .expect("write to Vec");
+        out.push_str("</");
+        out.push_str(self.name);
+        out.push('>');
     }
 }
 
-/// Renders `<?xml …?><Response>children</Response>`.
+/// A whole TwiML document: the XML declaration and one `<Response>` holding `children`.
 pub(crate) fn render_document(children: impl IntoIterator<Item = El>) -> String {
-    let mut w = Writer::new(Vec::with_capacity(256));
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
-        .expect("write to Vec");
-    El::new("Response").children(children).write(&mut w);
-    String::from_utf8(w.into_inner()).expect("escaper and writer only emit UTF-8")
+    let mut out = String::with_capacity(256);
+    out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    El::new("Response").children(children).write(&mut out);
+    out
 }
 
 /// The `axum` response for a rendered document: 200 with Twilio's accepted content type.
@@ -158,11 +156,19 @@ fn xml_allowed(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-/// Escapes `s` for XML text (`attribute = false`) or a double-quoted attribute value. Attribute
-/// values also encode tab/CR/LF so XML attribute-value normalisation cannot turn them into spaces;
-/// text encodes CR so line-ending normalisation cannot drop it.
+/// [`escape_into`] into a string of its own (the unit tests' view of the escaper).
+#[cfg(test)]
 fn escape(s: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    escape_into(&mut out, s, attribute);
+    out
+}
+
+/// Appends `s` to `out` escaped for XML text (`attribute = false`) or a double-quoted attribute
+/// value, dropping characters XML 1.0 does not allow. Attribute values also encode tab/CR/LF so
+/// XML attribute-value normalisation cannot turn them into spaces; text encodes CR so line-ending
+/// normalisation cannot drop it.
+fn escape_into(out: &mut String, s: &str, attribute: bool) {
     for c in s.chars().filter(|&c| xml_allowed(c)) {
         match c {
             '&' => out.push_str("&amp;"),
@@ -177,7 +183,6 @@ fn escape(s: &str, attribute: bool) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// A value that can be written as a TwiML attribute.
