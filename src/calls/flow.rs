@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::extract::State;
 
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use switchboard_twilio::twiml::VoiceResponse;
 
 use super::plan;
@@ -21,7 +20,7 @@ use crate::domain::call_route::CallStrategy;
 use crate::domain::routing::{Fallback, Strategy};
 use crate::domain::states::CallStatus;
 use crate::domain::{E164, new_id};
-use crate::events;
+use crate::events::{self, CallData};
 use crate::jobs::{JobKind, NewJob};
 use crate::messaging::text_back::{MissedCallTextBack, TextBackPayload};
 use crate::recordings::RecordingHooks;
@@ -80,14 +79,15 @@ pub(crate) async fn mark_missed(
     call: &mut Call,
     outcome: &str,
 ) -> Result<(), StoreError> {
-    let Some((text_back, data)) = missed(call, outcome) else {
+    let Some(text_back) = missed(call) else {
         return Ok(());
     };
     if let Some(job) = text_back {
         state.enqueue(tx, job).await?;
     }
-    let (tenant, sid) = (call.tenant_id.clone(), call.call_sid.clone());
-    events::emit(state, tx, Some(&tenant), "call.missed", Some(&sid), data).await?;
+    let data = CallData::of(call).dial_call_status(outcome);
+    let (tenant, sid) = (call.tenant_id.as_str(), call.call_sid.as_str());
+    events::emit(state, tx, Some(tenant), "call.missed", Some(sid), data).await?;
     Ok(())
 }
 
@@ -98,19 +98,21 @@ pub(crate) fn mark_missed_in(
     call: &mut Call,
     outcome: &str,
 ) {
-    let Some((text_back, data)) = missed(call, outcome) else {
+    let Some(text_back) = missed(call) else {
         return;
     };
     if let Some(job) = text_back {
         batch.enqueue(state.pending_job(job));
     }
+    let data = CallData::of(call).dial_call_status(outcome);
     let (tenant, sid) = (call.tenant_id.as_str(), call.call_sid.as_str());
     events::emit_in(state, batch, Some(tenant), "call.missed", Some(sid), data);
 }
 
 /// Sets `call.missed` unless it was already, or the call is not inbound; then answers the text-back
-/// job (when the caller can receive a text) and the `call.missed` event data.
-fn missed(call: &mut Call, outcome: &str) -> Option<(Option<NewJob>, serde_json::Value)> {
+/// job (when the caller can receive a text). The `call.missed` event's data is the call's
+/// ([`CallData`]) with `dialCallStatus`, the outcome.
+fn missed(call: &mut Call) -> Option<Option<NewJob>> {
     if call.missed || call.direction != "inbound" {
         return None;
     }
@@ -124,9 +126,7 @@ fn missed(call: &mut Call, outcome: &str) -> Option<(Option<NewJob>, serde_json:
         .tenant(call.tenant_id.clone())
         .dedupe(format!("missed-call-text-back:{}", call.call_sid))
     });
-    let mut data = events::call_data(call);
-    data["dialCallStatus"] = json!(outcome);
-    Some((text_back, data))
+    Some(text_back)
 }
 
 /// The voice webhook (`/api/webhooks/twilio/voice` and the seed aliases).

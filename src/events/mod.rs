@@ -142,6 +142,9 @@ pub struct CallData<'a> {
     call_id: &'a str,
     call_reason: Option<&'a str>,
     call_sid: &'a str,
+    /// Only in `call.missed`: what ended the call (`no-answer`, `busy`, `voicemail`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dial_call_status: Option<&'a str>,
     direction: &'a str,
     duration_seconds: Option<i64>,
     end_time: Option<String>,
@@ -163,6 +166,7 @@ impl<'a> CallData<'a> {
             call_id: &call.id,
             call_reason: call.call_reason.as_deref(),
             call_sid: &call.call_sid,
+            dial_call_status: None,
             direction: &call.direction,
             duration_seconds: call.duration_seconds,
             end_time: call.end_time.map(crate::clock::rfc3339),
@@ -175,6 +179,14 @@ impl<'a> CallData<'a> {
             strategy: call.strategy,
             to: &call.to_number,
             voicemail: call.voicemail,
+        }
+    }
+
+    /// The data of `call.missed`: the call's, and the outcome that made it missed.
+    pub fn dial_call_status(self, outcome: &'a str) -> Self {
+        CallData {
+            dial_call_status: Some(outcome),
+            ..self
         }
     }
 }
@@ -225,5 +237,20 @@ mod tests {
         );
         // The `Value` form (for events that add fields) is the same object.
         assert_eq!(call_data(&call).to_string(), expected);
+    }
+
+    /// `call.missed` carries `dialCallStatus` where the `Value` object it was built as put it.
+    #[test]
+    fn missed_call_data_adds_the_outcome_in_key_order() {
+        let call = call();
+        let mut before = call_data(&call);
+        before["dialCallStatus"] = serde_json::json!("no-answer");
+        let now =
+            serde_json::to_string(&CallData::of(&call).dial_call_status("no-answer")).unwrap();
+        assert_eq!(now, before.to_string());
+        assert!(
+            now.contains(r#""callSid":"CA1","dialCallStatus":"no-answer","direction""#),
+            "{now}"
+        );
     }
 }

@@ -166,6 +166,21 @@ async fn busy_with_hangup_fallback_apologises() {
     let call = call_row(&app, &t).await;
     assert!(call.missed && !call.voicemail);
     assert_eq!(text_backs(&app).await.len(), 1);
+    // `call.missed` says what ended the call, beside the call's own fields.
+    let (missed, _) = db::events::list_events(&app.state.db, None, Some("call.missed"), 10, 0)
+        .await
+        .unwrap();
+    let event = missed
+        .iter()
+        .find(|e| e.ordering_key.as_deref() == Some(call.call_sid.as_str()))
+        .expect("a call.missed event for the call");
+    assert!(
+        event
+            .payload
+            .contains(r#""dialCallStatus":"busy","direction":"inbound""#),
+        "{}",
+        event.payload
+    );
 }
 
 #[tokio::test]
