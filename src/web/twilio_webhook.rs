@@ -293,26 +293,12 @@ impl FromRequest<AppState> for TwilioRequest {
     }
 }
 
-/// Appends one form-encoded key or value, decoded: `+` is a space, `%XY` the byte XY (a `%`
-/// without two hex digits stays as it is), then the bytes as UTF-8 with invalid sequences replaced.
+/// Appends one form-encoded key or value, decoded (`signature::form_unescape_into`), then as
+/// UTF-8 with invalid sequences replaced. Most need no decoding and are copied as they are.
 fn push_form_decoded(out: &mut String, raw: &[u8], scratch: &mut Vec<u8>) {
     let bytes = if raw.iter().any(|&b| b == b'%' || b == b'+') {
         scratch.clear();
-        let mut i = 0;
-        while i < raw.len() {
-            match raw[i] {
-                b'+' => scratch.push(b' '),
-                b'%' => match (hex(raw.get(i + 1)), hex(raw.get(i + 2))) {
-                    (Some(high), Some(low)) => {
-                        scratch.push(high << 4 | low);
-                        i += 2;
-                    }
-                    _ => scratch.push(b'%'),
-                },
-                b => scratch.push(b),
-            }
-            i += 1;
-        }
+        signature::form_unescape_into(raw, scratch);
         &scratch[..]
     } else {
         raw
@@ -321,11 +307,6 @@ fn push_form_decoded(out: &mut String, raw: &[u8], scratch: &mut Vec<u8>) {
         Ok(text) => out.push_str(text),
         Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
-}
-
-/// The value of a hex digit.
-fn hex(digit: Option<&u8>) -> Option<u8> {
-    (*digit? as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

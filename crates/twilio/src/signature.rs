@@ -300,17 +300,25 @@ fn legacy_querystring(url: &str) -> Option<String> {
     Some(out)
 }
 
-/// Node's `querystring.unescape`: `+` is a space, `%XX` a byte, a malformed `%` stays literal.
+/// Node's `querystring.unescape` (see [`form_unescape_into`]), invalid UTF-8 replaced.
 fn node_unescape(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(s.len());
+    form_unescape_into(s.as_bytes(), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends `raw` decoded as a form-encoded key or value to `out`: `+` is a space, `%XX` the byte
+/// XX, a `%` without two hex digits stays as it is. Node's `querystring.unescape` and the
+/// `application/x-www-form-urlencoded` parser both decode this way; the webhook extractor uses it
+/// too, so a signature and the parameters it covers are read alike.
+pub fn form_unescape_into(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while i < raw.len() {
+        match raw[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
+            b'%' => match (hex_val(raw.get(i + 1)), hex_val(raw.get(i + 2))) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
                     i += 2;
                 }
                 _ => out.push(b'%'),
@@ -319,11 +327,11 @@ fn node_unescape(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+/// The value of a hex digit.
+fn hex_val(digit: Option<&u8>) -> Option<u8> {
+    (*digit? as char).to_digit(16).map(|d| d as u8)
 }
 
 /// Node's `querystring.escape`: everything but `A-Za-z0-9-_.!~*'()` is percent-encoded as UTF-8.
