@@ -104,15 +104,14 @@ pub async fn track(req: Request, next: Next) -> Response {
     let elapsed = start.elapsed().as_secs_f64();
     let route = route.as_ref().map_or("unmatched", |p| p.as_str());
     let status = res.status().as_u16();
-    ROUTE_HANDLES.with_borrow_mut(|handles| {
-        if !handles.contains_key(route) {
-            handles.insert(route.into(), RouteHandles::default());
+    ROUTE_HANDLES.with_borrow_mut(|handles| match handles.get_mut(route) {
+        Some(cached) => cached.record(route, method, status, elapsed),
+        None => {
+            // A route's first request on this thread: its key is allocated once, here.
+            let mut fresh = RouteHandles::default();
+            fresh.record(route, method, status, elapsed);
+            handles.insert(route.into(), fresh);
         }
-        let Some(h) = handles.get_mut(route) else {
-            return;
-        };
-        h.requests(route, method, status).increment(1);
-        h.duration(route, method).record(elapsed);
     });
     res
 }
@@ -136,6 +135,12 @@ struct RouteHandles {
 }
 
 impl RouteHandles {
+    /// Counts one request of `route` and records how long it took.
+    fn record(&mut self, route: &str, method: &'static str, status: u16, elapsed: f64) {
+        self.requests(route, method, status).increment(1);
+        self.duration(route, method).record(elapsed);
+    }
+
     fn requests(&mut self, route: &str, method: &'static str, status: u16) -> &metrics::Counter {
         let at = match self
             .requests
