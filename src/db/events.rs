@@ -155,26 +155,51 @@ pub async fn list_events(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Event>, i64), StoreError> {
-    let filter = "($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR type = $2)";
-    let sql = format!(
-        "SELECT id, tenant_id, type, ordering_key, payload, created_at FROM events WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-    );
-    let count = format!("SELECT COUNT(*) FROM events WHERE {filter}");
+    let values: Vec<&str> = [tenant_id, event_type].into_iter().flatten().collect();
+    let (sql, count) = list_events_sql(tenant_id.is_some(), event_type.is_some());
     let rows = with_db!(db, |p| {
-        sqlx::query_as::<_, Event>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(tenant_id)
-            .bind(event_type)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(p)
-            .await
+        let mut q = sqlx::query_as::<_, Event>(sqlx::AssertSqlSafe(sql.as_str()));
+        for v in &values {
+            q = q.bind(*v);
+        }
+        q.bind(limit).bind(offset).fetch_all(p).await
     })?;
-    let total: (i64,) = with_db!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(count.as_str()))
-        .bind(tenant_id)
-        .bind(event_type)
-        .fetch_one(p)
-        .await)?;
+    let total: (i64,) = with_db!(db, |p| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(count.as_str()));
+        for v in &values {
+            q = q.bind(*v);
+        }
+        q.fetch_one(p).await
+    })?;
     Ok((rows, total.0))
+}
+
+/// [`list_events`]' page query and its count, filtering by the tenant (`$1`) and then the type
+/// when asked, with the page's limit and offset last. The filter holds only the conditions given
+/// (not `($1 IS NULL OR tenant_id = $1)`), so both backends plan for what is asked: newest first
+/// along `events_by_time` (migration 0015), stopping once the page is full.
+pub fn list_events_sql(by_tenant: bool, by_type: bool) -> (String, String) {
+    let mut conditions = Vec::new();
+    for (column, wanted) in [("tenant_id", by_tenant), ("type", by_type)] {
+        if wanted {
+            conditions.push(format!("{column} = ${}", conditions.len() + 1));
+        }
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let n = conditions.len();
+    (
+        format!(
+            "SELECT id, tenant_id, type, ordering_key, payload, created_at FROM events{filter} \
+             ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ),
+        format!("SELECT COUNT(*) FROM events{filter}"),
+    )
 }
 
 pub async fn get_endpoint(db: &Db, id: &str) -> Result<Option<Endpoint>, StoreError> {
