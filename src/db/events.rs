@@ -176,8 +176,9 @@ pub async fn list_events(
 
 /// [`list_events`]' page query and its count, filtering by the tenant (`$1`) and then the type
 /// when asked, with the page's limit and offset last. The filter holds only the conditions given
-/// (not `($1 IS NULL OR tenant_id = $1)`), so both backends plan for what is asked: newest first
-/// along `events_by_time` (migration 0015), stopping once the page is full.
+/// (not `($1 IS NULL OR tenant_id = $1)`, which SQLite cannot match to an index), so each backend
+/// plans for what is asked: on SQLite newest first along `events_by_time`, stopping once the page
+/// is full; on PostgreSQL a tenant's events along `events_by_tenant` (migration 0015).
 pub fn list_events_sql(by_tenant: bool, by_type: bool) -> (String, String) {
     let mut conditions = Vec::new();
     for (column, wanted) in [("tenant_id", by_tenant), ("type", by_type)] {
