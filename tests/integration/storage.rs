@@ -73,8 +73,6 @@ async fn indexes_fit_the_queries() {
         "{names:?}"
     );
     assert!(names.iter().any(|n| n == "calls_analytics"), "{names:?}");
-    // One time index on calls (analytics, usage and the call log's keyset pages share it), so a
-    // webhook's call row updates one, not two.
     // Events (0015): by time first on SQLite, where a batch of many tenants' webhooks then appends
     // to one leaf; by tenant first on PostgreSQL, where that costs little and serves a tenant's page.
     let (events_index, not_events_index) = match app.state.db.kind() {
@@ -82,6 +80,8 @@ async fn indexes_fit_the_queries() {
         DbKind::Postgres => ("events_by_tenant", "events_by_time"),
     };
     assert!(names.iter().any(|n| n == events_index), "{names:?}");
+    // One time index on calls (analytics, usage and the call log's keyset pages share it), so a
+    // webhook's call row updates one, not two.
     for gone in [
         "calls_by_tenant_time",
         "calls_by_tenant_time_id",
