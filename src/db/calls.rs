@@ -8,6 +8,7 @@ use crate::domain::states::CallStatus;
 use crate::{with_conn, with_db, with_tx};
 
 use super::batch::Val;
+use super::filter::{Where, bind_vals};
 use super::{Conn, Db, Tx};
 
 /// `Deserialize` reads a row as PostgreSQL's `json_agg` writes it (`db::batch::pg_load`).
@@ -208,80 +209,37 @@ pub enum Keyset {
 /// A listing's WHERE clause with its values (`$1` is the tenant), built once from a [`CallFilter`]
 /// for every query that lists calls. Only the filters given become predicates, so each query's
 /// plan can use the `(tenant_id, start_time, id)` index range.
-struct Where {
-    sql: String,
-    vals: Vec<Val>,
-}
-
-impl Where {
-    fn new(tenant_id: &str, f: &CallFilter) -> Where {
-        let mut w = Where {
-            sql: "tenant_id = $1".to_string(),
-            vals: vec![Val::Text(tenant_id.to_string())],
-        };
-        if let Some(from) = f.from_ms {
-            w.and("start_time >= ?", [Val::Int(from)]);
-        }
-        if let Some(to) = f.to_ms {
-            w.and("start_time < ?", [Val::Int(to)]);
-        }
-        if let Some(status) = f.status {
-            w.and("status = ?", [Val::Text(status.to_string())]);
-        }
-        if let Some(d) = &f.direction {
-            w.and("direction = ?", [Val::Text(d.clone())]);
-        }
-        if let Some(r) = &f.reason {
-            w.and("call_reason = ?", [Val::Text(r.clone())]);
-        }
-        if let Some(n) = &f.phone_number {
-            w.and(
-                "(from_number = ? OR to_number = ?)",
-                [Val::Text(n.clone()), Val::Text(n.clone())],
-            );
-        }
-        match f.outcome {
-            Some(CallOutcome::Answered) => w.and("answered_at IS NOT NULL", []),
-            Some(CallOutcome::Missed) => w.and("missed = ?", [Val::Bool(true)]),
-            Some(CallOutcome::Voicemail) => w.and("voicemail = ?", [Val::Bool(true)]),
-            None => {}
-        }
-        w
+fn call_filter(tenant_id: &str, f: &CallFilter) -> Where {
+    let mut w = Where::new();
+    w.and("tenant_id = ?", [Val::Text(tenant_id.to_string())]);
+    if let Some(from) = f.from_ms {
+        w.and("start_time >= ?", [Val::Int(from)]);
     }
-
-    /// Appends `AND predicate`, numbering each `?` of it as the next parameter.
-    fn and<const N: usize>(&mut self, predicate: &str, vals: [Val; N]) {
-        self.sql.push_str(" AND ");
-        for (i, part) in predicate.split('?').enumerate() {
-            if i > 0 {
-                self.sql.push_str(&format!("${}", self.vals.len() + 1));
-                self.vals.push(vals[i - 1].clone());
-            }
-            self.sql.push_str(part);
-        }
+    if let Some(to) = f.to_ms {
+        w.and("start_time < ?", [Val::Int(to)]);
     }
-
-    /// The next parameter's placeholder, for the values a query appends after the filter's.
-    fn next(&self, k: usize) -> String {
-        format!("${}", self.vals.len() + k)
+    if let Some(status) = f.status {
+        w.and("status = ?", [Val::Text(status.to_string())]);
     }
-}
-
-/// Binds `vals` in order on a query of either backend.
-macro_rules! bind_vals {
-    ($q:expr, $vals:expr) => {{
-        let mut q = $q;
-        for v in $vals {
-            q = match v {
-                Val::Text(s) => q.bind(s.clone()),
-                Val::OptText(s) => q.bind(s.clone()),
-                Val::Int(i) => q.bind(*i),
-                Val::OptInt(i) => q.bind(*i),
-                Val::Bool(b) => q.bind(*b),
-            };
-        }
-        q
-    }};
+    if let Some(d) = &f.direction {
+        w.and("direction = ?", [Val::Text(d.clone())]);
+    }
+    if let Some(r) = &f.reason {
+        w.and("call_reason = ?", [Val::Text(r.clone())]);
+    }
+    if let Some(n) = &f.phone_number {
+        w.and(
+            "(from_number = ? OR to_number = ?)",
+            [Val::Text(n.clone()), Val::Text(n.clone())],
+        );
+    }
+    match f.outcome {
+        Some(CallOutcome::Answered) => w.and("answered_at IS NOT NULL", []),
+        Some(CallOutcome::Missed) => w.and("missed = ?", [Val::Bool(true)]),
+        Some(CallOutcome::Voicemail) => w.and("voicemail = ?", [Val::Bool(true)]),
+        None => {}
+    }
+    w
 }
 
 /// A page of a tenant's calls, newest first, and the total matching (the API's offset paging).
@@ -292,7 +250,7 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Call>, i64), StoreError> {
-    let w = Where::new(tenant_id, f);
+    let w = call_filter(tenant_id, f);
     let sql = format!(
         "SELECT {COLUMNS} FROM calls WHERE {} ORDER BY start_time DESC, id DESC LIMIT {} OFFSET {}",
         w.sql,
@@ -332,7 +290,7 @@ pub async fn list_keyset(
     page: &Keyset,
     limit: i64,
 ) -> Result<Vec<Call>, StoreError> {
-    let mut w = Where::new(tenant_id, f);
+    let mut w = call_filter(tenant_id, f);
     let order = match page {
         Keyset::Newest => "DESC",
         Keyset::Before { start_time, id } => {

@@ -3,6 +3,8 @@
 use crate::db::StoreError;
 use crate::{with_db, with_tx};
 
+use super::batch::Val;
+use super::filter::{Where, bind_vals};
 use super::{Db, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -155,52 +157,53 @@ pub async fn list_events(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Event>, i64), StoreError> {
-    let values: Vec<&str> = [tenant_id, event_type].into_iter().flatten().collect();
-    let (sql, count) = list_events_sql(tenant_id.is_some(), event_type.is_some());
+    let (w, sql, count) = list_events_query(tenant_id, event_type);
     let rows = with_db!(db, |p| {
-        let mut q = sqlx::query_as::<_, Event>(sqlx::AssertSqlSafe(sql.as_str()));
-        for v in &values {
-            q = q.bind(*v);
-        }
-        q.bind(limit).bind(offset).fetch_all(p).await
+        bind_vals!(
+            sqlx::query_as::<_, Event>(sqlx::AssertSqlSafe(sql.as_str())),
+            &w.vals
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(p)
+        .await
     })?;
     let total: (i64,) = with_db!(db, |p| {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(count.as_str()));
-        for v in &values {
-            q = q.bind(*v);
-        }
-        q.fetch_one(p).await
+        bind_vals!(sqlx::query_as(sqlx::AssertSqlSafe(count.as_str())), &w.vals)
+            .fetch_one(p)
+            .await
     })?;
     Ok((rows, total.0))
 }
 
 /// [`list_events`]' page query and its count, filtering by the tenant (`$1`) and then the type
 /// when asked, with the page's limit and offset last. The filter holds only the conditions given
-/// (not `($1 IS NULL OR tenant_id = $1)`, which SQLite cannot match to an index), so each backend
-/// plans for what is asked: on SQLite newest first along `events_by_time`, stopping once the page
-/// is full; on PostgreSQL a tenant's events along `events_by_tenant` (migration 0015).
+/// (see `db::filter`), so each backend plans for what is asked: on SQLite newest first along
+/// `events_by_time`, stopping once the page is full; on PostgreSQL a tenant's events along
+/// `events_by_tenant` (migration 0015).
 pub fn list_events_sql(by_tenant: bool, by_type: bool) -> (String, String) {
-    let mut conditions = Vec::new();
-    for (column, wanted) in [("tenant_id", by_tenant), ("type", by_type)] {
-        if wanted {
-            conditions.push(format!("{column} = ${}", conditions.len() + 1));
-        }
+    let (_, sql, count) = list_events_query(by_tenant.then_some(""), by_type.then_some(""));
+    (sql, count)
+}
+
+/// The filter with its values, the page query and the count query.
+fn list_events_query(tenant_id: Option<&str>, event_type: Option<&str>) -> (Where, String, String) {
+    let mut w = Where::new();
+    if let Some(t) = tenant_id {
+        w.and("tenant_id = ?", [Val::Text(t.to_string())]);
     }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-    let n = conditions.len();
-    (
-        format!(
-            "SELECT id, tenant_id, type, ordering_key, payload, created_at FROM events{filter} \
-             ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        ),
-        format!("SELECT COUNT(*) FROM events{filter}"),
-    )
+    if let Some(t) = event_type {
+        w.and("type = ?", [Val::Text(t.to_string())]);
+    }
+    let sql = format!(
+        "SELECT id, tenant_id, type, ordering_key, payload, created_at FROM events{} \
+         ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+        w.clause(),
+        w.next(1),
+        w.next(2)
+    );
+    let count = format!("SELECT COUNT(*) FROM events{}", w.clause());
+    (w, sql, count)
 }
 
 pub async fn get_endpoint(db: &Db, id: &str) -> Result<Option<Endpoint>, StoreError> {

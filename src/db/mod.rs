@@ -17,6 +17,7 @@ mod checkpoint;
 pub mod console;
 pub mod error;
 pub mod events;
+mod filter;
 pub mod messages;
 pub mod notifications;
 pub mod opt_outs;
