@@ -268,6 +268,7 @@ impl BatchUnit for StartCall {
     fn keys(&self, keys: &mut Keys) {
         keys.call_sids.push(self.call_sid.clone());
         keys.tenants.push(self.tenant.id.clone());
+        keys.owners.push(self.tenant.id.clone());
         if self.round_robin() {
             keys.cursors.push(self.tenant.id.clone());
         }

@@ -227,6 +227,15 @@ impl SqliteBatchConn {
                 loaded.cursors.insert(id.clone(), cursor);
             }
         }
+        // The units' owners that exist (the write lock keeps them until the commit).
+        let mut owner = c
+            .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")
+            .map_err(sqlite)?;
+        for id in &keys.owners {
+            if !loaded.owners.contains(id) && owner.exists([id]).map_err(sqlite)? {
+                loaded.owners.insert(id.clone());
+            }
+        }
         Ok(loaded)
     }
 

@@ -459,13 +459,18 @@ async fn segment<I: BatchIo>(
     commit: bool,
 ) -> Result<Vec<Result<Output, StoreError>>, Ended> {
     let mut keys = Keys::default();
+    // Where each unit's owners lie in `keys.owners`: a unit stores only for its own.
+    let mut owners = Vec::with_capacity(units.len());
     for u in units {
+        let from = keys.owners.len();
         u.keys(&mut keys);
+        owners.push(from..keys.owners.len());
     }
     let started = Instant::now();
     let loaded = io.load(&keys).await.map_err(Ended::Flush)?;
     let loaded_at = phase("load", started);
-    let (batch, results) = apply_all(&loaded, units);
+    let owners: Vec<&[String]> = owners.into_iter().map(|r| &keys.owners[r]).collect();
+    let (batch, results) = apply_all(&loaded, &owners, units);
     let applied_at = phase("apply", loaded_at);
     if commit {
         io.flush_and_commit(&batch).await?;
@@ -476,10 +481,12 @@ async fn segment<I: BatchIo>(
     Ok(results)
 }
 
-/// Runs `units` in order over one [`Batch`] of `loaded`. A unit that fails or panics gets its error
-/// and the batch is built again from the start without it, so nothing it did remains.
+/// Runs `units` in order over one [`Batch`] of `loaded`, each allowed to store for its `owners`. A
+/// unit that fails or panics gets its error and the batch is built again from the start without
+/// it, so nothing it did remains.
 fn apply_all<'l>(
     loaded: &'l Loaded,
+    owners: &[&'l [String]],
     units: &[&dyn ErasedUnit],
 ) -> (Batch<'l>, Vec<Result<Output, StoreError>>) {
     let mut failed: Vec<Option<StoreError>> = units.iter().map(|_| None).collect();
@@ -491,8 +498,13 @@ fn apply_all<'l>(
                 outputs.push(None);
                 continue;
             }
+            batch.set_owners(owners[k]);
             let applied = std::panic::catch_unwind(AssertUnwindSafe(|| u.apply(&mut batch)))
                 .unwrap_or_else(|_| Err(panicked()));
+            let applied = match (applied, batch.take_unowned()) {
+                (Ok(_), Some(tenant)) => Err(unowned(&tenant)),
+                (applied, _) => applied,
+            };
             match applied {
                 Ok(out) => outputs.push(Some(out)),
                 Err(e) => {
@@ -512,6 +524,16 @@ fn apply_all<'l>(
             .collect();
         return (batch, results);
     }
+}
+
+/// A unit stored a call or message for a tenant whose row its batch does not hold (PostgreSQL,
+/// `Keys::owners`): the tenant was deleted after the request found it, or the unit did not name it.
+/// Nothing of the unit is kept, as a foreign-key violation would have it.
+fn unowned(tenant: &str) -> StoreError {
+    StoreError::NotCommitted(format!(
+        "tenant {tenant} does not exist (deleted meanwhile) or was not named among the unit's owners; \
+         nothing of the unit was kept"
+    ))
 }
 
 fn panicked() -> StoreError {

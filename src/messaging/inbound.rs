@@ -250,6 +250,7 @@ impl BatchUnit for Receive {
         keys.opt_outs
             .push((self.tenant.id.clone(), self.phone.clone()));
         keys.tenants.push(self.tenant.id.clone());
+        keys.owners.push(self.tenant.id.clone());
     }
 
     fn apply(&self, batch: &mut Batch<'_>) -> Result<(Decision, bool), StoreError> {

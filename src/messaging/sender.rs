@@ -478,6 +478,7 @@ impl BatchUnit for RecordSent {
     fn keys(&self, keys: &mut Keys) {
         keys.message_sids
             .extend(self.row.message_sid.clone().map(MessageSid::stored));
+        keys.owners.push(self.row.tenant_id.clone());
     }
 
     fn apply(&self, batch: &mut Batch<'_>) -> Result<Notification, StoreError> {

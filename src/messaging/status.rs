@@ -139,6 +139,7 @@ impl BatchUnit for StatusReport {
         keys.message_sids.push(self.sid.clone());
         keys.notification_sids.push(self.sid.clone());
         keys.tenants.extend(self.sender.clone());
+        keys.owners.extend(self.sender.clone());
     }
 
     fn apply(&self, batch: &mut Batch<'_>) -> Result<bool, StoreError> {

@@ -127,6 +127,7 @@ impl BatchUnit for Clashes {
     fn keys(&self, keys: &mut Keys) {
         keys.message_sids
             .push(MessageSid::stored(format!("SM{}a", self.id)));
+        keys.owners.push(self.tenant_id.clone());
     }
     fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
         for n in ["a", "b"] {
@@ -251,6 +252,195 @@ async fn a_failing_unit_does_not_fail_its_batch_mates() {
         .await,
         0,
         "the failed unit's first write was rolled back too"
+    );
+}
+
+/// A batched unit that stores a new call (a copy of `template` under its own SID) and a message
+/// for `tenant_id`, naming `owner` (if any) as the tenant it stores for.
+struct StoresFor {
+    tenant_id: String,
+    owner: Option<String>,
+    template: db::calls::Call,
+    call_sid: String,
+}
+
+impl BatchUnit for StoresFor {
+    type Output = ();
+    fn keys(&self, keys: &mut Keys) {
+        keys.call_sids.push(CallSid::stored(&self.call_sid));
+        keys.owners.extend(self.owner.clone());
+    }
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
+        batch.put_call(db::calls::Call {
+            id: format!("call-{}", self.call_sid),
+            call_sid: self.call_sid.clone(),
+            tenant_id: self.tenant_id.clone(),
+            ..self.template.clone()
+        });
+        batch.add_message(MessageRow {
+            id: format!("msg-{}", self.call_sid),
+            tenant_id: self.tenant_id.clone(),
+            message_sid: None,
+            direction: "inbound".into(),
+            customer: CALLER.into(),
+            from_number: CALLER.into(),
+            to_number: NUMBER.into(),
+            body: "stored for another".into(),
+            num_media: 0,
+            media_urls: "[]".into(),
+            status: "received".parse().unwrap(),
+            segments: 1,
+            error_code: None,
+            notification_id: None,
+            created_at: 0,
+            updated_at: 0,
+        });
+        Ok(())
+    }
+}
+
+/// A batched unit that changes a call an earlier unit of its batch created, naming no owner.
+struct Touches(String);
+
+impl BatchUnit for Touches {
+    type Output = ();
+    fn keys(&self, keys: &mut Keys) {
+        keys.call_sids.push(CallSid::stored(&self.0));
+    }
+    fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
+        let mut call = batch
+            .call(&CallSid::stored(&self.0))
+            .expect("created earlier in the batch");
+        call.notes = Some("touched".into());
+        batch.put_call(call);
+        Ok(())
+    }
+}
+
+/// Calls and messages are stored only for tenants the batch holds (`Keys::owners`; on PostgreSQL
+/// in place of their foreign keys to tenants, migration 0016): a unit storing for a tenant deleted
+/// since its request found it, or for a tenant it did not name, fails alone; deleting a tenant
+/// still deletes its calls and messages.
+#[tokio::test]
+async fn a_unit_storing_for_a_tenant_the_batch_does_not_hold_fails_alone() {
+    let app = app().start().await;
+    let tenant = salon(&app, json!({})).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let earlier = format!("CA{:032x}", 0xe2);
+    assert_eq!(
+        post(&app, "/api/webhooks/twilio/voice", &voice(&earlier))
+            .await
+            .0,
+        200
+    );
+    let template = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&earlier))
+        .await
+        .unwrap()
+        .unwrap();
+    let (a, b) = (format!("CA{:032x}", 0xa3), format!("CA{:032x}", 0xb4));
+    let (pa, pb) = (voice(&a), voice(&b));
+    let (gone_sid, unnamed_sid) = (format!("CA{:032x}", 0x60), format!("CA{:032x}", 0x61));
+    let made_sid = format!("CA{:032x}", 0x62);
+    let open = hold_writer(&app, &tenant).await;
+    let before = app.state.writer.batches();
+    let gone = app.state.writer.apply(
+        &tenant,
+        StoresFor {
+            tenant_id: "tenant-deleted-meanwhile".into(),
+            owner: Some("tenant-deleted-meanwhile".into()),
+            template: template.clone(),
+            call_sid: gone_sid.clone(),
+        },
+    );
+    let unnamed = app.state.writer.apply(
+        &tenant,
+        StoresFor {
+            tenant_id: tenant.clone(),
+            owner: None,
+            template: template.clone(),
+            call_sid: unnamed_sid.clone(),
+        },
+    );
+    // Its own tenant, named: stored; then changed by a later unit that names no owner.
+    let made = app.state.writer.apply(
+        &tenant,
+        StoresFor {
+            tenant_id: tenant.clone(),
+            owner: Some(tenant.clone()),
+            template: template.clone(),
+            call_sid: made_sid.clone(),
+        },
+    );
+    let touched = app.state.writer.apply(&tenant, Touches(made_sid.clone()));
+    let (va, gone, unnamed, made, touched, vb, ()) = tokio::join!(
+        post(&app, "/api/webhooks/twilio/voice", &pa),
+        gone,
+        unnamed,
+        made,
+        touched,
+        post(&app, "/api/webhooks/twilio/voice", &pb),
+        open_when_queued(&app, 6, open),
+    );
+    assert_eq!(app.state.writer.batches(), before + 1, "one batch");
+    for (result, named) in [
+        (&gone, "tenant-deleted-meanwhile"),
+        (&unnamed, tenant.as_str()),
+    ] {
+        assert!(
+            matches!(result, Err(StoreError::NotCommitted(m)) if m.contains(named)),
+            "the unit hears that its tenant is not held: {result:?}"
+        );
+    }
+    for sid in [&gone_sid, &unnamed_sid] {
+        let call = "SELECT COUNT(*) FROM calls WHERE call_sid = $1";
+        assert_eq!(count(&app.state.db, call, sid).await, 0, "no call of {sid}");
+        let message = "SELECT COUNT(*) FROM messages WHERE id = 'msg-' || $1";
+        assert_eq!(
+            count(&app.state.db, message, sid).await,
+            0,
+            "no message of {sid}"
+        );
+    }
+    for (sid, (status, body)) in [(&a, va), (&b, vb)] {
+        assert_eq!(status, 200, "{body}");
+        let call = "SELECT COUNT(*) FROM calls WHERE call_sid = $1";
+        assert_eq!(
+            count(&app.state.db, call, sid).await,
+            1,
+            "the batch-mates committed"
+        );
+    }
+    made.expect("a unit storing for its own tenant commits");
+    touched.expect("a unit changing a call its batch created needs no owner");
+    let stored = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&made_sid))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(stored.notes.as_deref(), Some("touched"));
+
+    // Deleting the tenant deletes its calls and messages (a cascade on SQLite, a trigger on
+    // PostgreSQL).
+    let text = [
+        ("MessageSid", format!("SM{:032x}", 0x5e)),
+        ("From", CALLER.to_string()),
+        ("To", NUMBER.to_string()),
+        ("Body", "Can I book for Friday?".to_string()),
+    ];
+    assert_eq!(post(&app, "/api/webhooks/twilio/sms", &text).await.0, 200);
+    let calls = "SELECT COUNT(*) FROM calls WHERE tenant_id = $1";
+    let messages = "SELECT COUNT(*) FROM messages WHERE tenant_id = $1";
+    assert_eq!(count(&app.state.db, calls, &tenant).await, 4);
+    assert!(count(&app.state.db, messages, &tenant).await >= 1);
+    db::tenants::delete(&app.state.db, &tenant).await.unwrap();
+    assert_eq!(
+        count(&app.state.db, calls, &tenant).await,
+        0,
+        "calls deleted"
+    );
+    assert_eq!(
+        count(&app.state.db, messages, &tenant).await,
+        0,
+        "messages deleted"
     );
 }
 
@@ -542,6 +732,8 @@ async fn message_status_callbacks_in_one_batch_move_forward_once() {
 /// notification gets its SID and SENT, and its outbound message row is stored.
 struct RecordsSend {
     notification_id: String,
+    /// The notification's tenant, whose row the message is stored for.
+    tenant_id: String,
     sid: String,
 }
 
@@ -550,6 +742,7 @@ impl BatchUnit for RecordsSend {
     fn keys(&self, keys: &mut Keys) {
         keys.notification_ids.push(self.notification_id.clone());
         keys.message_sids.push(MessageSid::stored(&self.sid));
+        keys.owners.push(self.tenant_id.clone());
     }
     fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
         let mut n = batch.notification(&self.notification_id).expect("loaded");
@@ -589,8 +782,14 @@ async fn a_status_callback_in_the_batch_that_recorded_its_send_moves_the_notific
     let open = hold_writer(&app, &sid).await;
     let before = app.state.writer.batches();
     let writer = app.state.writer.clone();
+    let tenant_id = db::notifications::get(&app.state.db, &id)
+        .await
+        .unwrap()
+        .expect("queued")
+        .tenant_id;
     let unit = RecordsSend {
         notification_id: id.clone(),
+        tenant_id,
         sid: sid.clone(),
     };
     let key = sid.clone();
@@ -661,8 +860,9 @@ async fn an_idle_writer_gives_its_connection_back() {
 /// A writer's transaction keeps its statements' plans (PostgreSQL: `force_generic_plan`), so those
 /// plans must use the key's index even when made on a new, empty table, whose statistics would
 /// otherwise choose to scan it, and keep scanning it as it grows. Checked with the batch's load of
-/// calls by CallSid, the foreign-key check every new call makes on its tenant, and (PostgreSQL)
-/// the statement that loads a batch, every part of which must find its rows through an index.
+/// calls by CallSid, the foreign-key check a new row makes on its tenant (opt-outs, notifications;
+/// calls and messages on SQLite), and (PostgreSQL) the statement that loads a batch, every part of
+/// which (its owners' lock included) must find its rows through an index.
 /// That transaction also compiles nothing (`jit` off): a scan priced past JIT's threshold cost
 /// about a second per run.
 #[tokio::test]
@@ -679,7 +879,7 @@ async fn a_writers_plans_use_the_keys_index_on_a_new_database() {
             assert_eq!(jit, "off", "a writer's transaction may compile its plans");
             let load = format!(
                 "PREPARE batch_load({}) AS {}",
-                ["text[]"; 9].join(", "),
+                ["text[]"; 10].join(", "),
                 switchboard::db::batch::pg_load_statement()
             );
             let mut plans = Vec::new();
@@ -697,7 +897,7 @@ async fn a_writers_plans_use_the_keys_index_on_a_new_database() {
                 (
                     "batch_load",
                     load.as_str(),
-                    "'{CA1}', '{SM1}', '{SM2}', '{n1}', '{j1}', '{t1}', '{+15005550006}', '{t1}', '{t1}'",
+                    "'{CA1}', '{SM1}', '{SM2}', '{n1}', '{j1}', '{t1}', '{+15005550006}', '{t1}', '{t1}', '{t1}'",
                 ),
             ] {
                 let explain = format!("EXPLAIN EXECUTE {name}({args})");

@@ -32,6 +32,9 @@ pub struct Loaded {
     pub(in crate::db) opt_outs: HashSet<(String, String)>,
     pub(in crate::db) endpoints: Vec<Endpoint>,
     pub(in crate::db) cursors: HashMap<String, i64>,
+    /// The tenants of [`Keys::owners`] that exist, held until the batch commits (PostgreSQL locks
+    /// their rows; SQLite holds its write lock).
+    pub(in crate::db) owners: HashSet<String>,
 }
 
 impl Loaded {
@@ -170,6 +173,13 @@ impl Loaded {
             })
             .await?;
             loaded.cursors.extend(rows);
+        }
+        for chunk in distinct(&keys.owners).chunks(CHUNK) {
+            let rows: Vec<(String,)> = by_keys(c, chunk, |keys| {
+                format!("SELECT id FROM tenants WHERE id {keys}")
+            })
+            .await?;
+            loaded.owners.extend(rows.into_iter().map(|(id,)| id));
         }
         Ok(loaded)
     }

@@ -57,6 +57,12 @@ pub struct Keys {
     pub tenants: Vec<String>,
     /// Tenants whose round-robin cursor the unit advances.
     pub cursors: Vec<String>,
+    /// Tenants the unit may store new calls or messages for. The batch's load finds them and holds
+    /// them until the commit (PostgreSQL locks their rows `FOR KEY SHARE`, the lock each row's
+    /// foreign-key check took before migration 0016; SQLite holds its write lock), and a unit that
+    /// stores a call or message for a tenant not held (deleted since its request found it, or not
+    /// named here) fails alone, on either backend.
+    pub owners: Vec<String>,
 }
 
 /// An outbox job ready to insert (built by `jobs::store::pending`).
@@ -119,6 +125,11 @@ pub struct Batch<'a> {
     /// Jobs completed by this batch: id → finish time, in order.
     completed_jobs: Vec<(String, i64)>,
     cursors: HashMap<String, i64>,
+    /// The owners the running unit named (see [`Keys::owners`]).
+    owners: &'a [String],
+    /// The first tenant the running unit stored a new call or message for that is not among its
+    /// owners held by the batch; the writer fails that unit.
+    unowned: Option<String>,
 }
 
 impl<'a> Batch<'a> {
@@ -143,7 +154,34 @@ impl<'a> Batch<'a> {
             jobs: Vec::new(),
             completed_jobs: Vec::new(),
             cursors: HashMap::new(),
+            owners: &[],
+            unowned: None,
         }
+    }
+
+    /// The owners the next unit named (the writer sets them before each unit runs).
+    pub(in crate::db) fn set_owners(&mut self, owners: &'a [String]) {
+        self.owners = owners;
+        self.unowned = None;
+    }
+
+    /// Notes `tenant_id` if the running unit may not store a new call or message for it: it must be
+    /// one of the unit's owners and the load must have found it. (On PostgreSQL no foreign key
+    /// checks these rows since migration 0016; on SQLite the keys would, at the end of the batch.)
+    /// Checked per unit, so a unit that forgot to name its tenant fails every time, not only when
+    /// no batch-mate happened to name it.
+    fn check_owner(&mut self, tenant_id: &str) {
+        let held =
+            self.owners.iter().any(|o| o == tenant_id) && self.loaded.owners.contains(tenant_id);
+        if !held && self.unowned.is_none() {
+            self.unowned = Some(tenant_id.to_string());
+        }
+    }
+
+    /// The tenant the running unit stored a new call or message for although it may not (see
+    /// [`check_owner`](Self::check_owner)), if it did; clears it.
+    pub(in crate::db) fn take_unowned(&mut self) -> Option<String> {
+        self.unowned.take()
     }
 
     /// The call with this SID as the batch has it so far (only SIDs declared in [`Keys`] were loaded).
@@ -157,7 +195,13 @@ impl<'a> Batch<'a> {
 
     /// Creates or replaces the call (by its SID).
     pub fn put_call(&mut self, call: Call) {
-        if !self.calls.contains_key(&call.call_sid) {
+        let first = !self.calls.contains_key(&call.call_sid);
+        // A new row: the unit creating it must hold its tenant. (A later unit of the batch that
+        // changes it, a status callback say, changes a row as a loaded one.)
+        if first && !self.loaded.calls.contains_key(&call.call_sid) {
+            self.check_owner(&call.tenant_id);
+        }
+        if first {
             self.call_order.push(call.call_sid.clone());
         }
         self.calls.insert(call.call_sid.clone(), call);
@@ -319,6 +363,7 @@ impl<'a> Batch<'a> {
     }
 
     pub fn add_message(&mut self, row: MessageRow) {
+        self.check_owner(&row.tenant_id);
         if let Some(sid) = &row.message_sid {
             self.message_sids.insert(sid.clone());
         }

@@ -15,7 +15,9 @@
 //! the output column that aggregates them and, once more, by the relay endpoints' part; a part read
 //! twice is computed once, so each row is locked once. PostgreSQL computes the output columns in
 //! order, so rows are locked table by table in the order the loads one by one took them: calls,
-//! notifications by SID, notifications by id, jobs, tenants.
+//! notifications by SID, notifications by id, jobs, tenants. Last, the tenants the units store new
+//! calls and messages for are locked `FOR KEY SHARE` (see `Keys::owners`): what each row's
+//! foreign-key check took before migration 0016, once per tenant and batch instead of once per row.
 
 use std::collections::HashSet;
 
@@ -56,11 +58,13 @@ pub fn statement() -> &'static str {
                    UNION ALL SELECT {endpoints} FROM relay_endpoints WHERE enabled = TRUE \
                    AND tenant_id = ANY(array_cat($8::text[], ARRAY(SELECT tenant_id FROM c \
                    UNION ALL SELECT tenant_id FROM n UNION ALL SELECT tenant_id FROM ni)))), \
-             t AS (SELECT id, round_robin_cursor FROM tenants WHERE id = ANY($9) FOR NO KEY UPDATE) \
+             t AS (SELECT id, round_robin_cursor FROM tenants WHERE id = ANY($9) FOR NO KEY UPDATE), \
+             k AS (SELECT id FROM tenants WHERE id = ANY($10) FOR KEY SHARE) \
              SELECT (SELECT json_agg(c)::text FROM c), (SELECT json_agg(m)::text FROM m), \
              (SELECT json_agg(n)::text FROM n), (SELECT json_agg(ni)::text FROM ni), \
              (SELECT json_agg(j)::text FROM j), (SELECT json_agg(o)::text FROM o), \
-             (SELECT json_agg(e)::text FROM e), (SELECT json_agg(t)::text FROM t)"
+             (SELECT json_agg(e)::text FROM e), (SELECT json_agg(t)::text FROM t), \
+             (SELECT json_agg(k.id)::text FROM k)"
         )
     })
 }
@@ -92,6 +96,7 @@ struct Cursor {
 }
 
 type Arrays = (
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -132,9 +137,10 @@ pub(super) async fn load(conn: &mut sqlx::PgConnection, keys: &Keys) -> Result<L
         .bind(opt_out_phones)
         .bind(distinct(&keys.tenants))
         .bind(distinct(&keys.cursors))
+        .bind(distinct(&keys.owners))
         .fetch_one(conn)
         .await?;
-    let (calls, messages, by_sid, by_id, jobs, opt_outs, endpoints, cursors) = arrays;
+    let (calls, messages, by_sid, by_id, jobs, opt_outs, endpoints, cursors, owners) = arrays;
     let mut loaded = Loaded::default();
     for call in rows::<Call>(calls, "calls")? {
         loaded.calls.insert(call.call_sid.clone(), call);
@@ -177,6 +183,7 @@ pub(super) async fn load(conn: &mut sqlx::PgConnection, keys: &Keys) -> Result<L
             .into_iter()
             .map(|c| (c.id, c.round_robin_cursor)),
     );
+    loaded.owners = rows::<String>(owners, "tenants")?.into_iter().collect();
     Ok(loaded)
 }
 
