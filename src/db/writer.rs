@@ -526,9 +526,9 @@ fn apply_all<'l>(
     }
 }
 
-/// A unit stored a call or message for a tenant whose row its batch does not hold (PostgreSQL,
-/// `Keys::owners`): the tenant was deleted after the request found it, or the unit did not name it.
-/// Nothing of the unit is kept, as a foreign-key violation would have it.
+/// A unit stored a call or message for a tenant its batch does not hold for it (`Keys::owners`,
+/// either backend): the tenant was deleted after the request found it, or the unit did not name
+/// it. Nothing of the unit is kept, as with a foreign-key violation.
 fn unowned(tenant: &str) -> StoreError {
     StoreError::NotCommitted(format!(
         "tenant {tenant} does not exist (deleted meanwhile) or was not named among the unit's owners; \

@@ -115,6 +115,28 @@ async fn a_retry_in_the_same_batch_as_its_original_is_logged_once_and_answered_t
     );
 }
 
+/// An inbound text from `CALLER` to `NUMBER`, as a unit of these tests stores it.
+fn inbound_row(id: String, tenant_id: &str, message_sid: Option<String>, body: &str) -> MessageRow {
+    MessageRow {
+        id,
+        tenant_id: tenant_id.to_string(),
+        message_sid,
+        direction: "inbound".into(),
+        customer: CALLER.into(),
+        from_number: CALLER.into(),
+        to_number: NUMBER.into(),
+        body: body.into(),
+        num_media: 0,
+        media_urls: "[]".into(),
+        status: "received".parse().unwrap(),
+        segments: 1,
+        error_code: None,
+        notification_id: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 /// A batched unit that stores two messages with one id: its writes hit a primary-key violation
 /// when the batch is written, after its batch-mates' writes were already sent.
 struct Clashes {
@@ -131,24 +153,12 @@ impl BatchUnit for Clashes {
     }
     fn apply(&self, batch: &mut Batch<'_>) -> Result<(), StoreError> {
         for n in ["a", "b"] {
-            batch.add_message(MessageRow {
-                id: self.id.clone(),
-                tenant_id: self.tenant_id.clone(),
-                message_sid: Some(format!("SM{}{n}", self.id)),
-                direction: "inbound".into(),
-                customer: CALLER.into(),
-                from_number: CALLER.into(),
-                to_number: NUMBER.into(),
-                body: "clash".into(),
-                num_media: 0,
-                media_urls: "[]".into(),
-                status: "received".parse().unwrap(),
-                segments: 1,
-                error_code: None,
-                notification_id: None,
-                created_at: 0,
-                updated_at: 0,
-            });
+            batch.add_message(inbound_row(
+                self.id.clone(),
+                &self.tenant_id,
+                Some(format!("SM{}{n}", self.id)),
+                "clash",
+            ));
         }
         Ok(())
     }
@@ -277,24 +287,12 @@ impl BatchUnit for StoresFor {
             tenant_id: self.tenant_id.clone(),
             ..self.template.clone()
         });
-        batch.add_message(MessageRow {
-            id: format!("msg-{}", self.call_sid),
-            tenant_id: self.tenant_id.clone(),
-            message_sid: None,
-            direction: "inbound".into(),
-            customer: CALLER.into(),
-            from_number: CALLER.into(),
-            to_number: NUMBER.into(),
-            body: "stored for another".into(),
-            num_media: 0,
-            media_urls: "[]".into(),
-            status: "received".parse().unwrap(),
-            segments: 1,
-            error_code: None,
-            notification_id: None,
-            created_at: 0,
-            updated_at: 0,
-        });
+        batch.add_message(inbound_row(
+            format!("msg-{}", self.call_sid),
+            &self.tenant_id,
+            None,
+            "stored for another",
+        ));
         Ok(())
     }
 }
