@@ -8,7 +8,10 @@
 # Load goes to 127.0.0.1 only and every run stops by itself.
 #
 #   bench/webhooks.sh [--duration S] [--warmup S] [--connections N] [--only sqlite|postgres]
-# Environment: SHARED_DIR (default ../shared), BENCH_PG_SERVER (default postgres://postgres@127.0.0.1:5432/postgres).
+# Environment: SHARED_DIR (default ../shared), BENCH_PG_SERVER (default postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_PG_OPTIONS (the benchmark database URL's query, default sslmode=disable: on loopback TLS
+# protects nothing and costs CPU on both ends, and Node's `pg`, the issue's baseline, connects
+# without it unless told).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,7 @@ SHARED="${SHARED_DIR:-../shared}"
 LOADGEN="$SHARED/bench/loadgen/run-load.sh"
 NUMBERS="$SHARED/bench/tenants.txt"
 PG_SERVER="${BENCH_PG_SERVER:-postgres://postgres@127.0.0.1:5432/postgres}"
+PG_OPTIONS="${BENCH_PG_OPTIONS:-sslmode=disable}"
 DURATION=15 WARMUP=3 CONNECTIONS=64 ONLY=""
 TOKEN=bench0auth0token0not0a0secret000
 ACCOUNT=AC00000000000000000000000000000bec
@@ -103,7 +107,7 @@ if [ "$ONLY" != sqlite ]; then
   if psql "$PG_SERVER" -Atc 'select 1' >/dev/null 2>&1; then
     PG_DB="sb_bench_$$"
     psql "$PG_SERVER" -qc "CREATE DATABASE $PG_DB" >/dev/null
-    report "$(run_switchboard switchboard-postgres "${PG_SERVER%/*}/$PG_DB")"
+    report "$(run_switchboard switchboard-postgres "${PG_SERVER%/*}/$PG_DB${PG_OPTIONS:+?$PG_OPTIONS}")"
   else
     echo "switchboard-postgres skipped: no PostgreSQL at $PG_SERVER" >&2
   fi

@@ -79,7 +79,7 @@ pub(crate) async fn mark_missed(
     call: &mut Call,
     outcome: &str,
 ) -> Result<(), StoreError> {
-    let Some(text_back) = missed(call) else {
+    let Some(NewlyMissed { text_back }) = missed(call) else {
         return Ok(());
     };
     if let Some(job) = text_back {
@@ -98,7 +98,7 @@ pub(crate) fn mark_missed_in(
     call: &mut Call,
     outcome: &str,
 ) {
-    let Some(text_back) = missed(call) else {
+    let Some(NewlyMissed { text_back }) = missed(call) else {
         return;
     };
     if let Some(job) = text_back {
@@ -109,10 +109,15 @@ pub(crate) fn mark_missed_in(
     events::emit_in(state, batch, Some(tenant), "call.missed", Some(sid), data);
 }
 
-/// Sets `call.missed` unless it was already, or the call is not inbound; then answers the text-back
-/// job (when the caller can receive a text). The `call.missed` event's data is the call's
-/// ([`CallData`]) with `dialCallStatus`, the outcome.
-fn missed(call: &mut Call) -> Option<Option<NewJob>> {
+/// A call that [`missed`] has just marked missed.
+struct NewlyMissed {
+    /// The missed-call text-back, when the caller can receive a text.
+    text_back: Option<NewJob>,
+}
+
+/// Sets `call.missed` unless it was already, or the call is not inbound (then `None`). The
+/// `call.missed` event's data is the call's ([`CallData`]) with `dialCallStatus`, the outcome.
+fn missed(call: &mut Call) -> Option<NewlyMissed> {
     if call.missed || call.direction != "inbound" {
         return None;
     }
@@ -126,7 +131,7 @@ fn missed(call: &mut Call) -> Option<Option<NewJob>> {
         .tenant(call.tenant_id.clone())
         .dedupe(format!("missed-call-text-back:{}", call.call_sid))
     });
-    Some(text_back)
+    Some(NewlyMissed { text_back })
 }
 
 /// The voice webhook (`/api/webhooks/twilio/voice` and the seed aliases).

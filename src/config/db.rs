@@ -35,7 +35,7 @@ pub const DEFAULT_SQLITE_WAL_RESET_MB: u32 = 1024;
 /// This concern's settings, handed to `$cb` (see [`super::declare`]).
 macro_rules! declare {
     ($cb:ident ! ($($args:tt)*)) => { $cb! { [
-        /// `sqlite://FILE` or `postgres://user:pass@host/db`
+        /// `sqlite://FILE` or `postgres://user:pass@host/db`; on PostgreSQL the query sets TLS (`?sslmode=verify-full&sslrootcert=FILE`; the default `prefer` encrypts when the server offers it) or a Unix socket (`?host=/var/run/postgresql`)
         #[redact(password)]
         database_url: (Secret, DbKind) = |v| {
             let url = v.text().unwrap_or("sqlite://switchboard.db");

@@ -75,6 +75,18 @@ async fn post(app: &TestApp, path: &str, params: &[(&'static str, String)]) -> (
     signed_post(app, path, &p).await
 }
 
+/// A started app with one salon, the clock on a Monday within its hours, and the answered call
+/// `first`: the routing cache and the writer know the tenant from here on. Returns the app and
+/// the tenant's id.
+async fn salon_with_an_answered_call(first: &str) -> (TestApp, String) {
+    let app = app().start().await;
+    let tenant = salon(&app, json!({})).await;
+    set_clock(&app, MONDAY_10AM_NY);
+    let (status, body) = post(&app, "/api/webhooks/twilio/voice", &voice(first)).await;
+    assert_eq!(status, 200, "{body}");
+    (app, tenant)
+}
+
 #[tokio::test]
 async fn a_retry_in_the_same_batch_as_its_original_is_logged_once_and_answered_the_same() {
     let app = app().start().await;
@@ -321,16 +333,8 @@ impl BatchUnit for Touches {
 /// still deletes its calls and messages.
 #[tokio::test]
 async fn a_unit_storing_for_a_tenant_the_batch_does_not_hold_fails_alone() {
-    let app = app().start().await;
-    let tenant = salon(&app, json!({})).await;
-    set_clock(&app, MONDAY_10AM_NY);
     let earlier = format!("CA{:032x}", 0xe2);
-    assert_eq!(
-        post(&app, "/api/webhooks/twilio/voice", &voice(&earlier))
-            .await
-            .0,
-        200
-    );
+    let (app, tenant) = salon_with_an_answered_call(&earlier).await;
     let template = db::calls::get_by_sid(&app.state.db, &CallSid::stored(&earlier))
         .await
         .unwrap()
@@ -448,17 +452,8 @@ async fn a_unit_storing_for_a_tenant_the_batch_does_not_hold_fails_alone() {
 /// webhook stores nothing, neither a row of a tenant that is gone nor one the delete missed.
 #[tokio::test]
 async fn a_tenant_deleted_while_its_webhook_waits_for_the_batch_leaves_no_rows() {
-    let app = app().start().await;
-    let tenant = salon(&app, json!({})).await;
-    set_clock(&app, MONDAY_10AM_NY);
     // The routing cache holds the tenant from here on, as it would for a busy number.
-    let first = format!("CA{:032x}", 0xd1);
-    assert_eq!(
-        post(&app, "/api/webhooks/twilio/voice", &voice(&first))
-            .await
-            .0,
-        200
-    );
+    let (app, tenant) = salon_with_an_answered_call(&format!("CA{:032x}", 0xd1)).await;
     let mut delete = app.state.db.begin().await.unwrap();
     with_tx!(&mut delete, |c| sqlx::query(
         "DELETE FROM tenants WHERE id = $1"
