@@ -40,7 +40,10 @@ command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y -qq
 python3 -c 'import twilio' 2>/dev/null || python3 -m pip install --quiet -r "$SHARED/bench/loadgen/requirements.txt"
 
 echo "== building release binaries" >&2
-cargo build --release --quiet --bin switchboard --example bare_twiml
+# Two invocations: built together, the example's dev-dependencies would lend their features to the
+# crates `serve` links, and the benchmark would measure a binary no deployment builds.
+cargo build --release --quiet --bin switchboard
+cargo build --release --quiet --example bare_twiml
 SB=target/release/switchboard
 BARE=target/release/examples/bare_twiml
 
