@@ -75,13 +75,19 @@ async fn post(app: &TestApp, path: &str, params: &[(&'static str, String)]) -> (
     signed_post(app, path, &p).await
 }
 
-/// A started app with one salon, the clock on a Monday within its hours, and the answered call
-/// `first`: the routing cache and the writer know the tenant from here on. Returns the app and
+/// A started app with one salon and the clock on a Monday within its hours. Returns the app and
 /// the tenant's id.
-async fn salon_with_an_answered_call(first: &str) -> (TestApp, String) {
+async fn open_salon() -> (TestApp, String) {
     let app = app().start().await;
     let tenant = salon(&app, json!({})).await;
     set_clock(&app, MONDAY_10AM_NY);
+    (app, tenant)
+}
+
+/// [`open_salon`] with the answered call `first`: the routing cache and the writer know the
+/// tenant from here on.
+async fn salon_with_an_answered_call(first: &str) -> (TestApp, String) {
+    let (app, tenant) = open_salon().await;
     let (status, body) = post(&app, "/api/webhooks/twilio/voice", &voice(first)).await;
     assert_eq!(status, 200, "{body}");
     (app, tenant)
@@ -89,9 +95,7 @@ async fn salon_with_an_answered_call(first: &str) -> (TestApp, String) {
 
 #[tokio::test]
 async fn a_retry_in_the_same_batch_as_its_original_is_logged_once_and_answered_the_same() {
-    let app = app().start().await;
-    let tenant = salon(&app, json!({})).await;
-    set_clock(&app, MONDAY_10AM_NY);
+    let (app, tenant) = open_salon().await;
     let sid = format!("CA{:032x}", 0xba7c4);
     let open = hold_writer(&app, &tenant).await;
     let before = app.state.writer.batches();
@@ -194,9 +198,7 @@ impl BatchUnit for PanicsMidway {
 
 #[tokio::test]
 async fn a_failing_unit_does_not_fail_its_batch_mates() {
-    let app = app().start().await;
-    let tenant = salon(&app, json!({})).await;
-    set_clock(&app, MONDAY_10AM_NY);
+    let (app, tenant) = open_salon().await;
     let (a, b) = (format!("CA{:032x}", 0xa1), format!("CA{:032x}", 0xb2));
     let (pa, pb) = (voice(&a), voice(&b));
     // Refused before it reaches the writer: it never joins the batch.
