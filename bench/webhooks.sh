@@ -2,7 +2,7 @@
 # The webhook benchmark of the README's "Performance" section. In one run, on this machine:
 #   1. Switchboard (release `serve`) on SQLite, then on PostgreSQL (when one is reachable),
 #      each seeded with one tenant per number of the shared tenants file;
-#   2. a bare axum handler answering fixed TwiML (examples/bare_twiml.rs), the yardstick;
+#   2. a bare axum handler answering fixed TwiML (crates/bare-twiml), the yardstick;
 # each driven by the shared signed-webhook load generator (wrk replaying unique webhooks signed by
 # the official twilio package). Prints every RESULT line, resident memory, and the ratio to bare axum.
 # Load goes to 127.0.0.1 only and every run stops by itself.
@@ -40,12 +40,13 @@ command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y -qq
 python3 -c 'import twilio' 2>/dev/null || python3 -m pip install --quiet -r "$SHARED/bench/loadgen/requirements.txt"
 
 echo "== building release binaries" >&2
-# Two invocations: built together, the example's dev-dependencies would lend their features to the
-# crates `serve` links, and the benchmark would measure a binary no deployment builds.
+# Two invocations, each of one package, so that neither lends its dependencies' features to the
+# other's: the benchmark measures the `serve` a deployment builds. The bare handler's package needs
+# only axum and tokio, so it builds in about a minute after `serve`.
 cargo build --release --quiet --bin switchboard
-cargo build --release --quiet --example bare_twiml
+cargo build --release --quiet -p bare-twiml
 SB=target/release/switchboard
-BARE=target/release/examples/bare_twiml
+BARE=target/release/bare-twiml
 
 WORK="$(mktemp -d)"
 PIDS=()

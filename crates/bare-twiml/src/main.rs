@@ -1,8 +1,11 @@
 //! The yardstick of `bench/webhooks.sh`: a bare axum handler answering the three benchmarked
-//! webhook paths with fixed TwiML (body read, no signature check, no database), built with the same
-//! dependencies and profile as Switchboard so the two are measured alike.
+//! webhook paths with fixed TwiML (body read, no signature check, no database), built with the
+//! workspace's axum and tokio and its release profile, so the two are measured alike.
 //!
-//! `cargo run --release --example bare_twiml -- 127.0.0.1:4100`
+//! A package of its own so that it builds quickly and apart from `serve`: its dependencies' features
+//! cannot reach the binary under test.
+//!
+//! `cargo run --release -p bare-twiml -- 127.0.0.1:4100`
 
 use axum::Router;
 use axum::body::Bytes;
